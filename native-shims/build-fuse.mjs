@@ -1,0 +1,249 @@
+#!/usr/bin/env node
+// Builds a patched copy of fuse-native into native-shims/build/fuse-native/ (gitignored).
+//
+// Why: fuse-native 2.2.6 hands `utimens` the access time twice, so the real mtime is lost, and
+// UTIME_NOW / UTIME_OMIT are flattened to ~1073 ms (indistinguishable). The patch (see PATCHES
+// below) passes the real mtime and, in four extra arguments, the raw seconds + nanoseconds of both
+// times, so the JS side can recognise UTIME_NOW / UTIME_OMIT. src/fs/fuse-loader.ts prefers this
+// build and falls back to the stock prebuild (reporting `mtimeFixed: false`).
+//
+// Rules: never downloads anything (uses local node headers only), skips the rebuild when a hash of
+// (patched sources + this script + node ABI) is unchanged, and NEVER fails `npm ci`: any problem
+// prints a warning and exits 0. Run: `node native-shims/build-fuse.mjs [--force]`.
+
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const buildRoot = path.join(here, 'build');
+const target = path.join(buildRoot, 'fuse-native');
+const STAMP = '.jjfs-build.json';
+
+/**
+ * Exact text replacements applied to fuse-native.c. Each `find` must occur exactly once, otherwise
+ * the build is abandoned (a different fuse-native version needs a reviewed patch, not a guess).
+ *
+ * utimens: callbackArgs 5 -> 9. argv[3..6] keep the old (ms low/high) layout, but now carry atime
+ * AND mtime; argv[7..10] are atime tv_sec (int64, signed), atime tv_nsec, mtime tv_sec, mtime
+ * tv_nsec. tv_nsec is passed raw, so UTIME_NOW (2^30-1) and UTIME_OMIT (2^30-2) survive.
+ * `l->buf` (unused by utimens) holds the caller's `tv`: the FUSE thread blocks on the semaphore
+ * until JS has answered, so the array outlives the dispatch that reads it.
+ */
+const PATCHES = [
+  {
+    name: 'utimens: pass the real mtime and raw timespecs',
+    find: `FUSE_METHOD_VOID(utimens, 5, 0, (const char *path, const struct timespec tv[2]), {
+  l->path = path;
+  l->atime = timespec_to_uint64(&tv[0]);
+  l->mtime = timespec_to_uint64(&tv[1]);
+}, {
+  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));
+  FUSE_UINT64_TO_INTS_ARGV(l->atime, 3)
+  FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)
+})`,
+    replace: `FUSE_METHOD_VOID(utimens, 9, 0, (const char *path, const struct timespec tv[2]), {
+  l->path = path;
+  l->atime = timespec_to_uint64(&tv[0]);
+  l->mtime = timespec_to_uint64(&tv[1]);
+  l->buf = tv; /* jjfs: valid while this FUSE thread waits for the JS answer */
+}, {
+  const struct timespec *jjfs_tv = (const struct timespec *) l->buf;
+  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));
+  FUSE_UINT64_TO_INTS_ARGV(l->atime, 3)
+  FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5) /* jjfs: was l->atime */
+  napi_create_int64(env, (int64_t) jjfs_tv[0].tv_sec, &(argv[7]));
+  napi_create_uint32(env, (uint32_t) jjfs_tv[0].tv_nsec, &(argv[8]));
+  napi_create_int64(env, (int64_t) jjfs_tv[1].tv_sec, &(argv[9]));
+  napi_create_uint32(env, (uint32_t) jjfs_tv[1].tv_nsec, &(argv[10]));
+})`,
+  },
+  {
+    // Lets the loader prove at runtime that it has the patched binary (not a stray stock build).
+    name: 'export a marker',
+    find: `  NAPI_EXPORT_UINT32(op_utimens)`,
+    replace: `  NAPI_EXPORT_UINT32(op_utimens)
+  NAPI_EXPORT_UINT32(jjfs_utimens_patch)`,
+  },
+  {
+    name: 'define the marker',
+    find: `static const uint32_t op_utimens = 12;`,
+    replace: `static const uint32_t op_utimens = 12;
+static const uint32_t jjfs_utimens_patch = 1;`,
+  },
+];
+
+function warn(message) {
+  process.stderr.write(
+    `[jjfs] WARNING: patched fuse-native not built: ${message}\n` +
+      `[jjfs]   jjfs will use the stock fuse-native prebuild: file mtimes set through a mount ` +
+      `(touch -m, cp -p, tar, rsync -t) will be WRONG. Fix the cause and run ` +
+      `\`node native-shims/build-fuse.mjs\`.\n`,
+  );
+}
+
+function log(message) {
+  process.stdout.write(`[jjfs] ${message}\n`);
+}
+
+/** node-gyp: the one npm passes to scripts, else the one bundled with npm, else a local one. */
+function findNodeGyp() {
+  const candidates = [];
+  if (process.env.npm_config_node_gyp) candidates.push(process.env.npm_config_node_gyp);
+  if (process.env.npm_execpath) {
+    candidates.push(path.join(path.dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
+  }
+  candidates.push(
+    path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+  );
+  try {
+    candidates.push(createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js'));
+  } catch {
+    // not installed locally; fine
+  }
+  return candidates.find((c) => fs.existsSync(c));
+}
+
+/** A directory with include/node/node_api.h, so node-gyp never downloads headers. */
+function findNodeDir() {
+  const candidates = [process.env.npm_config_nodedir, path.join(path.dirname(process.execPath), '..')];
+  return candidates
+    .filter((c) => typeof c === 'string' && c.length > 0)
+    .map((c) => path.resolve(c))
+    .find((c) => fs.existsSync(path.join(c, 'include', 'node', 'node_api.h')) && fs.existsSync(path.join(c, 'include', 'node', 'common.gypi')));
+}
+
+function applyPatches(source) {
+  let out = source;
+  for (const p of PATCHES) {
+    const count = out.split(p.find).length - 1;
+    if (count !== 1) throw new Error(`patch "${p.name}": expected the original text exactly once in fuse-native.c, found ${count} (different fuse-native version?)`);
+    out = out.replace(p.find, () => p.replace);
+  }
+  return out;
+}
+
+function main() {
+  const force = process.argv.includes('--force');
+  if (process.platform !== 'linux') {
+    warn(`platform ${process.platform} is not supported by this build script (linux only)`);
+    return;
+  }
+  const t0 = Date.now();
+  const req = createRequire(import.meta.url);
+  const fnPkgJson = req.resolve('fuse-native/package.json');
+  const fnDir = path.dirname(fnPkgJson);
+  const fnReq = createRequire(fnPkgJson);
+  const napiMacrosDir = path.dirname(fnReq.resolve('napi-macros/package.json'));
+  const fuseShared = fnReq('fuse-shared-library');
+  const fuseInclude = fuseShared.include;
+  const fuseLib = fuseShared.lib;
+  for (const [what, p] of [['napi-macros', napiMacrosDir], ['libfuse headers', path.join(fuseInclude, 'fuse.h')], ['libfuse library', fuseLib]]) {
+    if (!fs.existsSync(p)) throw new Error(`${what} not found at ${p}`);
+  }
+
+  const original = fs.readFileSync(path.join(fnDir, 'fuse-native.c'), 'utf8');
+  const patched = applyPatches(original);
+  const semaphore = fs.readFileSync(path.join(fnDir, 'semaphore.h'), 'utf8');
+  const indexJs = fs.readFileSync(path.join(fnDir, 'index.js'), 'utf8');
+  const hash = createHash('sha256')
+    .update(patched)
+    .update(semaphore)
+    .update(indexJs)
+    .update(fs.readFileSync(fileURLToPath(import.meta.url)))
+    .update(`${process.versions.modules}|${process.versions.napi}|${process.arch}|${fuseLib}`)
+    .digest('hex');
+
+  const stampPath = path.join(target, STAMP);
+  if (!force && fs.existsSync(stampPath) && fs.existsSync(path.join(target, 'build', 'Release', 'fuse.node'))) {
+    try {
+      if (JSON.parse(fs.readFileSync(stampPath, 'utf8')).hash === hash) {
+        log(`patched fuse-native is up to date (${path.relative(process.cwd(), target) || target})`);
+        return;
+      }
+    } catch {
+      // unreadable stamp: rebuild
+    }
+  }
+
+  const nodeGyp = findNodeGyp();
+  if (!nodeGyp) throw new Error('node-gyp not found (neither $npm_config_node_gyp nor the copy bundled with npm)');
+  const nodeDir = findNodeDir();
+  if (!nodeDir) throw new Error(`no local Node headers (include/node/node_api.h) next to ${process.execPath}; refusing to download them`);
+
+  // Build in a staging directory and rename at the end, so a half-built tree is never loaded.
+  fs.mkdirSync(buildRoot, { recursive: true });
+  const staging = fs.mkdtempSync(path.join(buildRoot, '.staging-'));
+  try {
+    const stage = path.join(staging, 'fuse-native');
+    // No prebuilds/ in the copy: if our build is missing, node-gyp-build must fail, not silently
+    // load the stock binary from here.
+    fs.cpSync(fnDir, stage, {
+      recursive: true,
+      filter: (src) => !['prebuilds', 'test', 'build', 'node_modules'].includes(path.relative(fnDir, src).split(path.sep)[0] ?? ''),
+    });
+    fs.writeFileSync(path.join(stage, 'fuse-native.c'), patched);
+    // Our own binding.gyp: absolute include/library paths (no `node -e require(...)` resolution from
+    // a directory outside node_modules) and an rpath of $ORIGIN, next to which we put libfuse.so.2,
+    // so the patched addon loads even without LD_LIBRARY_PATH.
+    const gyp = {
+      targets: [
+        {
+          target_name: 'fuse',
+          include_dirs: [napiMacrosDir, fuseInclude],
+          libraries: [fuseLib],
+          sources: ['fuse-native.c'],
+          cflags: ['-g', '-O2', '-Wall', '-Wno-unused-result'],
+          ldflags: ["-Wl,-rpath,'$$ORIGIN'"],
+        },
+      ],
+    };
+    fs.writeFileSync(path.join(stage, 'binding.gyp'), JSON.stringify(gyp, null, 2));
+
+    const env = { ...process.env, npm_config_nodedir: nodeDir };
+    const r = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nodeDir}`, '--jobs=2', '--loglevel=warn'], {
+      cwd: stage,
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    if (r.status !== 0) {
+      const tail = `${r.stderr ?? ''}${r.stdout ?? ''}`.trim().split('\n').slice(-25).join('\n');
+      throw new Error(`node-gyp rebuild failed (${r.error ? r.error.message : `exit ${r.status}`}):\n${tail}`);
+    }
+    const release = path.join(stage, 'build', 'Release');
+    fs.copyFileSync(fuseLib, path.join(release, 'libfuse.so.2'));
+    // Drop intermediate objects; keep only what is loaded.
+    for (const entry of fs.readdirSync(release)) {
+      if (!['fuse.node', 'libfuse.so.2'].includes(entry)) fs.rmSync(path.join(release, entry), { recursive: true, force: true });
+    }
+
+    // Prove it loads (in a child, with no LD_LIBRARY_PATH: the rpath must suffice) and is ours.
+    const probe = spawnSync(
+      process.execPath,
+      ['-e', `const b = require(${JSON.stringify(path.join(release, 'fuse.node'))}); if (b.jjfs_utimens_patch !== 1) process.exit(3)`],
+      { env: { ...process.env, LD_LIBRARY_PATH: '' }, encoding: 'utf8', timeout: 30_000 },
+    );
+    if (probe.status !== 0) throw new Error(`built addon does not load: ${(probe.stderr ?? '').trim() || `exit ${probe.status}`}`);
+
+    fs.writeFileSync(
+      path.join(stage, STAMP),
+      JSON.stringify({ hash, fuseNative: JSON.parse(fs.readFileSync(fnPkgJson, 'utf8')).version, node: process.version, builtAt: new Date().toISOString() }, null, 2) + '\n',
+    );
+    fs.rmSync(target, { recursive: true, force: true });
+    fs.renameSync(stage, target);
+    log(`built patched fuse-native (utimens mtime fix) in ${((Date.now() - t0) / 1000).toFixed(1)} s -> ${target}`);
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+try {
+  main();
+} catch (err) {
+  warn(err instanceof Error ? err.message : String(err));
+}
+process.exitCode = 0;
