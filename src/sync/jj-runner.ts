@@ -1,0 +1,199 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { execa } from 'execa';
+import type { Logger } from '../log.js';
+
+/** Options for one jj invocation. */
+export interface JjRunOptions {
+  /** Working directory: always a backing workspace or the private repo dir, never anything else. */
+  cwd: string;
+  /** Kill jj after this many milliseconds (default: the runner's default timeout). */
+  timeoutMs?: number;
+}
+
+/** A finished jj invocation that exited 0. Warnings (e.g. refused files) are in `stderr`. */
+export interface JjResult {
+  args: readonly string[];
+  cwd: string;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+/** How a jj fault is classified, so callers can react (e.g. recover a stale workspace). */
+export type JjErrorKind = 'stale' | 'timeout' | 'spawn' | 'failed';
+
+/** A jj invocation that did not exit 0 (or could not run): a fault, carrying what is needed to debug it. */
+export class JjError extends Error {
+  readonly args: readonly string[];
+  readonly cwd: string;
+  readonly exitCode: number | undefined;
+  readonly stderr: string;
+  readonly kind: JjErrorKind;
+
+  constructor(init: { args: readonly string[]; cwd: string; exitCode: number | undefined; stderr: string; kind: JjErrorKind }) {
+    const firstLine = init.stderr.split('\n').find((l) => l.trim() !== '') ?? '(no output)';
+    super(`jj ${init.args.join(' ')} (in ${init.cwd}) failed [${init.kind}, exit ${String(init.exitCode)}]: ${firstLine}`);
+    this.name = 'JjError';
+    this.args = init.args;
+    this.cwd = init.cwd;
+    this.exitCode = init.exitCode;
+    this.stderr = init.stderr;
+    this.kind = init.kind;
+  }
+}
+
+/**
+ * Runs jj. Implementations add the global flags that make output machine-stable and isolate jj from
+ * the user's own configuration. Exit 0 resolves; anything else rejects with a {@link JjError}.
+ */
+export interface JjRunner {
+  run(args: readonly string[], options: JjRunOptions): Promise<JjResult>;
+}
+
+/** Options for {@link ExecaJjRunner}. */
+export interface ExecaJjRunnerOptions {
+  /** Absolute path of the jj binary (see `locateJj`). */
+  jjPath: string;
+  /** The daemon-owned base config file, passed as `JJ_CONFIG` so the user's config cannot break us. */
+  configFile: string;
+  /** Default per-call timeout in milliseconds (default 120 000). */
+  timeoutMs?: number;
+  /** Logger tagged `jj`; every call is logged at debug level, every failure with its stderr at warn. */
+  log?: Logger;
+}
+
+/** The jj runner used by the daemon: execa, explicit cwd, `--no-pager --color never`, isolated config. */
+export class ExecaJjRunner implements JjRunner {
+  readonly #opts: ExecaJjRunnerOptions;
+
+  constructor(options: ExecaJjRunnerOptions) {
+    this.#opts = options;
+  }
+
+  async run(args: readonly string[], options: JjRunOptions): Promise<JjResult> {
+    const fullArgs = ['--no-pager', '--color', 'never', ...args];
+    const started = performance.now();
+    const result = await execa(this.#opts.jjPath, fullArgs, {
+      cwd: options.cwd,
+      reject: false,
+      timeout: options.timeoutMs ?? this.#opts.timeoutMs ?? 120_000,
+      stdin: 'ignore',
+      // Isolation: JJ_CONFIG replaces every user/system config file; JJ_USER/JJ_EMAIL/JJ_EDITOR would
+      // otherwise override even that.
+      env: {
+        JJ_CONFIG: this.#opts.configFile,
+        JJ_USER: undefined,
+        JJ_EMAIL: undefined,
+        JJ_EDITOR: 'false',
+        JJ_OP_HOSTNAME: undefined,
+        JJ_OP_USERNAME: undefined,
+        JJ_TIMESTAMP: undefined,
+        LANG: 'C.UTF-8',
+      },
+      stripFinalNewline: false,
+    });
+    const durationMs = performance.now() - started;
+    const stdout = typeof result.stdout === 'string' ? result.stdout : '';
+    const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+    this.#opts.log?.debug('jj', { args, cwd: options.cwd, ms: Math.round(durationMs), exit: result.exitCode });
+    if (result.exitCode === 0 && !result.failed) {
+      return { args, cwd: options.cwd, stdout, stderr, durationMs };
+    }
+    const kind: JjErrorKind = result.timedOut
+      ? 'timeout'
+      : result.exitCode === undefined
+        ? 'spawn'
+        : /working copy is stale/i.test(stderr)
+          ? 'stale'
+          : 'failed';
+    const error = new JjError({
+      args,
+      cwd: options.cwd,
+      exitCode: result.exitCode,
+      stderr: stderr || (result.originalMessage ?? result.message ?? ''),
+      kind,
+    });
+    this.#opts.log?.warn('jj failed', { args, cwd: options.cwd, exit: result.exitCode, kind, stderr: error.stderr });
+    throw error;
+  }
+}
+
+/** Identity written into every commit the daemon makes. */
+export interface JjIdentity {
+  name: string;
+  email: string;
+}
+
+/** `jjfs <hostname>` / `jjfs@<hostname>`: which machine's daemon made a commit. */
+export function defaultIdentity(host: string = hostname()): JjIdentity {
+  const clean = host.replace(/[^A-Za-z0-9.-]/g, '-') || 'localhost';
+  return { name: `jjfs ${clean}`, email: `jjfs@${clean}` };
+}
+
+/**
+ * The daemon's base jj config: identity and everything that keeps output and behaviour stable no
+ * matter what the user configured (their config files are never read, see `JJ_CONFIG`).
+ * Repo-specific settings live in a per-repo file passed with `--config-file` (see repo-init).
+ */
+export function renderBaseConfig(identity: JjIdentity): string {
+  return [
+    '# Written by jjfs; regenerated at every daemon start. Do not edit.',
+    '[user]',
+    `name = ${JSON.stringify(identity.name)}`,
+    `email = ${JSON.stringify(identity.email)}`,
+    '',
+    '[ui]',
+    'paginate = "never"',
+    'color = "never"',
+    'editor = "false"',
+    '',
+    '[fsmonitor]',
+    'backend = "none"',
+    '',
+    '[signing]',
+    'behavior = "drop"',
+    '',
+  ].join('\n');
+}
+
+/** Writes the base config atomically (temp + rename) and returns its path. */
+export async function writeBaseConfig(configFile: string, identity: JjIdentity = defaultIdentity()): Promise<string> {
+  await mkdir(dirname(configFile), { recursive: true });
+  const tmp = `${configFile}.tmp-${process.pid}`;
+  await writeFile(tmp, renderBaseConfig(identity));
+  await rename(tmp, configFile);
+  return configFile;
+}
+
+/**
+ * Convenience for the daemon: writes the base config to `configFile` and returns a runner using it.
+ */
+export async function createJjRunner(options: ExecaJjRunnerOptions & { identity?: JjIdentity }): Promise<ExecaJjRunner> {
+  await writeBaseConfig(options.configFile, options.identity);
+  return new ExecaJjRunner(options);
+}
+
+/** A runner that counts calls (and in-flight calls); for tests and metrics. */
+export class CountingJjRunner implements JjRunner {
+  calls = 0;
+  inFlight = 0;
+  readonly log: { args: readonly string[]; cwd: string }[] = [];
+  readonly #inner: JjRunner;
+
+  constructor(inner: JjRunner) {
+    this.#inner = inner;
+  }
+
+  async run(args: readonly string[], options: JjRunOptions): Promise<JjResult> {
+    this.calls++;
+    this.inFlight++;
+    this.log.push({ args, cwd: options.cwd });
+    try {
+      return await this.#inner.run(args, options);
+    } finally {
+      this.inFlight--;
+    }
+  }
+}
