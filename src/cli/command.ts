@@ -1,0 +1,34 @@
+import type { ParseArgsConfig } from 'node:util';
+import type { Paths } from '../config/paths.js';
+import type { RpcClient } from '../rpc/client.js';
+import type { Output } from './output.js';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+export type OptionValues = Record<string, string | boolean | undefined>;
+
+export interface CommandContext {
+  positionals: string[];
+  values: OptionValues;
+  paths: Paths;
+  out: Output;
+  cwd: string;
+  /** Connects to the daemon, starting it when `autoStart` (the default). */
+  daemon(opts?: { autoStart?: boolean }): Promise<RpcClient>;
+}
+
+/** One CLI command: its help text, its flags, and what it does. Returns the exit code (default 0). */
+export interface Command {
+  name: string;
+  summary: string;
+  /** e.g. "jjfs open REPO [PATH]" */
+  usage: string;
+  /** Longer help shown by `jjfs help CMD`. */
+  details?: string;
+  options?: OptionSpec;
+  /** Allowed number of positionals [min, max]. */
+  positionals: [number, number];
+  run(ctx: CommandContext): Promise<number | void>;
+}
+
+/** --json is accepted by every command. */
+export const jsonOption: OptionSpec = { json: { type: 'boolean' } };

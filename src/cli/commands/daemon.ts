@@ -1,0 +1,133 @@
+import { JjfsError } from '../../errors.js';
+import type { MountInfo, StatusResult } from '../../rpc/protocol.js';
+import type { Command } from '../command.js';
+import type { Output } from '../output.js';
+import { formatRepo } from './repos.js';
+
+export const startCommand: Command = {
+  name: 'start',
+  summary: 'Start the daemon (it remounts every mount)',
+  usage: 'jjfs start',
+  positionals: [0, 0],
+  async run({ daemon, out }) {
+    const client = await daemon({ autoStart: false }).catch((error: unknown) => {
+      if (error instanceof JjfsError && error.kind === 'daemon-unavailable') return undefined;
+      throw error;
+    });
+    if (client) {
+      const { pid } = await client.request('status', {});
+      client.close();
+      out.result({ running: true, started: false, pid }, () => `jjfsd is already running (pid ${pid})`);
+      return;
+    }
+    const started = await daemon({ autoStart: true });
+    const status = await started.request('status', {});
+    started.close();
+    out.result({ running: true, started: true, pid: status.pid }, () => `jjfsd started (pid ${status.pid})`);
+  },
+};
+
+export const stopCommand: Command = {
+  name: 'stop',
+  summary: 'Stop the daemon (unmounts everything; mounts come back at the next start)',
+  usage: 'jjfs stop',
+  positionals: [0, 0],
+  async run({ daemon, out }) {
+    let client;
+    try {
+      client = await daemon({ autoStart: false });
+    } catch (error) {
+      if (error instanceof JjfsError && error.kind === 'daemon-unavailable') {
+        out.result({ running: false, stopped: false }, () => 'jjfsd is not running');
+        return;
+      }
+      throw error;
+    }
+    const { pid } = await client.request('status', {});
+    await client.request('shutdown', {});
+    client.close();
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && isAlive(pid)) await new Promise((r) => setTimeout(r, 50));
+    if (isAlive(pid)) throw new JjfsError('busy', `jjfsd (pid ${pid}) is still shutting down after 60 s.`);
+    out.result({ running: false, stopped: true, pid }, () => `jjfsd stopped (pid ${pid})`);
+  },
+};
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'Show the daemon, repos, mounts, conflicts and warnings',
+  usage: 'jjfs status [--json]',
+  positionals: [0, 0],
+  async run({ daemon, out }) {
+    let client;
+    try {
+      client = await daemon({ autoStart: false });
+    } catch (error) {
+      if (error instanceof JjfsError && error.kind === 'daemon-unavailable') {
+        out.result({ running: false }, () => 'jjfsd: not running (start it with: jjfs start)');
+        return 3;
+      }
+      throw error;
+    }
+    try {
+      const status = await client.request('status', {});
+      out.result({ running: true, ...status }, () => formatStatus(status, out));
+      return 0;
+    } finally {
+      client.close();
+    }
+  },
+};
+
+export const listCommand: Command = {
+  name: 'list',
+  summary: 'List every mount with its state',
+  usage: 'jjfs list [--json]',
+  positionals: [0, 0],
+  async run({ daemon, out }) {
+    const client = await daemon();
+    try {
+      const { mounts } = await client.request('list', {});
+      out.result({ mounts }, () => (mounts.length === 0 ? 'No mounts. Open one with: jjfs open REPO [PATH]' : mounts.map((m) => formatMount(m, out))));
+    } finally {
+      client.close();
+    }
+  },
+};
+
+export function formatMount(m: MountInfo, out: Output): string {
+  const state = m.state === 'mounted' ? out.green(m.state) : out.red(m.state);
+  const extra = [m.at ? `read-only at ${m.at}` : '', m.error ? out.red(m.error) : ''].filter(Boolean).join('  ');
+  return `${m.path}\t${m.repo}\t${state}${extra ? `\t${extra}` : ''}`;
+}
+
+function formatStatus(s: StatusResult, out: Output): string[] {
+  const lines = [
+    `${out.bold('jjfsd')} running (pid ${s.pid}, version ${s.version}, since ${s.startedAt})`,
+    `home: ${s.home}`,
+    `jj:   ${s.jj.path} (${s.jj.version})`,
+    `fuse: ${s.fuse.ok ? 'ok' : out.red('unavailable')} ${s.fuse.detail}`,
+  ];
+  for (const w of s.warnings) lines.push(out.yellow(`warning: ${w}`));
+  lines.push('', out.bold('repos'));
+  if (s.repos.length === 0) lines.push('  (none; create one with: jjfs init)');
+  for (const r of s.repos) {
+    lines.push(`  ${formatRepo(r)}`);
+    for (const c of r.conflicts) lines.push(`    ${out.red('conflict')} ${c}`);
+    for (const f of r.refusedFiles) lines.push(`    ${out.yellow('refused by jj')} ${f}`);
+    if (r.remote?.lastError) lines.push(`    ${out.yellow('remote sync delayed')}: ${r.remote.lastError}${r.remote.nextRetry ? ` (next retry ${r.remote.nextRetry})` : ''}`);
+  }
+  lines.push('', out.bold('mounts'));
+  if (s.mounts.length === 0) lines.push('  (none; open one with: jjfs open REPO [PATH])');
+  for (const m of s.mounts) lines.push(`  ${formatMount(m, out)}`);
+  return lines;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,105 @@
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import { validateRepoName } from '../../config/validate.js';
+import { JjfsError } from '../../errors.js';
+import type { Command } from '../command.js';
+
+export const openCommand: Command = {
+  name: 'open',
+  summary: 'Mount a repo at PATH (default ./REPO), creating the repo if needed',
+  usage: 'jjfs open REPO [PATH]',
+  details:
+    'PATH\'s parent must exist; PATH is created if missing and must be empty. Whatever is written there ' +
+    'appears in every other mount of REPO within a second and is kept in jj history.',
+  positionals: [1, 2],
+  async run({ positionals, cwd, daemon, out }) {
+    const repo = validateRepoName(positionals[0] as string);
+    const target = canonicalTarget(cwd, positionals[1] ?? repo);
+    const client = await daemon();
+    try {
+      const result = await client.request('open', { repo, path: target });
+      out.result(result, () => [
+        ...(result.createdRepo ? [`Created repo "${repo}"`] : []),
+        `Mounted ${repo} at ${result.mount.path}`,
+      ]);
+    } finally {
+      client.close();
+    }
+  },
+};
+
+export const closeCommand: Command = {
+  name: 'close',
+  summary: 'Unmount PATH after recording its last changes',
+  usage: 'jjfs close PATH',
+  positionals: [1, 1],
+  async run({ positionals, cwd, daemon, out }) {
+    const target = path.resolve(cwd, positionals[0] as string);
+    const client = await daemon();
+    try {
+      const result = await client.request('close', { path: target });
+      out.result(result, () => `Closed ${result.mount.path} (${result.mount.repo}); its changes are kept in the repo`);
+    } finally {
+      client.close();
+    }
+  },
+};
+
+export const syncCommand: Command = {
+  name: 'sync',
+  summary: 'Sync now and wait until every mount has converged',
+  usage: 'jjfs sync [REPO] [--remote]',
+  options: { remote: { type: 'boolean' } },
+  positionals: [0, 1],
+  async run({ positionals, values, daemon, out }) {
+    const client = await daemon();
+    try {
+      const params = { ...(positionals[0] ? { repo: positionals[0] } : {}), ...(values['remote'] ? { remote: true } : {}) };
+      const { rounds } = await client.request('sync', params);
+      out.result({ rounds }, () =>
+        rounds.map((r) =>
+          r.converged
+            ? `${r.repo}: converged${r.commits > 0 ? ` (${r.commits} change${r.commits === 1 ? '' : 's'} recorded)` : ''}${r.conflicts.length > 0 ? `, ${r.conflicts.length} conflicted file(s): jjfs conflicts ${r.repo}` : ''}`
+            : `${r.repo}: NOT converged: ${r.problems.join('; ')}`,
+        ),
+      );
+      return rounds.every((r) => r.converged) ? 0 : 1;
+    } finally {
+      client.close();
+    }
+  },
+};
+
+export const conflictsCommand: Command = {
+  name: 'conflicts',
+  summary: 'List files with conflict markers',
+  usage: 'jjfs conflicts [REPO]',
+  details: 'Edit a listed file in any mount to resolve it; the resolution propagates like any change.',
+  positionals: [0, 1],
+  async run({ positionals, daemon, out }) {
+    const client = await daemon();
+    try {
+      const { repos } = await client.request('conflicts', positionals[0] ? { repo: positionals[0] } : {});
+      const any = repos.some((r) => r.paths.length > 0);
+      out.result({ repos }, () =>
+        any ? repos.flatMap((r) => r.paths.map((p) => `${r.repo}\t${p}`)) : 'No conflicts',
+      );
+    } finally {
+      client.close();
+    }
+  },
+};
+
+/**
+ * Resolves the mount target against the cwd and canonicalises its parent (symlinks resolved), so
+ * the daemon can compare it with known mounts without touching the filesystem itself.
+ */
+function canonicalTarget(cwd: string, raw: string): string {
+  const absolute = path.resolve(cwd, raw);
+  const parent = path.dirname(absolute);
+  try {
+    return path.join(realpathSync(parent), path.basename(absolute));
+  } catch {
+    throw new JjfsError('not-found', `The parent directory ${parent} does not exist. Create it first, or choose another PATH.`);
+  }
+}

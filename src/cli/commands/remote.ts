@@ -1,0 +1,52 @@
+import { validateRemoteUrl, validateRepoName } from '../../config/validate.js';
+import { JjfsError } from '../../errors.js';
+import type { Command } from '../command.js';
+
+export const remoteCommand: Command = {
+  name: 'remote',
+  summary: 'Set, remove or show the git remote of a repo',
+  usage: 'jjfs remote add URL [--repo NAME] | jjfs remote remove [--repo NAME] | jjfs remote list',
+  details: 'The remote is where the repo is backed up and through which other machines converge.',
+  options: { repo: { type: 'string' } },
+  positionals: [1, 2],
+  async run({ positionals, values, daemon, out }) {
+    const [action, url] = positionals;
+    // Validate before connecting: bad input must not even start the daemon.
+    const repo = validateRepoName(typeof values['repo'] === 'string' ? values['repo'] : 'default');
+    if (action === 'add') {
+      if (url === undefined) throw new JjfsError('usage', 'Missing URL. Usage: jjfs remote add URL [--repo NAME]');
+      validateRemoteUrl(url);
+      const client = await daemon();
+      try {
+        const result = await client.request('remote.add', { repo, url });
+        out.result(result, () => `Remote of "${result.repo}" set to ${result.url}`);
+      } finally {
+        client.close();
+      }
+      return;
+    }
+    if (url !== undefined) throw new JjfsError('usage', `Unexpected argument "${url}".`);
+    if (action === 'remove') {
+      const client = await daemon();
+      try {
+        const result = await client.request('remote.remove', { repo });
+        out.result(result, () => `Remote of "${result.repo}" removed`);
+      } finally {
+        client.close();
+      }
+      return;
+    }
+    if (action === 'list') {
+      const client = await daemon();
+      try {
+        const { repos } = await client.request('repos', {});
+        const remotes = repos.map((r) => ({ repo: r.name, remote: r.remote }));
+        out.result({ remotes }, () => remotes.map((r) => `${r.repo}\t${r.remote ? r.remote.url : '(none)'}`));
+      } finally {
+        client.close();
+      }
+      return;
+    }
+    throw new JjfsError('usage', `Unknown remote action "${action ?? ''}". Use add, remove or list.`);
+  },
+};

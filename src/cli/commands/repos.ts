@@ -1,0 +1,49 @@
+import { validateRepoName } from '../../config/validate.js';
+import type { RepoInfo } from '../../rpc/protocol.js';
+import type { Command } from '../command.js';
+
+export const initCommand: Command = {
+  name: 'init',
+  summary: 'Create a repo (default name: "default")',
+  usage: 'jjfs init [NAME]',
+  details: 'Creates the private jj repo NAME under the jjfs home. Running it again is harmless.',
+  positionals: [0, 1],
+  async run({ positionals, daemon, out }) {
+    // Validate before connecting: bad input must not even start the daemon.
+    const name = validateRepoName(positionals[0] ?? 'default');
+    const client = await daemon();
+    try {
+      const result = await client.request('init', { name });
+      out.result(result, () =>
+        result.created ? `Created repo "${result.name}" at ${result.path}` : `Repo "${result.name}" already exists at ${result.path}`,
+      );
+    } finally {
+      client.close();
+    }
+  },
+};
+
+export const reposCommand: Command = {
+  name: 'repos',
+  summary: 'List repos',
+  usage: 'jjfs repos',
+  positionals: [0, 0],
+  async run({ daemon, out }) {
+    const client = await daemon();
+    try {
+      const { repos } = await client.request('repos', {});
+      out.result({ repos }, () => (repos.length === 0 ? 'No repos yet. Create one with: jjfs init' : repos.map(formatRepo)));
+    } finally {
+      client.close();
+    }
+  },
+};
+
+/** One line per repo: name, mounts, remote, conflicts. */
+export function formatRepo(repo: RepoInfo): string {
+  const parts = [`${repo.name}`, `${repo.mounts} mount${repo.mounts === 1 ? '' : 's'}`];
+  parts.push(repo.remote ? `remote ${repo.remote.url}${repo.remote.delayed ? ' (remote sync delayed)' : ''}` : 'no remote');
+  if (repo.conflicts.length > 0) parts.push(`${repo.conflicts.length} conflicted file(s)`);
+  if (repo.refusedFiles.length > 0) parts.push(`${repo.refusedFiles.length} file(s) refused by jj`);
+  return parts.join('  ·  ');
+}

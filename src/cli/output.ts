@@ -1,0 +1,44 @@
+/** The CLI's only way to the terminal: human text by default, JSON for scripts, NO_COLOR honoured. */
+export interface Output {
+  readonly json: boolean;
+  /** Prints a result: `value` as JSON in --json mode, else the human `text` (lines). */
+  result(value: unknown, text: () => string | string[]): void;
+  /** A line of human progress on stderr (suppressed in --json mode). */
+  note(message: string): void;
+  error(message: string): void;
+  bold(s: string): string;
+  dim(s: string): string;
+  red(s: string): string;
+  yellow(s: string): string;
+  green(s: string): string;
+}
+
+export function createOutput(opts: { json: boolean; stdout?: NodeJS.WriteStream; stderr?: NodeJS.WriteStream }): Output {
+  const stdout = opts.stdout ?? process.stdout;
+  const stderr = opts.stderr ?? process.stderr;
+  const color = !('NO_COLOR' in process.env) && stdout.isTTY === true && process.env['TERM'] !== 'dumb';
+  const paint = (code: string) => (s: string) => (color ? `\u001b[${code}m${s}\u001b[0m` : s);
+  return {
+    json: opts.json,
+    result(value, text) {
+      if (opts.json) stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+      else {
+        const t = text();
+        const lines = Array.isArray(t) ? t : [t];
+        if (lines.length > 0) stdout.write(`${lines.join('\n')}\n`);
+      }
+    },
+    note(message) {
+      if (!opts.json) stderr.write(`${message}\n`);
+    },
+    error(message) {
+      if (opts.json) stderr.write(`${JSON.stringify({ error: message })}\n`);
+      else stderr.write(`jjfs: ${message}\n`);
+    },
+    bold: paint('1'),
+    dim: paint('2'),
+    red: paint('31'),
+    yellow: paint('33'),
+    green: paint('32'),
+  };
+}

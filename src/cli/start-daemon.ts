@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, closeSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkPaths, type Paths } from '../config/paths.js';
+import { JjfsError } from '../errors.js';
+import { kindOfExitCode } from './exit-codes.js';
+
+/** The daemon's entry module (dist/daemon/main.js), next to this file's directory. */
+export const DAEMON_ENTRY = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
+
+/** Environment variable telling bin/jjfsd.js that the FUSE environment is already in place. */
+export const DAEMON_ENV_MARK = 'JJFS_DAEMON_ENV';
+
+/**
+ * The environment jjfsd needs before it starts: LD_LIBRARY_PATH with the libfuse.so.2 shim and a
+ * large libuv thread pool (both are read only at process start).
+ */
+export async function daemonEnv(paths: Paths, base: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
+  const { fuseProcessEnv } = await import('../fs/fuse-loader.js');
+  return { ...fuseProcessEnv(base, paths.shimDir), [DAEMON_ENV_MARK]: '1' };
+}
+
+/**
+ * Starts jjfsd detached, its output appended to the log, and waits until `isReady` says it
+ * answers. If it exits first, its own fatal message (lines starting with "jjfsd:") becomes the
+ * error; if it exits because another daemon won the start race, we keep waiting for that one.
+ */
+export async function startDaemon(paths: Paths, isReady: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  checkPaths(paths);
+  try {
+    mkdirSync(paths.home, { recursive: true, mode: 0o700 });
+    mkdirSync(path.dirname(paths.logFile), { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new JjfsError(
+      'environment',
+      `Cannot create ${paths.home} (${(error as Error).message}). Make it writable, or set JJFS_HOME to a directory you own.`,
+    );
+  }
+  const logOffset = sizeOf(paths.logFile);
+  const fd = openSync(paths.logFile, 'a', 0o600);
+  let exited: { code: number | null } | undefined;
+  try {
+    const child = spawn(process.execPath, [DAEMON_ENTRY], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: await daemonEnv(paths),
+      cwd: paths.home,
+    });
+    child.on('exit', (code) => {
+      exited = { code };
+    });
+    child.unref();
+  } finally {
+    closeSync(fd);
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await isReady()) return;
+    if (exited && kindOfExitCode(exited.code ?? 1) !== 'already-exists') {
+      const reason = fatalLines(paths.logFile, logOffset) ?? `it exited with code ${exited.code}`;
+      throw new JjfsError(kindOfExitCode(exited.code ?? 1) ?? 'daemon-unavailable', `jjfsd could not start: ${reason}`);
+    }
+    await new Promise((r) => setTimeout(r, 40));
+  }
+  throw new JjfsError(
+    'daemon-unavailable',
+    `jjfsd did not answer within ${timeoutMs / 1000} s. See ${paths.logFile}.`,
+  );
+}
+
+function fatalLines(logFile: string, offset: number): string | undefined {
+  try {
+    const text = readFileSync(logFile, 'utf8').slice(offset);
+    const lines = text.split('\n').filter((l) => l.startsWith('jjfsd: '));
+    return lines.length > 0 ? lines.map((l) => l.slice(7)).join('; ') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,122 @@
+/** Per-repo settings; everything but the name is optional in config.json and defaulted here. */
+export interface RepoConfig {
+  /** Git remote URL for backup and cross-machine sync, or null. */
+  remote: string | null;
+  /** Quiet period after the last change before a sync round starts (ms). */
+  debounce_ms: number;
+  /** Longest a continuously-changing workspace waits for a round (ms). */
+  max_wait_ms: number;
+  /** Seconds between remote push/fetch rounds. */
+  push_interval: number;
+  /** New files larger than this are refused by jj's snapshot (bytes). */
+  max_new_file_size: number;
+}
+
+/** One directory where a repo is mounted. */
+export interface MountConfig {
+  id: string;
+  repo: string;
+  /** Absolute mount point. */
+  path: string;
+  /** Absolute path of the backing jj workspace. */
+  workspace: string;
+  created_at: string;
+  /** Read-only view of a past state (`open --at`), or absent. */
+  at?: string;
+}
+
+export interface Config {
+  version: 1;
+  repos: Record<string, RepoConfig>;
+  mounts: MountConfig[];
+}
+
+export const REPO_DEFAULTS: Readonly<Omit<RepoConfig, 'remote'>> = {
+  debounce_ms: 60,
+  max_wait_ms: 400,
+  push_interval: 300,
+  max_new_file_size: 256 * 1024 * 1024,
+};
+
+export function emptyConfig(): Config {
+  return { version: 1, repos: {}, mounts: [] };
+}
+
+export function newRepoConfig(): RepoConfig {
+  return { remote: null, ...REPO_DEFAULTS };
+}
+
+/**
+ * Validates parsed JSON as a Config, filling defaults. Returns the problems found, each naming the
+ * JSON path, so a hand-broken file gets an error a person can fix.
+ */
+export function parseConfig(raw: unknown): { config: Config } | { problems: string[] } {
+  const problems: string[] = [];
+  if (!isObject(raw)) return { problems: ['the top level is not a JSON object'] };
+  if (raw['version'] !== undefined && raw['version'] !== 1) {
+    problems.push(`"version" is ${JSON.stringify(raw['version'])}; this jjfs understands version 1`);
+  }
+  const repos: Record<string, RepoConfig> = {};
+  const rawRepos = raw['repos'] ?? {};
+  if (!isObject(rawRepos)) problems.push('"repos" is not an object');
+  else {
+    for (const [name, value] of Object.entries(rawRepos)) {
+      const repo = parseRepo(value, `repos.${name}`, problems);
+      if (repo) repos[name] = repo;
+    }
+  }
+  const mounts: MountConfig[] = [];
+  const rawMounts = raw['mounts'] ?? [];
+  if (!Array.isArray(rawMounts)) problems.push('"mounts" is not an array');
+  else {
+    rawMounts.forEach((value, i) => {
+      const mount = parseMount(value, `mounts[${i}]`, problems);
+      if (mount) mounts.push(mount);
+    });
+  }
+  if (problems.length > 0) return { problems };
+  return { config: { version: 1, repos, mounts } };
+}
+
+function parseRepo(value: unknown, where: string, problems: string[]): RepoConfig | undefined {
+  if (!isObject(value)) {
+    problems.push(`"${where}" is not an object`);
+    return undefined;
+  }
+  const remote = value['remote'] ?? null;
+  if (remote !== null && typeof remote !== 'string') problems.push(`"${where}.remote" is not a string or null`);
+  const repo: RepoConfig = { ...newRepoConfig(), remote: typeof remote === 'string' ? remote : null };
+  for (const key of Object.keys(REPO_DEFAULTS) as Array<keyof typeof REPO_DEFAULTS>) {
+    const v = value[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      problems.push(`"${where}.${key}" must be a non-negative number`);
+    } else repo[key] = v;
+  }
+  return repo;
+}
+
+function parseMount(value: unknown, where: string, problems: string[]): MountConfig | undefined {
+  if (!isObject(value)) {
+    problems.push(`"${where}" is not an object`);
+    return undefined;
+  }
+  const strings = ['id', 'repo', 'path', 'workspace'] as const;
+  for (const key of strings) {
+    if (typeof value[key] !== 'string' || value[key] === '') problems.push(`"${where}.${key}" must be a non-empty string`);
+  }
+  if (problems.length > 0) return undefined;
+  const mount: MountConfig = {
+    id: value['id'] as string,
+    repo: value['repo'] as string,
+    path: value['path'] as string,
+    workspace: value['workspace'] as string,
+    created_at: typeof value['created_at'] === 'string' ? value['created_at'] : new Date(0).toISOString(),
+  };
+  if (typeof value['at'] === 'string') mount.at = value['at'];
+  return mount;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

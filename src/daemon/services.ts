@@ -1,0 +1,18 @@
+import type { MountInfo, Methods, RoundInfo, StatusResult } from '../rpc/protocol.js';
+import type { RepoService } from './repos.js';
+
+/** The daemon's long-lived parts as the RPC handlers see them. */
+export interface Services {
+  repos: RepoService;
+  jj: { path: string; version: string };
+  fuse(): StatusResult['fuse'];
+  mounts(): MountInfo[];
+  open(params: Methods['open']['params']): Promise<Methods['open']['result']>;
+  closeMount(path: string): Promise<MountInfo>;
+  sync(repo: string | undefined, remote: boolean): Promise<RoundInfo[]>;
+  conflicts(repo: string | undefined): Promise<Array<{ repo: string; paths: string[] }>>;
+  /** Brings back every mount recorded in config.json (after a restart or crash). */
+  restore(): Promise<void>;
+  /** Unmounts everything and stops background work. */
+  stop(): Promise<void>;
+}
