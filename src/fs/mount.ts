@@ -1,0 +1,171 @@
+/**
+ * One FUSE mount of a jj workspace: a pass-through onto the backing directory.
+ *
+ * ## Cache and coherence design
+ *
+ * The backing directory changes underneath the mount: jj rewrites files (unlink + recreate) when
+ * the sync engine converges the workspace, and a user may edit it directly. The next open, stat or
+ * readdir through the mount must show the new content, size, mtime and existence. libfuse 2.9's
+ * high-level API (all fuse-native offers) has no invalidation call, so whatever the kernel caches
+ * can only expire by timeout. The settings, and why:
+ *
+ * - `entry_timeout=0`: every path walk revalidates the final dentry with a LOOKUP, which returns
+ *   fresh attributes (the kernel applies them: size, mtime, type). Deleted files vanish at once, a
+ *   file replaced by a directory gets a new inode (no EIO), a grown file is not read short.
+ * - `attr_timeout=ATTR_TIMEOUT`: see `DEFAULT_OPTIONS`. Every open and every stat by name goes
+ *   through the LOOKUP above, so the attribute cache only serves calls on an inode without a
+ *   path walk (fstat on an open fd, stat of the mount root).
+ * - `negative_timeout=0`: a file created in the backing dir is visible at once.
+ * - no `kernel_cache`, no `auto_cache`: without keep_cache the kernel drops the page cache of a
+ *   file at every open, so a same-size overwrite is seen by the next open. (kernel_cache keeps
+ *   stale data forever; auto_cache compares mtimes with a 1 s attr lag.)
+ * - no `direct_io`: it would make even open readers coherent, but breaks shared mmap (SQLite WAL,
+ *   some build tools) and costs the page cache entirely. A reader that keeps a file open across an
+ *   external rewrite sees the old inode: that is Unix semantics for unlink + recreate anyway.
+ * - `use_ino`: real inode numbers (git's index stays valid across remounts; readdir reports them).
+ * - `big_writes`: 128 KiB writes instead of 4 KiB (16x faster sequential writes).
+ * - `hard_remove`: no `.fuse_hidden*` files in the backing dir (the sync engine would see them).
+ *   Cost: a file unlinked while open through the mount can no longer be read through that handle
+ *   (libfuse 2.9 has no path for it and answers ENOENT).
+ *
+ * Writes through a stale handle: jj's rewrites happen inside the write gate (write-gate.ts); after
+ * each release the gate's generation moves, and the first read/write on an older handle compares
+ * its inode with the path's and reopens the path if jj replaced the file (ops-files.ts).
+ *
+ * Caching and coherence together: the daemon knows when jj rewrites a workspace (it holds the
+ * gate), so with an invalidation channel the kernel could cache entries and attributes for long
+ * and be told exactly what changed. libfuse 2.9's high-level API does not expose
+ * `fuse_lowlevel_notify_inval_entry/inode` (and its node ids are private), so this needs either
+ * a patched fuse-native exporting them with a path->nodeid lookup, or a move to libfuse 3's
+ * low-level API. With it: entry/attr timeouts of minutes, invalidations sent for the paths jj
+ * touched (from `jj diff --name-only` of the rewrite) and for direct edits seen by the watcher.
+ * Until then, correctness first: the timeouts above.
+ *
+ * Measured numbers: see the bench (bench/fuse-bench.mjs) and the report in the commit log.
+ */
+import path from 'node:path';
+import type { Logger } from '../log.js';
+import { createFuse, type FuseInstance, type MountOptions } from './fuse-loader.js';
+import { clearStaleMount } from './unmount.js';
+import { createPassthroughOps, type PassthroughOps } from './passthrough.js';
+import type { MountGate } from './write-gate.js';
+
+/**
+ * Seconds the kernel may serve an inode's attributes without asking. 1 s halves the requests of a
+ * stat by name (LOOKUP + GETATTR → LOOKUP) and every named access still revalidates; see above.
+ */
+export const ATTR_TIMEOUT = 1;
+
+/** The mount options jjfs uses unless a caller overrides them. */
+export const DEFAULT_OPTIONS: Readonly<MountOptions> = {
+  entryTimeout: 0,
+  attrTimeout: ATTR_TIMEOUT,
+  negativeTimeout: 0,
+  bigWrites: true,
+  useIno: true,
+  hardRemove: true,
+  subtype: 'jjfs',
+  force: true,
+};
+
+export interface FuseMountOptions {
+  /** Where the mount appears (an existing, empty directory). */
+  mountPath: string;
+  /** The jj workspace directory served through the mount. */
+  backingDir: string;
+  readOnly?: boolean;
+  gate: MountGate;
+  log: Logger;
+  /** Called with the workspace-relative path after every successful mutation through the mount. */
+  onMutation?: (relPath: string) => void;
+  /** Overrides of {@link DEFAULT_OPTIONS} (tests, benchmarks). */
+  options?: Partial<MountOptions>;
+}
+
+/** The mount point is already a mount (another jjfs, or anything else). */
+export class MountpointInUseError extends Error {
+  override readonly name = 'MountpointInUseError';
+  constructor(readonly mountPath: string) {
+    super(
+      `Mountpoint in use: ${mountPath} is already a mount point. ` +
+        `Unmount it first (\`umount -l ${mountPath}\` as root, else \`fusermount -uz ${mountPath}\`) ` +
+        'or choose another directory.',
+    );
+  }
+}
+
+/** A FUSE pass-through mount of one backing directory. */
+export class FuseMount {
+  private readonly opts: FuseMountOptions;
+  private readonly log: Logger;
+  private fuse: FuseInstance | null = null;
+  private ops: PassthroughOps | null = null;
+  private isMounted = false;
+
+  constructor(opts: FuseMountOptions) {
+    this.opts = { ...opts, mountPath: path.resolve(opts.mountPath), backingDir: path.resolve(opts.backingDir) };
+    this.log = opts.log;
+  }
+
+  /** True between a successful `mount()` and `unmount()`. */
+  get mounted(): boolean {
+    return this.isMounted;
+  }
+
+  /** The mount's open-file table size (diagnostics). */
+  get openHandles(): number {
+    return this.ops?.handles.size ?? 0;
+  }
+
+  /**
+   * Mounts. Clears a stale mount left by a dead process at the mount point first; rejects with
+   * {@link MountpointInUseError} when a live mount is there.
+   */
+  async mount(): Promise<void> {
+    if (this.isMounted) return;
+    const { mountPath, backingDir, readOnly, gate, log, onMutation } = this.opts;
+    const cleared = await clearStaleMount(mountPath);
+    if (cleared) this.log.warn('cleared a stale mount (its process had died)', { mountPath });
+    const ops = createPassthroughOps({
+      root: backingDir,
+      readOnly: readOnly === true,
+      gate,
+      log,
+      ...(onMutation ? { onMutation } : {}),
+    });
+    const options: MountOptions = {
+      ...DEFAULT_OPTIONS,
+      fsname: `jjfs:${path.basename(backingDir)}`,
+      ...(readOnly ? { readOnly: true } : {}),
+      ...this.opts.options,
+    };
+    const fuse = createFuse(mountPath, ops, options);
+    await new Promise<void>((resolve, reject) => {
+      fuse.mount((err) => {
+        if (!err) return resolve();
+        if (/Mountpoint in use/i.test(err.message)) return reject(new MountpointInUseError(mountPath));
+        reject(new Error(`cannot mount ${backingDir} at ${mountPath}: ${err.message}`, { cause: err }));
+      });
+    });
+    this.fuse = fuse;
+    this.ops = ops;
+    this.isMounted = true;
+    this.log.info('mounted', { mountPath, backingDir, readOnly: readOnly === true });
+  }
+
+  /**
+   * Unmounts lazily: the mount disappears from the namespace at once even while a shell or an
+   * editor is inside it; processes inside keep being served (and their handles stay open) until
+   * they leave.
+   */
+  async unmount(): Promise<void> {
+    const fuse = this.fuse;
+    if (!fuse || !this.isMounted) return;
+    await new Promise<void>((resolve, reject) => {
+      fuse.unmount((err) => (err ? reject(err) : resolve()));
+    });
+    this.isMounted = false;
+    this.fuse = null;
+    this.log.info('unmounted', { mountPath: this.opts.mountPath });
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Error numbers and stat conversion for the pass-through operations.
+ *
+ * fuse-native expects a negative errno (or 0) as the first callback argument. Node's fs errors
+ * carry the libuv code (`ENOENT`); the table of the running OS gives its number.
+ */
+import os from 'node:os';
+import type { Stats } from 'node:fs';
+import type { Logger } from '../log.js';
+
+const errnoTable = os.constants.errno as Record<string, number | undefined>;
+
+function num(code: string): number {
+  const n = errnoTable[code];
+  if (n === undefined) throw new Error(`no errno ${code} on this platform`);
+  return -n;
+}
+
+/** Negative errno values used by the operations themselves. */
+export const Errno = {
+  EPERM: num('EPERM'),
+  ENOENT: num('ENOENT'),
+  EIO: num('EIO'),
+  EBADF: num('EBADF'),
+  EACCES: num('EACCES'),
+  EEXIST: num('EEXIST'),
+  EINVAL: num('EINVAL'),
+  EROFS: num('EROFS'),
+  ENOSYS: num('ENOSYS'),
+} as const;
+
+/**
+ * Maps an error from Node's fs to a negative errno. Codes the OS knows map one to one; anything
+ * else (a bug, a non-fs exception) becomes EIO and is logged, since the user only sees "I/O error".
+ */
+export function toErrno(err: unknown, log: Logger, op: string, path: string): number {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    const n = errnoTable[code];
+    if (n !== undefined) return -n;
+  }
+  log.warn('unexpected error in FUSE operation, answering EIO', { op, path, err });
+  return Errno.EIO;
+}
+
+/** The shape fuse-native turns into a `struct stat` (times in milliseconds since the epoch). */
+export interface FuseStat {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  dev: number;
+  nlink: number;
+  ino: number;
+  rdev: number;
+  blksize: number;
+  blocks: number;
+  atime: number;
+  mtime: number;
+  ctime: number;
+}
+
+const TWO_32 = 4294967296;
+
+/**
+ * Converts Node stats for fuse-native. fuse-native carries `st_ino` as a uint32; an inode number
+ * whose low 32 bits are 0 would read as "no inode" and glibc hides such directory entries under
+ * `use_ino`, so it becomes 1 (a collision costs nothing there; a hidden file would).
+ */
+export function toFuseStat(st: Stats): FuseStat {
+  return {
+    mode: st.mode,
+    uid: st.uid,
+    gid: st.gid,
+    size: st.size,
+    dev: st.dev,
+    nlink: st.nlink,
+    ino: st.ino % TWO_32 || 1,
+    rdev: st.rdev,
+    blksize: st.blksize,
+    blocks: st.blocks,
+    atime: st.atimeMs,
+    mtime: st.mtimeMs,
+    ctime: st.ctimeMs,
+  };
+}

@@ -1,0 +1,220 @@
+/**
+ * File-handle operations of the pass-through: open, create, read, write, ftruncate, fsync,
+ * release — and the reopen of handles whose file jj replaced.
+ *
+ * All calls use Node's callback fs API (cheaper per call than fs.promises; this is the hot path)
+ * and run on the libuv pool. Nothing here blocks the main thread or waits on anything slow.
+ */
+import fs from 'node:fs';
+import type { Logger } from '../log.js';
+import type { MountGate } from './write-gate.js';
+import { HandleTable, type Handle } from './handles.js';
+import { Errno, toErrno } from './ops-errno.js';
+
+/** Not in Node's typed constants; the value is the same on every Linux architecture. */
+const O_ACCMODE = 3;
+const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_SYNC, O_DSYNC, O_NOFOLLOW } =
+  fs.constants;
+
+/**
+ * Flags passed through to the backing open(2). O_DIRECT is dropped (the kernel's buffers are not
+ * aligned for it and the FUSE layer already sits above the page cache); O_CREAT/O_EXCL were
+ * handled by the kernel's lookup + create; O_TRUNC only arrives with atomic_o_trunc.
+ */
+const PASS_FLAGS = O_ACCMODE | O_TRUNC | O_APPEND | O_SYNC | O_DSYNC | O_NOFOLLOW;
+
+export type Cb = (err: number) => void;
+export type CbN = (err: number, n?: number) => void;
+
+/** What the file operations share with the rest of the pass-through. */
+export interface FileContext {
+  full(path: string): string;
+  hidden(path: string): boolean;
+  readOnly: boolean;
+  gate: MountGate;
+  handles: HandleTable;
+  log: Logger;
+  umask: number;
+  /** Runs a mutating step inside the write gate; calls onMutation(path) when it succeeded. */
+  mutate(op: string, paths: string[], cb: Cb, work: (done: (err: unknown) => void) => void): void;
+}
+
+/**
+ * Makes sure `h.fd` still names the file at `path` before it is used. Only after the gate's
+ * generation moved (a jj command rewrote the workspace since the handle last checked) do we pay
+ * for an fstat + stat; if jj replaced the file (different inode), the path is reopened with the
+ * handle's flags minus creation/truncation (O_APPEND is kept, so appends stay appends) and the
+ * old descriptor closed. If the path is gone, the old descriptor is kept: jj deleted the file and
+ * there is nothing better to write to.
+ */
+function ensureCurrent(ctx: FileContext, h: Handle, path: string, next: () => void): void {
+  if (h.reopening) {
+    // Another operation on this handle is already revalidating; run after it (never on the old fd).
+    h.reopening.then(next, next);
+    return;
+  }
+  const gen = ctx.gate.generation;
+  if (h.generation === gen) {
+    next();
+    return;
+  }
+  h.reopening = new Promise<void>((resolve) => {
+    const finish = (): void => {
+      h.generation = gen;
+      h.reopening = null;
+      resolve();
+    };
+    fs.fstat(h.fd, (e1, open) => {
+      fs.stat(ctx.full(path), (e2, current) => {
+        if (e1 || e2 || !current.isFile() || (open.ino === current.ino && open.dev === current.dev)) {
+          finish();
+          return;
+        }
+        const flags = h.flags & ~(O_CREAT | O_EXCL | O_TRUNC);
+        fs.open(ctx.full(path), flags, (e3, fd) => {
+          if (e3) {
+            ctx.log.warn('could not reopen a file replaced under an open handle', { path, err: e3 });
+            finish();
+            return;
+          }
+          const old = h.fd;
+          h.fd = fd;
+          h.flags = flags;
+          ctx.log.debug('reopened a handle whose file was replaced', { path });
+          fs.close(old, () => finish());
+        });
+      });
+    });
+  });
+  h.reopening.then(next, next);
+}
+
+/** Builds the file-handle operations. */
+export function fileOps(ctx: FileContext) {
+  const { handles, gate, log } = ctx;
+
+  function withHandle(path: string, id: number, cb: (err: number) => void, fn: (h: Handle) => void): void {
+    const h = handles.get(id);
+    if (!h) {
+      cb(Errno.EBADF);
+      return;
+    }
+    ensureCurrent(ctx, h, path, () => fn(h));
+  }
+
+  function open(path: string, flags: number, cb: CbN): void {
+    if (ctx.hidden(path)) return cb(Errno.ENOENT);
+    const f = flags & PASS_FLAGS;
+    const writing = (f & O_ACCMODE) !== O_RDONLY;
+    if (ctx.readOnly && (writing || f & O_TRUNC)) return cb(Errno.EROFS);
+    const doOpen = (done: (err: unknown) => void): void => {
+      // Read the generation before opening: if a hold is released in between, the handle is
+      // checked on first use rather than trusted.
+      const gen = gate.generation;
+      fs.open(ctx.full(path), f, (err, fd) => {
+        if (err) return done(err);
+        id = handles.add(fd, f, gen);
+        done(null);
+      });
+    };
+    let id = 0;
+    if (f & O_TRUNC) {
+      ctx.mutate('open', [path], (e) => cb(e, id), doOpen);
+      return;
+    }
+    doOpen((err) => (err ? cb(toErrno(err, log, 'open', path)) : cb(0, id)));
+  }
+
+  function create(path: string, mode: number, cb: CbN): void {
+    if (ctx.hidden(path)) return cb(Errno.EPERM);
+    if (ctx.readOnly) return cb(Errno.EROFS);
+    let id = 0;
+    // fuse-native passes no open flags to create. O_RDWR serves any access mode; no O_EXCL, as the
+    // kernel's lookup already found no file (and a racing creator must not make a plain open fail).
+    // Without the caller's O_APPEND the kernel supplies append offsets itself (its i_size).
+    const flags = O_CREAT | O_RDWR;
+    const perm = mode & 0o7777;
+    ctx.mutate('create', [path], (e) => cb(e, id), (done) => {
+      const gen = gate.generation;
+      fs.open(ctx.full(path), flags, perm, (err, fd) => {
+        if (err) return done(err);
+        const register = (): void => {
+          id = handles.add(fd, O_RDWR, gen);
+          done(null);
+        };
+        // The kernel already applied the caller's umask; ours must not strip bits a second time.
+        if ((perm & ctx.umask) === 0) return register();
+        fs.fchmod(fd, perm, (e2) => {
+          if (e2) log.warn('create: could not restore mode', { path, err: e2 });
+          register();
+        });
+      });
+    });
+  }
+
+  function read(path: string, id: number, buf: Buffer, len: number, pos: number, cb: CbN): void {
+    withHandle(path, id, cb, (h) => {
+      // Loop over short reads: a short answer means end-of-file to the kernel (it zero-fills).
+      let got = 0;
+      const step = (): void => {
+        fs.read(h.fd, buf, got, len - got, pos + got, (err, n) => {
+          if (err) return got > 0 ? cb(got) : cb(toErrno(err, log, 'read', path));
+          got += n;
+          if (n === 0 || got >= len) return cb(got);
+          step();
+        });
+      };
+      step();
+    });
+  }
+
+  function write(path: string, id: number, buf: Buffer, len: number, pos: number, cb: CbN): void {
+    let written = 0;
+    // The buffer belongs to fuse-native and is detached after our callback: finish with it first.
+    ctx.mutate('write', [path], (e) => cb(e < 0 ? e : written), (done) => {
+      withHandle(path, id, (e) => done({ code: 'EBADF', errno: e }), (h) => {
+        const step = (): void => {
+          fs.write(h.fd, buf, written, len - written, pos + written, (err, n) => {
+            if (err) return written > 0 ? done(null) : done(err);
+            written += n;
+            if (n === 0 || written >= len) return done(null);
+            step();
+          });
+        };
+        step();
+      });
+    });
+  }
+
+  function ftruncate(path: string, id: number, size: number, cb: Cb): void {
+    if (ctx.readOnly) return cb(Errno.EROFS);
+    ctx.mutate('ftruncate', [path], cb, (done) => {
+      withHandle(path, id, (e) => done({ code: 'EBADF', errno: e }), (h) => fs.ftruncate(h.fd, size, done));
+    });
+  }
+
+  /** Not gated: fsync changes no content, and must not wait behind a jj command for seconds. */
+  function fsync(path: string, datasync: number, id: number, cb: Cb): void {
+    withHandle(path, id, cb, (h) => {
+      const done = (err: NodeJS.ErrnoException | null): void =>
+        cb(err ? toErrno(err, log, 'fsync', path) : 0);
+      if (datasync) fs.fdatasync(h.fd, done);
+      else fs.fsync(h.fd, done);
+    });
+  }
+
+  function release(path: string, id: number, cb: Cb): void {
+    const h = handles.remove(id);
+    if (!h) return cb(0);
+    const close = (): void => {
+      fs.close(h.fd, (err) => {
+        if (err) log.warn('release: close failed', { path, err });
+        cb(0);
+      });
+    };
+    if (h.reopening) h.reopening.then(close, close);
+    else close();
+  }
+
+  return { open, create, read, write, ftruncate, fsync, release };
+}

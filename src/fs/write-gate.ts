@@ -1,0 +1,199 @@
+/**
+ * The FUSE side of the write gate (see `src/sync/gate.ts` for the contract).
+ *
+ * Every mutating FUSE operation on a mount brackets its work on the backing directory with
+ * `enter()` / leave. The sync engine calls `hold()` around every jj command that rewrites the
+ * workspace: the gate closes (new mutating operations wait), `hold()` resolves once the
+ * operations already in flight have drained, and the engine calls the returned release when jj
+ * is done. Releasing bumps `generation`, which tells open file handles that the file under them
+ * may have been replaced (jj rewrites by unlink + recreate; see `handles.ts`).
+ *
+ * Waits are bounded. A waiting FUSE operation must answer before fuse-native's 15 s operation
+ * timeout, and a user's write must never fail because jj is slow: after `enterTimeoutMs` the
+ * operation proceeds anyway and a warning is logged (the write may then race jj, which is what
+ * would have happened without a gate). Likewise `hold()` stops waiting for a hung in-flight
+ * operation after `drainTimeoutMs` and logs it, so a stuck disk cannot stall the sync engine
+ * forever.
+ */
+import type { WorkspaceGate } from '../sync/gate.js';
+import type { Logger } from '../log.js';
+
+/** Releases what `enter()` or `hold()` acquired. Idempotent. */
+export type Release = () => void;
+
+export interface MountGateOptions {
+  log: Logger;
+  /** Longest wait of a mutating operation on a closed gate before it proceeds anyway. */
+  enterTimeoutMs?: number;
+  /** Longest wait of `hold()` for in-flight operations to finish. */
+  drainTimeoutMs?: number;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/** The write gate of one mount. */
+export class MountGate {
+  private readonly log: Logger;
+  private readonly enterTimeoutMs: number;
+  private readonly drainTimeoutMs: number;
+  /** Mutating operations currently between enter and leave. */
+  private inflight = 0;
+  /** Set while a hold is active (closing or closed); resolved when it is released. */
+  private closed: Deferred | null = null;
+  /** Resolved when `inflight` drops to 0 while a hold is draining. */
+  private drained: Deferred | null = null;
+  /** Tail of the queue of holds: a hold starts only after the previous one was released. */
+  private holdTail: Promise<void> = Promise.resolve();
+  private gen = 0;
+
+  constructor(opts: MountGateOptions) {
+    this.log = opts.log;
+    this.enterTimeoutMs = opts.enterTimeoutMs ?? 10_000;
+    this.drainTimeoutMs = opts.drainTimeoutMs ?? 20_000;
+  }
+
+  /** Bumped at every release of a hold: files may have been replaced since a handle was opened. */
+  get generation(): number {
+    return this.gen;
+  }
+
+  /** True while a hold is active. */
+  get isClosed(): boolean {
+    return this.closed !== null;
+  }
+
+  /** Mutating operations currently in flight. */
+  get inFlight(): number {
+    return this.inflight;
+  }
+
+  /**
+   * Fast path for the hot write path: enters at once and returns the leave function when the gate
+   * is open, or null when the caller must `await enter()`. Avoids a promise per FUSE write.
+   */
+  tryEnter(): Release | null {
+    if (this.closed) return null;
+    return this.admit();
+  }
+
+  /** Waits (bounded) until the gate is open, then counts the caller as in flight. */
+  async enter(): Promise<Release> {
+    const fast = this.tryEnter();
+    if (fast) return fast;
+    const started = Date.now();
+    // Loop: after one hold is released the next queued hold may already have closed the gate again.
+    while (this.closed) {
+      const remaining = this.enterTimeoutMs - (Date.now() - started);
+      if (remaining <= 0) {
+        this.log.warn('write gate still closed, letting a mutating operation through', {
+          waitedMs: Date.now() - started,
+        });
+        break;
+      }
+      const closed = this.closed;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        closed.promise,
+        new Promise<void>((r) => {
+          timer = setTimeout(r, remaining);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    return this.admit();
+  }
+
+  /**
+   * Closes the gate and resolves, once in-flight mutating operations have drained, with the
+   * release function. Concurrent holds queue: each starts after the previous one's release.
+   */
+  hold(): Promise<Release> {
+    const previous = this.holdTail;
+    const mine = deferred();
+    this.holdTail = mine.promise;
+    return previous.then(async () => {
+      this.closed = mine;
+      if (this.inflight > 0) {
+        this.drained = deferred();
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          this.drained.promise.then(() => false),
+          new Promise<boolean>((r) => {
+            timer = setTimeout(() => r(true), this.drainTimeoutMs);
+          }),
+        ]);
+        clearTimeout(timer);
+        this.drained = null;
+        if (timedOut) {
+          this.log.warn('write gate hold: in-flight operations did not drain in time', {
+            inflight: this.inflight,
+            waitedMs: this.drainTimeoutMs,
+          });
+        }
+      }
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        // Bump before waking the waiters: an operation admitted after this release must see the
+        // new generation, or it would write through a handle to a file jj just replaced.
+        this.gen += 1;
+        this.closed = null;
+        mine.resolve();
+      };
+    });
+  }
+
+  private admit(): Release {
+    this.inflight += 1;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      this.inflight -= 1;
+      if (this.inflight === 0 && this.drained) this.drained.resolve();
+    };
+  }
+}
+
+/**
+ * Maps workspace ids to the gates of their mounts; the sync engine sees it as a `WorkspaceGate`.
+ * A workspace without a mount gets an immediate hold.
+ */
+export class GateRegistry implements WorkspaceGate {
+  private readonly gates = new Map<string, MountGate>();
+
+  /** Registers the gate of a mounted workspace (replacing any previous one). */
+  register(workspaceId: string, gate: MountGate): void {
+    this.gates.set(workspaceId, gate);
+  }
+
+  /** Forgets a workspace's gate, only if it is still `gate` when given. */
+  unregister(workspaceId: string, gate?: MountGate): void {
+    if (gate && this.gates.get(workspaceId) !== gate) return;
+    this.gates.delete(workspaceId);
+  }
+
+  /** The gate of a workspace, if it is mounted. */
+  get(workspaceId: string): MountGate | undefined {
+    return this.gates.get(workspaceId);
+  }
+
+  /** {@inheritDoc WorkspaceGate.hold} */
+  hold(workspaceId: string): Promise<Release> {
+    const gate = this.gates.get(workspaceId);
+    if (!gate) return Promise.resolve(() => undefined);
+    return gate.hold();
+  }
+}
