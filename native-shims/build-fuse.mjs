@@ -62,6 +62,17 @@ const PATCHES = [
 })`,
   },
   {
+    // Without this flag libfuse 2.9 (fuse.c, fuse_lib_setattr) only calls utimens when BOTH times
+    // are being set, and fills them from the kernel's values: `touch -m` / `touch -a` (one time
+    // set, the other UTIME_OMIT) never reach us at all, yet succeed. With it, libfuse calls
+    // utimens for every time change and passes UTIME_NOW / UTIME_OMIT through, which the JS side
+    // (src/fs/fuse-loader.ts) decodes.
+    name: 'utimens: accept UTIME_NOW / UTIME_OMIT',
+    find: `  if (implemented[op_utimens]) ops.utimens = fuse_native_utimens;`,
+    replace: `  if (implemented[op_utimens]) ops.utimens = fuse_native_utimens;
+  ops.flag_utime_omit_ok = 1; /* jjfs */`,
+  },
+  {
     // Lets the loader prove at runtime that it has the patched binary (not a stray stock build).
     name: 'export a marker',
     find: `  NAPI_EXPORT_UINT32(op_utimens)`,
