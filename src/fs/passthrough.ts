@@ -27,7 +27,7 @@ import type { MountGate } from './write-gate.js';
 import { HandleTable } from './handles.js';
 import { Errno, toErrno, toFuseStat, type FuseStat } from './ops-errno.js';
 import { fileOps, type Cb, type FileContext } from './ops-files.js';
-import { fuseTimeToSeconds, type FuseOps, type FuseTime } from './fuse-loader.js';
+import type { FuseOps, FuseTime } from './fuse-loader.js';
 
 export interface PassthroughOptions {
   /** Backing directory (the jj workspace). */
@@ -58,6 +58,24 @@ export type PassthroughOps = ReturnType<typeof createPassthroughOps>;
 
 const HIDDEN = '/.jj';
 const U32 = 0xffffffff;
+
+/**
+ * Seconds for fs.lutimes that land on the intended microsecond. Node passes a double to libuv,
+ * which truncates to whole microseconds: 1273129689.123 is stored as ...089.122999, so half a
+ * microsecond is added (a double near 2^31 s resolves ~0.24 µs). Sub-microsecond digits are lost
+ * (libuv's limit); fuse-native reports times in whole milliseconds anyway.
+ */
+function timeToSeconds(t: FuseTime, currentNs: bigint, nowSec: number): number {
+  const exact = (sec: number, nsec: number): number => sec + (Math.floor(nsec / 1000) * 1000 + 500) / 1e9;
+  switch (t.kind) {
+    case 'set':
+      return exact(t.sec, t.nsec);
+    case 'now':
+      return nowSec;
+    case 'omit':
+      return exact(Number(currentNs / 1_000_000_000n), Number(currentNs % 1_000_000_000n));
+  }
+}
 
 /** Creates the fuse-native operations for a pass-through onto `opts.root`. */
 export function createPassthroughOps(opts: PassthroughOptions) {
@@ -258,13 +276,11 @@ export function createPassthroughOps(opts: PassthroughOptions) {
     mutate('utimens', [p], cb, (done) => {
       const nowSec = Date.now() / 1000;
       if (atime.kind !== 'omit' && mtime.kind !== 'omit') {
-        return fs.lutimes(full(p), fuseTimeToSeconds(atime, 0, nowSec), fuseTimeToSeconds(mtime, 0, nowSec), done);
+        return fs.lutimes(full(p), timeToSeconds(atime, 0n, nowSec), timeToSeconds(mtime, 0n, nowSec), done);
       }
-      fs.lstat(full(p), (err, st) => {
+      fs.lstat(full(p), { bigint: true }, (err, st) => {
         if (err) return done(err);
-        const a = fuseTimeToSeconds(atime, st.atimeMs / 1000, nowSec);
-        const m = fuseTimeToSeconds(mtime, st.mtimeMs / 1000, nowSec);
-        fs.lutimes(full(p), a, m, done);
+        fs.lutimes(full(p), timeToSeconds(atime, st.atimeNs, nowSec), timeToSeconds(mtime, st.mtimeNs, nowSec), done);
       });
     });
   }
