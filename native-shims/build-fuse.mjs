@@ -255,6 +255,9 @@ function main() {
 try {
   main();
 } catch (err) {
+  // Leave no older patched build behind: the loader must fall back to the stock prebuild
+  // predictably (and say so via mtimeFixed: false) rather than load something out of date.
+  fs.rmSync(target, { recursive: true, force: true });
   warn(err instanceof Error ? err.message : String(err));
 }
 process.exitCode = 0;

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { decodeTimespec, fuseOptionList, fuseProcessEnv, fuseTimeToSeconds, type MountOptions } from './fuse-loader.js';
+import { checkFuse, decodeTimespec, fuseOptionList, fuseProcessEnv, fuseTimeToSeconds, type MountOptions } from './fuse-loader.js';
 import { clearStaleMount, decodeMountField, isStale, listFuseMounts, parseFuseMounts, probeMount, unmount } from './unmount.js';
 
 const run = promisify(execFile);
@@ -191,6 +191,21 @@ describe('loading in a child process', () => {
     const without = loadChild('load-stock', bare, true);
     expect(without.status).not.toBe(0);
     expect(without.stderr).toMatch(/libfuse\.so\.2/);
+  });
+});
+
+describe('checks', () => {
+  it('checkFuse reports ok with the patched build and an unmount tool', async () => {
+    // Loading (not mounting) the addon in the test process is harmless.
+    const c = await checkFuse();
+    expect(c).toEqual({ ok: true, mtimeFixed: true, unmountTool: process.getuid?.() === 0 ? 'umount' : expect.any(String) });
+  });
+
+  it('probeMount on a plain or missing directory', async () => {
+    const d = await tempDir();
+    expect(await probeMount(d)).toEqual({ state: 'ok' });
+    expect(await isStale(d)).toBe(false);
+    expect(await probeMount(path.join(d, 'nope'))).toEqual({ state: 'absent' });
   });
 });
 
