@@ -1,0 +1,420 @@
+import { rm } from 'node:fs/promises';
+import type { Logger } from '../log.js';
+import { Debouncer } from './debounce.js';
+import type { WorkspaceGate } from './gate.js';
+import { JjError, type JjRunner } from './jj-runner.js';
+import { RepoJj, repoPaths, type RefusedFile } from './repo-jj.js';
+import {
+  assertWorkspaceId,
+  commitWorkspace,
+  forgetWorkspace,
+  listConflicts,
+  newOnMain,
+  readRepoState,
+  rebaseOntoMain,
+  recoverWorkspace,
+  snapshotWorkspace,
+  type RepoState,
+} from './workspace-ops.js';
+
+/** A workspace the engine keeps in sync: one per mount. */
+export interface WorkspaceSpec {
+  /** jj workspace name (see `assertWorkspaceId`). */
+  id: string;
+  /** The backing workspace directory. */
+  dir: string;
+  /** Human label, the mount path; goes into commit messages. */
+  label: string;
+}
+
+/** Silences change notifications for a workspace while the engine's own jj writes into it. */
+export interface ChangeSuppressor {
+  /** Starts suppressing events for `workspaceId`; call the returned function to stop. */
+  suppress(workspaceId: string): () => void;
+}
+
+/** Timing knobs of {@link RepoSync}. */
+export interface RepoSyncOptions {
+  /** Quiet period after the last `markDirty` before a workspace is committed. */
+  debounceMs: number;
+  /** Upper bound from the first `markDirty` to the commit, so constant writes still sync. */
+  maxWaitMs: number;
+}
+
+/** Constructor argument of {@link RepoSync}. */
+export interface RepoSyncInit {
+  name: string;
+  repoHome: string;
+  jj: JjRunner;
+  gate: WorkspaceGate;
+  log: Logger;
+  options: RepoSyncOptions;
+  suppressor?: ChangeSuppressor;
+}
+
+/** What one round did. */
+export interface RoundReport {
+  startedAt: string;
+  durationMs: number;
+  /** main after the round */
+  main: string;
+  /** Workspaces whose changes were committed into main, in order. */
+  committed: string[];
+  /** Workspaces moved onto the new main. */
+  updated: string[];
+  /** Workspaces whose jj command failed this round. */
+  failed: { id: string; error: string }[];
+  /** Workspaces not sitting on main after the round, and why. */
+  behind: { id: string; reason: string }[];
+}
+
+/** Per-workspace status. */
+export interface WorkspaceStatus {
+  id: string;
+  label: string;
+  dir: string;
+  healthy: boolean;
+  lastError?: string;
+  /** Cached parent commit of the working-copy commit (undefined until first read). */
+  parent?: string;
+}
+
+/** Status of one repo engine. */
+export interface RepoSyncStatus {
+  name: string;
+  lastRound?: RoundReport;
+  main?: string;
+  conflicts: string[];
+  refusedFiles: (RefusedFile & { workspace: string })[];
+  workspaces: WorkspaceStatus[];
+}
+
+interface WsState {
+  spec: WorkspaceSpec;
+  healthy: boolean;
+  lastError?: string;
+  parent?: string;
+  refused: RefusedFile[];
+}
+
+/**
+ * Keeps every attached workspace of one repo converged on bookmark `main`.
+ *
+ * Invariants (see notes/jj-sync.md for why each matters):
+ * - Everything runs on ONE serial queue per repo, so only one thing moves `main` at a time
+ *   (concurrent movers make `main??`) and a workspace never has two jj processes at once
+ *   (that makes it stale/divergent). Within a round, fan-out runs in parallel ACROSS workspaces.
+ * - Only W's own jj process (cwd = W) rewrites W@; rewriting it from elsewhere strands edits.
+ * - Every jj command that rewrites W's files runs with W's write gate held and watcher suppressed.
+ * - Idle repos spawn no jj process: work starts only from markDirty/attach/syncNow.
+ */
+export class RepoSync {
+  readonly name: string;
+  readonly #rj: RepoJj;
+  readonly #gate: WorkspaceGate;
+  readonly #log: Logger;
+  readonly #suppressor: ChangeSuppressor | undefined;
+  readonly #ws = new Map<string, WsState>();
+  readonly #ready = new Set<string>();
+  readonly #debouncer: Debouncer;
+  #queue: Promise<unknown> = Promise.resolve();
+  #roundQueued = false;
+  #closed = false;
+  #state: RepoState | undefined;
+  #conflicts: { main: string; paths: string[] } | undefined;
+  #lastRound: RoundReport | undefined;
+
+  constructor(init: RepoSyncInit) {
+    this.name = init.name;
+    this.#rj = new RepoJj(init.jj, repoPaths(init.repoHome));
+    this.#gate = init.gate;
+    this.#log = init.log.child('sync');
+    this.#suppressor = init.suppressor;
+    this.#debouncer = new Debouncer(init.options, (id) => {
+      this.#ready.add(id);
+      this.#scheduleRound();
+    });
+  }
+
+  /**
+   * Starts syncing workspace `ws`. Recovers it first if it is stale or divergent (edits are
+   * squashed back in, never dropped), then commits anything it holds and brings it onto main.
+   * Resolves when that first round is done.
+   */
+  async attach(ws: WorkspaceSpec): Promise<void> {
+    assertWorkspaceId(ws.id);
+    if (this.#ws.has(ws.id)) throw new Error(`workspace ${ws.id} is already attached to ${this.name}`);
+    this.#ws.set(ws.id, { spec: ws, healthy: true, refused: [] });
+    await this.#enqueue(async () => {
+      const st = this.#ws.get(ws.id);
+      if (st) await this.#recover(st);
+    });
+    await this.#enqueue(() => this.#round([ws.id]));
+  }
+
+  /** Stops syncing `id`; resolves once no jj process of ours runs in it. Does not touch its files. */
+  async detach(id: string): Promise<void> {
+    this.#debouncer.cancel(id);
+    this.#ready.delete(id);
+    this.#ws.delete(id);
+    await this.#enqueue(() => Promise.resolve());
+  }
+
+  /**
+   * Records a final commit of `id`'s changes into main (and fans it out), then forgets the jj
+   * workspace and deletes its directory. Throws (and keeps everything) if the final commit fails.
+   */
+  async removeWorkspace(id: string): Promise<void> {
+    const st = this.#ws.get(id);
+    if (!st) throw new Error(`workspace ${id} is not attached to ${this.name}`);
+    this.#debouncer.cancel(id);
+    await this.#enqueue(async () => {
+      const report = await this.#round([id]);
+      const failed = report.failed.find((f) => f.id === id);
+      if (failed) throw new Error(`not removing ${id}: its last changes could not be committed: ${failed.error}`);
+      this.#ws.delete(id);
+      this.#ready.delete(id);
+      await forgetWorkspace(this.#rj, id);
+      await rm(st.spec.dir, { recursive: true, force: true });
+      this.#log.info('workspace removed', { repo: this.name, id });
+    });
+  }
+
+  /** Notes that workspace `id` changed (FUSE on every mutation; the watcher). Debounced. */
+  markDirty(id: string): void {
+    if (this.#closed || !this.#ws.has(id)) return;
+    this.#debouncer.mark(id);
+  }
+
+  /**
+   * Forces a round over EVERY attached workspace (each is snapshotted, so changes nobody marked are
+   * found too) and resolves when it is done; `behind` lists workspaces not on main and why.
+   */
+  syncNow(): Promise<RoundReport> {
+    for (const id of this.#debouncer.pendingKeys()) this.#debouncer.cancel(id);
+    return this.#enqueue(() => this.#round([...this.#ws.keys()], true));
+  }
+
+  /** Conflicted paths in main (repo-relative); empty when main has none. */
+  async conflicts(): Promise<string[]> {
+    const state = this.#state ?? (await readRepoState(this.#rj));
+    if (!state.mainConflicted) return [];
+    if (this.#conflicts?.main === state.main) return this.#conflicts.paths;
+    const paths = await listConflicts(this.#rj);
+    this.#conflicts = { main: state.main, paths };
+    return paths;
+  }
+
+  /** Current health and position of every workspace, and of the repo. */
+  status(): RepoSyncStatus {
+    const workspaces: WorkspaceStatus[] = [...this.#ws.values()].map((w) => ({
+      id: w.spec.id,
+      label: w.spec.label,
+      dir: w.spec.dir,
+      healthy: w.healthy,
+      ...(w.lastError === undefined ? {} : { lastError: w.lastError }),
+      ...(w.parent === undefined ? {} : { parent: w.parent }),
+    }));
+    const mainId = this.#state?.main;
+    return {
+      name: this.name,
+      ...(this.#lastRound ? { lastRound: this.#lastRound } : {}),
+      ...(mainId === undefined ? {} : { main: mainId }),
+      conflicts: this.#state?.mainConflicted === true && this.#conflicts !== undefined && this.#conflicts.main === mainId ? this.#conflicts.paths : [],
+      refusedFiles: [...this.#ws.values()].flatMap((w) => w.refused.map((r) => ({ ...r, workspace: w.spec.id }))),
+      workspaces,
+    };
+  }
+
+  /** Stops scheduling; resolves after the running task. Attached workspaces are left as they are. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#debouncer.clear();
+    await this.#enqueue(() => Promise.resolve());
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  #enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #scheduleRound(): void {
+    if (this.#roundQueued || this.#closed) return;
+    this.#roundQueued = true;
+    // The round picks up the ready set when it STARTS, so marks that arrive while another round
+    // runs are handled by this one.
+    void this.#enqueue(async () => {
+      this.#roundQueued = false;
+      if (this.#ready.size === 0 || this.#closed) return;
+      await this.#round([...this.#ready]);
+    }).catch((err: unknown) => this.#log.error('round failed', { repo: this.name, err }));
+  }
+
+  async #refresh(): Promise<RepoState> {
+    const state = await readRepoState(this.#rj);
+    this.#state = state;
+    for (const w of this.#ws.values()) w.parent = state.workingCopies.get(w.spec.id)?.parents[0];
+    return state;
+  }
+
+  /** Runs `fn` with W's write gate closed and W's watcher suppressed (fn rewrites W's files). */
+  async #rewriting<T>(w: WsState, fn: () => Promise<T>): Promise<T> {
+    const unsuppress = this.#suppressor?.suppress(w.spec.id);
+    try {
+      const release = await this.#gate.hold(w.spec.id);
+      try {
+        return await fn();
+      } finally {
+        // Release the gate first: the suppression window (with its grace period) then still
+        // covers the file events jj's own writes produce.
+        release();
+      }
+    } finally {
+      unsuppress?.();
+    }
+  }
+
+  /** Runs a jj step in W; a stale W is recovered (edits kept) and the step retried once. */
+  async #inWorkspace<T>(w: WsState, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof JjError) || err.kind !== 'stale') throw err;
+      this.#log.warn('workspace is stale; recovering', { repo: this.name, id: w.spec.id });
+      await this.#rewriting(w, () => recoverWorkspace(this.#rj, w.spec.id, w.spec.dir, true));
+      return await fn();
+    }
+  }
+
+  async #recover(w: WsState): Promise<void> {
+    try {
+      await this.#inWorkspace(w, () => snapshotWorkspace(this.#rj, w.spec.dir));
+      const state = await this.#refresh();
+      const own = state.workingCopies.get(w.spec.id);
+      if (!own) throw new Error(`jj has no workspace named ${w.spec.id}`);
+      if (own.divergent || state.divergent.some((d) => d.changeId === own.changeId)) {
+        this.#log.warn('workspace is divergent; squashing stranded edits back in', { repo: this.name, id: w.spec.id });
+        await this.#rewriting(w, () => recoverWorkspace(this.#rj, w.spec.id, w.spec.dir, false));
+        await this.#refresh();
+      }
+      this.#healthy(w);
+    } catch (err) {
+      this.#fail(w, err);
+    }
+  }
+
+  /**
+   * Puts W on main. Normally `rebase -s @ -d main` in W. When main is conflicted and W is clean we
+   * use `new main` instead, so that W shows main's own conflict labels (identical bytes everywhere).
+   * Returns true if W may hold edits that still need a commit.
+   */
+  async #bringToMain(w: WsState, mainConflicted: boolean): Promise<boolean> {
+    return this.#rewriting(w, async () => {
+      if (mainConflicted) {
+        const snap = await snapshotWorkspace(this.#rj, w.spec.dir);
+        w.refused = snap.refused;
+        if (snap.clean) {
+          await newOnMain(this.#rj, w.spec.dir, snap.changeId);
+          return false;
+        }
+      }
+      w.refused = await rebaseOntoMain(this.#rj, w.spec.dir);
+      return mainConflicted;
+    });
+  }
+
+  async #round(targetIds: string[], all = false): Promise<RoundReport> {
+    const started = Date.now();
+    const report: RoundReport = { startedAt: new Date(started).toISOString(), durationMs: 0, main: '', committed: [], updated: [], failed: [], behind: [] };
+    for (const id of targetIds) this.#ready.delete(id);
+    let state = this.#state ?? (await this.#refresh());
+
+    // 1. Commit each changed target, one at a time: each commit moves main.
+    for (const id of targetIds) {
+      const w = this.#ws.get(id);
+      if (!w) continue;
+      try {
+        await this.#inWorkspace(w, async () => {
+          if (w.parent !== state.main) {
+            await this.#bringToMain(w, state.mainConflicted);
+            w.parent = state.main;
+          }
+          const snap = await snapshotWorkspace(this.#rj, w.spec.dir);
+          w.refused = snap.refused;
+          if (!snap.clean) {
+            // Committing writes no files in W (the new @ has the same tree): no gate needed.
+            w.refused = await commitWorkspace(this.#rj, w.spec.dir, `${w.spec.label} ${new Date().toISOString()}`);
+            report.committed.push(id);
+            state = await this.#checkMainAdvanced(w, await this.#refresh());
+          }
+        });
+        this.#healthy(w);
+      } catch (err) {
+        report.failed.push({ id, error: this.#fail(w, err) });
+      }
+    }
+
+    // 2. Fan out: every other workspace not on main moves onto it, in parallel across workspaces.
+    if (report.committed.length > 0 || all) state = await this.#refresh();
+    const behind = [...this.#ws.values()].filter((w) => w.parent !== state.main && (w.healthy || all));
+    await Promise.all(
+      behind.map(async (w) => {
+        try {
+          const needsCommit = await this.#inWorkspace(w, () => this.#bringToMain(w, state.mainConflicted));
+          w.parent = state.main;
+          report.updated.push(w.spec.id);
+          this.#healthy(w);
+          if (needsCommit) this.markDirty(w.spec.id);
+        } catch (err) {
+          report.failed.push({ id: w.spec.id, error: this.#fail(w, err) });
+        }
+      }),
+    );
+
+    if (state.mainConflicted && this.#conflicts?.main !== state.main) {
+      this.#conflicts = { main: state.main, paths: await listConflicts(this.#rj) };
+    }
+    report.main = state.main;
+    for (const w of this.#ws.values()) {
+      if (w.parent !== state.main) report.behind.push({ id: w.spec.id, reason: w.lastError ?? 'not updated yet' });
+    }
+    report.durationMs = Date.now() - started;
+    this.#lastRound = report;
+    if (report.committed.length > 0 || report.failed.length > 0) {
+      this.#log.info('round', { repo: this.name, committed: report.committed, updated: report.updated.length, failed: report.failed, ms: report.durationMs });
+    }
+    if (this.#ready.size > 0) this.#scheduleRound();
+    return report;
+  }
+
+  /** advance-branches should have moved main to W@-; if it did not, move it explicitly. */
+  async #checkMainAdvanced(w: WsState, state: RepoState): Promise<RepoState> {
+    const parent = state.workingCopies.get(w.spec.id)?.parents[0];
+    if (parent === undefined || parent === state.main) return state;
+    this.#log.warn('main did not advance with the commit; moving it explicitly', { repo: this.name, id: w.spec.id });
+    await this.#rj.repo(['bookmark', 'set', 'main', '-r', parent]);
+    return this.#refresh();
+  }
+
+  #healthy(w: WsState): void {
+    if (!w.healthy) this.#log.info('workspace healthy again', { repo: this.name, id: w.spec.id });
+    w.healthy = true;
+    delete w.lastError;
+  }
+
+  #fail(w: WsState, err: unknown): string {
+    const message = err instanceof Error ? err.message : String(err);
+    w.healthy = false;
+    w.lastError = message;
+    this.#log.error('workspace sync failed', {
+      repo: this.name,
+      id: w.spec.id,
+      error: message,
+      ...(err instanceof JjError ? { stderr: err.stderr } : {}),
+    });
+    return message;
+  }
+}
