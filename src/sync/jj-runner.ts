@@ -179,7 +179,7 @@ export async function createJjRunner(options: ExecaJjRunnerOptions & { identity?
 export class CountingJjRunner implements JjRunner {
   calls = 0;
   inFlight = 0;
-  readonly log: { args: readonly string[]; cwd: string }[] = [];
+  readonly log: { args: readonly string[]; cwd: string; startMs: number; ms?: number }[] = [];
   readonly #inner: JjRunner;
 
   constructor(inner: JjRunner) {
@@ -189,11 +189,13 @@ export class CountingJjRunner implements JjRunner {
   async run(args: readonly string[], options: JjRunOptions): Promise<JjResult> {
     this.calls++;
     this.inFlight++;
-    this.log.push({ args, cwd: options.cwd });
+    const entry: { args: readonly string[]; cwd: string; startMs: number; ms?: number } = { args, cwd: options.cwd, startMs: performance.now() };
+    this.log.push(entry);
     try {
       return await this.#inner.run(args, options);
     } finally {
       this.inFlight--;
+      entry.ms = performance.now() - entry.startMs;
     }
   }
 }

@@ -358,7 +358,9 @@ export class RepoSync {
     }
 
     // 2. Fan out: every other workspace not on main moves onto it, in parallel across workspaces.
-    if (report.committed.length > 0 || all) state = await this.#refresh();
+    // Commits above already refreshed the cache; a forced round re-reads in case jj was used behind
+    // our back.
+    if (all && report.committed.length === 0) state = await this.#refresh();
     const behind = [...this.#ws.values()].filter((w) => w.parent !== state.main && (w.healthy || all));
     await Promise.all(
       behind.map(async (w) => {

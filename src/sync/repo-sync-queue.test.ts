@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../log.js';
+import { openGate } from './gate.js';
+import type { JjResult, JjRunner, JjRunOptions } from './jj-runner.js';
+import { RepoSync } from './repo-sync.js';
+
+/**
+ * A fake jj that models just enough (main, each workspace's parent, a dirty flag) to check the
+ * engine's scheduling: serialisation, one process per workspace, no work when idle.
+ */
+class FakeJj implements JjRunner {
+  main = 'm0';
+  n = 0;
+  parents = new Map<string, string>();
+  dirty = new Set<string>();
+  inFlightByCwd = new Map<string, number>();
+  maxPerCwd = 0;
+  mainMoversInFlight = 0;
+  maxMainMovers = 0;
+  calls: string[] = [];
+
+  async run(args: readonly string[], o: JjRunOptions): Promise<JjResult> {
+    const a = args.filter((x, i) => !(x === '--config-file' || args[i - 1] === '--config-file'));
+    const cmd = a.filter((x) => x !== '--ignore-working-copy');
+    this.calls.push(`${o.cwd}:${cmd[0] ?? ''}`);
+    const c = (this.inFlightByCwd.get(o.cwd) ?? 0) + 1;
+    this.inFlightByCwd.set(o.cwd, c);
+    this.maxPerCwd = Math.max(this.maxPerCwd, o.cwd === '/r/repo' ? 0 : c);
+    const moves = cmd[0] === 'commit' || cmd[0] === 'bookmark';
+    if (moves) this.maxMainMovers = Math.max(this.maxMainMovers, ++this.mainMoversInFlight);
+    await new Promise((r) => setTimeout(r, 2));
+    try {
+      const ws = o.cwd.split('/').pop() ?? '';
+      let stdout = '';
+      if (cmd[0] === 'log' && o.cwd === '/r/repo') {
+        stdout = `${this.main}\tchm\t\t\t---\tmain\n`;
+        for (const [w, p] of this.parents) stdout += `wc-${w}\tch-${w}\t${w}@\t${p}\t---\t\n`;
+      } else if (cmd[0] === 'log') {
+        stdout = `${this.dirty.has(ws) ? 'dirty' : 'clean'} ch-${ws}`;
+      } else if (cmd[0] === 'commit') {
+        this.main = `m${++this.n}`;
+        this.parents.set(ws, this.main);
+        this.dirty.delete(ws);
+      } else if (cmd[0] === 'rebase') {
+        this.parents.set(ws, this.main);
+      }
+      return { args, cwd: o.cwd, stdout, stderr: '', durationMs: 1 };
+    } finally {
+      this.inFlightByCwd.set(o.cwd, (this.inFlightByCwd.get(o.cwd) ?? 1) - 1);
+      if (moves) this.mainMoversInFlight--;
+    }
+  }
+}
+
+describe('RepoSync scheduling (fake jj)', () => {
+  it('serialises main movers, never overlaps a workspace, debounces, idles', async () => {
+    const jj = new FakeJj();
+    const e = new RepoSync({ name: 'r', repoHome: '/r', jj, gate: openGate, log: silentLogger, options: { debounceMs: 20, maxWaitMs: 100 } });
+    const ids = ['a', 'b', 'c', 'd'];
+    for (const id of ids) jj.parents.set(id, 'm0');
+    await Promise.all(ids.map((id) => e.attach({ id, dir: `/r/workspaces/${id}`, label: id })));
+    for (let i = 0; i < 20; i++) {
+      for (const id of ids) {
+        jj.dirty.add(id);
+        e.markDirty(id);
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const report = await e.syncNow();
+    expect(report.behind).toEqual([]);
+    expect(jj.maxMainMovers).toBe(1);
+    expect(jj.maxPerCwd).toBe(1);
+    for (const id of ids) expect(jj.parents.get(id)).toBe(jj.main);
+    const calls = jj.calls.length;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(jj.calls.length).toBe(calls);
+    await e.close();
+  });
+});
