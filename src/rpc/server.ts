@@ -78,8 +78,12 @@ export class RpcServer {
     }
     this.sockets.add(socket);
     socket.setTimeout(this.options.idleTimeoutMs ?? 60_000, () => socket.destroy());
-    const send = (response: JSONRPCResponse | JSONRPCResponse[] | null): void => {
-      if (response !== null && !socket.destroyed) socket.write(`${JSON.stringify(response)}\n`);
+    const send = (response: JSONRPCResponse | JSONRPCResponse[] | null, batch = false): void => {
+      if (response === null || socket.destroyed) return;
+      // JSON-RPC 2.0: a batch is answered with an array even when only one call needed an answer
+      // (json-rpc-2.0 unwraps single answers).
+      const body = batch && !Array.isArray(response) ? [response] : response;
+      socket.write(`${JSON.stringify(body)}\n`);
     };
     const decoder = new LineDecoder(
       MAX_REQUEST_BYTES,
@@ -87,7 +91,7 @@ export class RpcServer {
         this.inFlight += 1;
         this.rpc
           .receiveJSON(line)
-          .then(send, (error: unknown) => {
+          .then((response) => send(response, line.trimStart().startsWith('[')), (error: unknown) => {
             this.options.log.error('request failed', { error: messageOf(error) });
           })
           .then(() => {

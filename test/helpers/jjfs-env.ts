@@ -1,0 +1,112 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CLI = path.join(ROOT, 'bin', 'jjfs.js');
+export const DAEMON_MAIN = path.join(ROOT, 'dist', 'daemon', 'main.js');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * A throw-away jjfs installation: its own JJFS_HOME in a temp dir. `cleanup` stops every daemon
+ * this env started (by pid, from daemon.json and from pids the test registered) and removes the dir.
+ */
+export class JjfsEnv {
+  readonly pids = new Set<number>();
+
+  private constructor(readonly home: string, readonly root: string) {}
+
+  static async create(prefix = 'jjfs-test-'): Promise<JjfsEnv> {
+    // Short base dir: the socket path must stay under 107 bytes.
+    const root = await mkdtemp(path.join(os.tmpdir(), prefix));
+    return new JjfsEnv(path.join(root, 'home'), root);
+  }
+
+  env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    return { ...process.env, JJFS_HOME: this.home, NO_COLOR: '1', ...extra };
+  }
+
+  /** Runs `jjfs ARGS` to completion. */
+  run(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [CLI, ...args],
+        { cwd: opts.cwd ?? this.root, env: opts.env ?? this.env(), timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 << 20 },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+    });
+  }
+
+  /** Runs `jjfs ARGS --json` and parses stdout. */
+  async json<T>(args: string[]): Promise<T> {
+    const r = await this.run([...args, '--json']);
+    if (r.code !== 0) throw new Error(`jjfs ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  /** The pid in daemon.json, if any (and remembers it for cleanup). */
+  async daemonPid(): Promise<number | undefined> {
+    try {
+      const info = JSON.parse(await readFile(path.join(this.home, 'daemon.json'), 'utf8')) as { pid: number };
+      this.pids.add(info.pid);
+      return info.pid;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Starts jjfsd directly (not through the CLI), returning the child. */
+  spawnDaemon(env: NodeJS.ProcessEnv = this.env({ JJFS_DAEMON_ENV: '1' })) {
+    const child = spawn(process.execPath, [DAEMON_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid) this.pids.add(child.pid);
+    return child;
+  }
+
+  async cleanup(): Promise<void> {
+    await this.daemonPid();
+    const live = [...this.pids].filter(isAlive);
+    if (live.length > 0) {
+      // Ask nicely first so mounts are unmounted; then insist.
+      await this.run(['stop'], { timeoutMs: 60_000 }).catch(() => undefined);
+      for (const pid of live) {
+        if (isAlive(pid)) process.kill(pid, 'SIGTERM');
+      }
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && live.some(isAlive)) await sleep(50);
+      for (const pid of live) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+    await rm(this.root, { recursive: true, force: true });
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns true or `timeoutMs` passes; returns the last result. */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, everyMs = 50): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(everyMs);
+  }
+}
