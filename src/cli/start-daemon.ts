@@ -26,7 +26,7 @@ export async function daemonEnv(paths: Paths, base: NodeJS.ProcessEnv = process.
  * answers. If it exits first, its own fatal message (lines starting with "jjfsd:") becomes the
  * error; if it exits because another daemon won the start race, we keep waiting for that one.
  */
-export async function startDaemon(paths: Paths, isReady: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+export async function startDaemon(paths: Paths, isReady: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   checkPaths(paths);
   try {
     mkdirSync(paths.home, { recursive: true, mode: 0o700 });

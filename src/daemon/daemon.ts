@@ -88,10 +88,11 @@ export class Daemon {
         }),
         log: this.log.child('rpc'),
       });
+      // Remount before listening: a CLI that sees the socket answer must also see every mount back.
+      await this.services.restore();
       await clearStaleSocket(this.paths.socket);
       await this.rpc.listen(this.paths.socket);
       await chmod(this.paths.socket, 0o600);
-      await this.services.restore();
       this.state = { kind: 'running', since: startedAt };
       this.log.info('jjfsd started', { pid: process.pid, version: VERSION, socket: this.paths.socket });
     } catch (error) {

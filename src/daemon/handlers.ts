@@ -27,12 +27,13 @@ export function createHandlers(ctx: HandlerContext): Handlers {
       jj: services.jj,
       fuse: services.fuse(),
       repos: services.repos.list(),
-      mounts: services.mounts(),
+      mounts: await services.mounts(),
       warnings: [...ctx.warnings],
+      stats: services.stats(),
     }),
 
     /** Every mount with its state. */
-    list: async () => ({ mounts: services.mounts() }),
+    list: async () => ({ mounts: await services.mounts() }),
 
     /** Every repo with its remote and counts. */
     repos: async () => ({ repos: services.repos.list() }),

@@ -50,6 +50,11 @@ export class RepoService {
     });
   }
 
+  /** Throws invalid-input when `name` cannot be a repo name. */
+  validateName(name: string): void {
+    validateRepoName(name);
+  }
+
   /** The directory holding every repo. */
   homeDir(): string {
     return this.paths.home;

@@ -6,7 +6,8 @@ export interface Services {
   repos: RepoService;
   jj: { path: string; version: string };
   fuse(): StatusResult['fuse'];
-  mounts(): MountInfo[];
+  stats(): StatusResult['stats'];
+  mounts(): Promise<MountInfo[]>;
   open(params: Methods['open']['params']): Promise<Methods['open']['result']>;
   closeMount(path: string): Promise<MountInfo>;
   sync(repo: string | undefined, remote: boolean): Promise<RoundInfo[]>;

@@ -1,14 +1,20 @@
 import path from 'node:path';
-import { JjfsError } from '../errors.js';
-import { createJjRunner } from '../sync/jj-runner.js';
+import { JjfsError, messageOf } from '../errors.js';
+import { checkFuse } from '../fs/fuse-loader.js';
+import { createJjRunner, type JjRunner } from '../sync/jj-runner.js';
 import { JjUnavailableError, locateJj } from '../sync/jj-locate.js';
 import { initRepo } from '../sync/repo-init.js';
 import type { ServicesFactory } from './daemon.js';
+import { MountService, type FuseAvailability } from './mounts.js';
 import { RepoService } from './repos.js';
 import type { Services } from './services.js';
+import { SyncHub } from './sync-hub.js';
+
+/** How long shutdown waits for the last round that records changes made before unmounting. */
+const FINAL_ROUND_TIMEOUT_MS = 30_000;
 
 /** Builds the daemon's services: finds jj (refusing one too old), repos, mounts, sync. */
-export const createServices: ServicesFactory = async ({ paths, config, log }) => {
+export const createServices: ServicesFactory = async ({ paths, config, log, warnings }) => {
   let jjFound;
   try {
     jjFound = await locateJj(process.env);
@@ -16,26 +22,85 @@ export const createServices: ServicesFactory = async ({ paths, config, log }) =>
     if (error instanceof JjUnavailableError) throw new JjfsError('environment', error.message);
     throw error;
   }
-  const jj = await createJjRunner({
+  const runner = await createJjRunner({
     jjPath: jjFound.path,
     configFile: path.join(paths.home, 'jj-config.toml'),
     log: log.child('jj'),
   });
-  const repos = new RepoService(paths, config, { initRepo: (home) => initRepo(jj, home, { log: log.child('sync') }) }, log.child('daemon'));
-  const unavailable = (what: string): never => {
-    throw new JjfsError('environment', `${what} is not available in this build of jjfsd yet.`);
+  // Counts jj processes for `status` (an idle daemon must spawn none); no per-call history kept.
+  let jjCalls = 0;
+  const jj: JjRunner = {
+    run: (args, options) => {
+      jjCalls += 1;
+      return runner.run(args, options);
+    },
   };
+  const fuse = await fuseAvailability();
+  if (!fuse.ok) {
+    warnings.push(`FUSE is unavailable, so nothing can be mounted: ${fuse.detail}`);
+    log.error('FUSE unavailable', { detail: fuse.detail });
+  }
+  const hub = new SyncHub(paths, jj, log.child('sync'), (name) => config.snapshot().repos[name]);
+  const repos = new RepoService(
+    paths,
+    config,
+    { initRepo: (home) => initRepo(jj, home, { log: log.child('sync') }) },
+    log.child('daemon'),
+    (name) => {
+      const st = hub.status(name);
+      return st
+        ? {
+            conflicts: st.conflicts,
+            refusedFiles: st.refusedFiles.map((f) => `${f.path} (${f.reason})`),
+            ...(st.lastRound ? { lastRound: st.lastRound.startedAt } : {}),
+          }
+        : {};
+    },
+  );
+  const mounts = new MountService(paths, config, repos, hub, fuse, log.child('daemon'));
+
+  const reposToSync = (repo: string | undefined): string[] => {
+    if (repo === undefined) return mounts.mountedRepos();
+    repos.require(repo);
+    return [repo];
+  };
+
   const services: Services = {
     repos,
     jj: { path: jjFound.path, version: jjFound.version },
-    fuse: () => ({ ok: false, detail: 'mounts not wired yet' }),
-    mounts: () => [],
-    open: async () => unavailable('open'),
-    closeMount: async () => unavailable('close'),
-    sync: async () => unavailable('sync'),
-    conflicts: async () => unavailable('conflicts'),
-    restore: async () => undefined,
-    stop: async () => undefined,
+    fuse: () => fuse,
+    stats: () => ({ jjCalls }),
+    mounts: () => mounts.list(),
+    open: ({ repo, path: target, at }) => {
+      if (at !== undefined) throw new JjfsError('invalid-input', '`open --at` is not available in this version of jjfsd.');
+      return mounts.open(repo, target);
+    },
+    closeMount: (target) => mounts.close(target),
+    sync: async (repo, remote) => {
+      if (remote) throw new JjfsError('invalid-input', '`sync --remote` is not available in this version of jjfsd.');
+      return hub.sync(reposToSync(repo));
+    },
+    conflicts: async (repo) =>
+      Promise.all(reposToSync(repo).map(async (name) => ({ repo: name, paths: await hub.conflicts(name) }))),
+    restore: () => mounts.restore(),
+    stop: async () => {
+      await mounts.unmountAll();
+      // Everything written before the unmount is recorded before we exit.
+      const repoNames = mounts.mountedRepos();
+      const final = hub.sync(repoNames);
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), FINAL_ROUND_TIMEOUT_MS).unref());
+      const outcome = await Promise.race([final, timeout]).catch((e: unknown) => messageOf(e));
+      if (outcome === 'timeout') log.warn('final round did not finish in time; changes stay in the workspaces and are recorded at the next start');
+      await hub.stop();
+    },
   };
   return services;
 };
+
+async function fuseAvailability(): Promise<FuseAvailability> {
+  const check = await checkFuse();
+  if (check.ok) {
+    return { ok: true, detail: `unmount via ${check.unmountTool}${check.mtimeFixed ? '' : '; stock fuse-native: mtimes set through a mount are wrong (run npm rebuild / node native-shims/build-fuse.mjs)'}` };
+  }
+  return { ok: false, detail: check.problems.map((p) => `${p.problem} (fix: ${p.fix})`).join('; ') };
+}

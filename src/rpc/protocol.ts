@@ -52,6 +52,8 @@ export interface StatusResult {
   repos: RepoInfo[];
   mounts: MountInfo[];
   warnings: string[];
+  /** Counters since start: jj processes spawned (an idle daemon spawns none). */
+  stats: { jjCalls: number };
 }
 
 export interface RoundInfo {

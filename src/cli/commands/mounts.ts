@@ -34,7 +34,7 @@ export const closeCommand: Command = {
   usage: 'jjfs close PATH',
   positionals: [1, 1],
   async run({ positionals, cwd, daemon, out }) {
-    const target = path.resolve(cwd, positionals[0] as string);
+    const target = canonicalTarget(cwd, positionals[0] as string);
     const client = await daemon();
     try {
       const result = await client.request('close', { path: target });

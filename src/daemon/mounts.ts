@@ -1,0 +1,256 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
+import path from 'node:path';
+import { repoHome, type Paths } from '../config/paths.js';
+import type { MountConfig } from '../config/schema.js';
+import type { ConfigStore } from '../config/store.js';
+import { JjfsError, messageOf } from '../errors.js';
+import { FuseMount } from '../fs/mount.js';
+import { decodeMountField, listFuseMounts } from '../fs/unmount.js';
+import { MountGate } from '../fs/write-gate.js';
+import type { Logger } from '../log.js';
+import type { MountInfo } from '../rpc/protocol.js';
+import { KeyedMutex } from '../util/mutex.js';
+import { checkOpenTarget } from './open-target.js';
+import type { RepoService } from './repos.js';
+import type { SyncHub } from './sync-hub.js';
+
+interface LiveMount {
+  config: MountConfig;
+  fuse?: FuseMount;
+  gate?: MountGate;
+  error?: string;
+}
+
+/** Everything the mount service needs to know about FUSE on this machine. */
+export interface FuseAvailability {
+  ok: boolean;
+  /** Problems with their fixes, when not ok. */
+  detail: string;
+}
+
+/**
+ * Opens, closes and restores mounts: a jj workspace per mount, a FUSE pass-through over it, the
+ * sync engine attached, and config.json kept in step. Every change to the mount table runs under
+ * one lock; a failed open undoes what it did.
+ */
+export class MountService {
+  private readonly live = new Map<string, LiveMount>();
+  private readonly lock = new KeyedMutex();
+
+  constructor(
+    private readonly paths: Paths,
+    private readonly config: ConfigStore,
+    private readonly repos: RepoService,
+    private readonly hub: SyncHub,
+    private readonly fuse: FuseAvailability,
+    private readonly log: Logger,
+  ) {}
+
+  /** Mounts `repo` at `target` (absolute), creating the repo when it does not exist yet. */
+  open(repo: string, target: string): Promise<{ mount: MountInfo; createdRepo: boolean }> {
+    return this.lock.run('mounts', async () => {
+      this.repos.validateName(repo);
+      const where = path.resolve(target);
+      const { create } = await checkOpenTarget(where, {
+        paths: this.paths,
+        mounts: this.config.snapshot().mounts,
+        systemMounts: await listFuseMounts(),
+        allMountPoints: await allMountPoints(),
+      });
+      this.requireFuse();
+      const createdRepo = this.config.snapshot().repos[repo] === undefined;
+      if (createdRepo) await this.repos.init(repo);
+      const id = randomUUID();
+      const mount: MountConfig = {
+        id,
+        repo,
+        path: where,
+        workspace: path.join(repoHome(this.paths, repo), 'workspaces', id),
+        created_at: new Date().toISOString(),
+      };
+      const undo: Array<() => Promise<unknown>> = [];
+      try {
+        await this.hub.createWorkspace(repo, id, mount.workspace);
+        undo.push(() => this.hub.forgetWorkspace(repo, id), () => rm(mount.workspace, { recursive: true, force: true }));
+        if (create) {
+          try {
+            await mkdir(where, { mode: 0o755 });
+          } catch (error) {
+            throw new JjfsError('environment', `Cannot create ${where} (${messageOf(error)}). Check the permissions of its parent.`);
+          }
+          undo.push(() => rmdir(where));
+        }
+        const liveMount = await this.mountAndAttach(mount);
+        undo.push(() => this.unmountAndDetach(liveMount));
+        await this.config.update((draft) => {
+          draft.mounts.push(mount);
+        });
+        this.live.set(id, liveMount);
+        this.log.info('opened', { repo, path: where, id });
+        return { mount: this.info(liveMount), createdRepo };
+      } catch (error) {
+        for (const step of undo.reverse()) await step().catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Unmounts (lazily: works with a shell inside), records the mount's last changes in jj, forgets
+   * its workspace and deletes the backing directory. If the last changes cannot be recorded, the
+   * workspace is kept and the error says where.
+   */
+  close(target: string): Promise<MountInfo> {
+    return this.lock.run('mounts', async () => {
+      const where = path.resolve(target);
+      const found = [...this.live.values()].find((m) => m.config.path === where);
+      if (!found) {
+        throw new JjfsError('not-found', `${where} is not a jjfs mount. See the mounts with: jjfs list`);
+      }
+      const info = this.info(found);
+      // Writes stop once the mount is gone; the final round then records everything written.
+      await found.fuse?.unmount();
+      try {
+        await this.hub.remove(found.config.repo, found.config.id);
+      } catch (error) {
+        found.error = `close failed: ${messageOf(error)}`;
+        throw new JjfsError(
+          'internal',
+          `Could not record the last changes of ${where}; its workspace is kept at ${found.config.workspace}: ${messageOf(error)}`,
+        );
+      }
+      this.hub.gates.unregister(found.config.id, found.gate);
+      await this.config.update((draft) => {
+        draft.mounts = draft.mounts.filter((m) => m.id !== found.config.id);
+      });
+      this.live.delete(found.config.id);
+      await rmdir(where).catch(() => undefined); // only if empty; a lingering shell may keep it
+      this.log.info('closed', { repo: found.config.repo, path: where });
+      return { ...info, state: 'unmounted' };
+    });
+  }
+
+  /** Remounts every mount in config.json (after a restart, clean or not). */
+  async restore(): Promise<void> {
+    await this.lock.run('mounts', async () => {
+      for (const config of this.config.snapshot().mounts) {
+        const entry: LiveMount = { config };
+        this.live.set(config.id, entry);
+        if (!existsSync(config.workspace)) {
+          entry.error = `backing workspace ${config.workspace} is missing; recreate the mount: jjfs close ${config.path} && jjfs open ${config.repo} ${config.path}`;
+          this.log.error('cannot restore mount', { path: config.path, error: entry.error });
+          continue;
+        }
+        try {
+          if (!this.fuse.ok) throw new Error(`FUSE is unavailable: ${this.fuse.detail}`);
+          Object.assign(entry, await this.mountAndAttach(config));
+          this.log.info('restored', { repo: config.repo, path: config.path });
+        } catch (error) {
+          entry.error = messageOf(error);
+          this.log.error('cannot restore mount', { path: config.path, error: entry.error });
+        }
+      }
+    });
+  }
+
+  /** Every mount with its state; reads /proc/mounts to notice mounts removed behind our back. */
+  async list(): Promise<MountInfo[]> {
+    const mounted = new Set((await listFuseMounts()).map((m) => m.path));
+    return [...this.live.values()].map((m) => {
+      const info = this.info(m);
+      if (info.state === 'mounted' && !mounted.has(m.config.path)) {
+        return { ...info, state: 'stale' as const, error: 'the mount was removed outside jjfs; restart jjfsd to remount it' };
+      }
+      return info;
+    });
+  }
+
+  repoOf(id: string): string | undefined {
+    return this.live.get(id)?.config.repo;
+  }
+
+  /** Repos that have at least one mount. */
+  mountedRepos(): string[] {
+    return [...new Set([...this.live.values()].map((m) => m.config.repo))];
+  }
+
+  /**
+   * Shutdown: unmount everything (writes stop), then the caller runs a last round so every change
+   * is recorded. Config keeps the mounts, so the next start remounts them.
+   */
+  async unmountAll(): Promise<void> {
+    await Promise.all(
+      [...this.live.values()].map(async (m) => {
+        try {
+          await m.fuse?.unmount();
+        } catch (error) {
+          this.log.error('unmount failed', { path: m.config.path, error: messageOf(error) });
+        }
+      }),
+    );
+  }
+
+  private async mountAndAttach(config: MountConfig): Promise<LiveMount> {
+    const gate = new MountGate({ log: this.log.child('fuse') });
+    this.hub.gates.register(config.id, gate);
+    const fuse = new FuseMount({
+      mountPath: config.path,
+      backingDir: config.workspace,
+      gate,
+      log: this.log.child('fuse'),
+      onMutation: () => this.hub.markDirty(config.id),
+    });
+    try {
+      await fuse.mount();
+    } catch (error) {
+      this.hub.gates.unregister(config.id, gate);
+      throw new JjfsError('environment', `Cannot mount ${config.path}: ${messageOf(error)}`);
+    }
+    try {
+      await this.hub.attach(config.repo, { id: config.id, dir: config.workspace, label: config.path });
+    } catch (error) {
+      await fuse.unmount().catch(() => undefined);
+      this.hub.gates.unregister(config.id, gate);
+      throw error;
+    }
+    return { config, fuse, gate };
+  }
+
+  private async unmountAndDetach(m: LiveMount): Promise<void> {
+    await this.hub.detach(m.config.repo, m.config.id).catch(() => undefined);
+    await m.fuse?.unmount();
+    this.hub.gates.unregister(m.config.id, m.gate);
+  }
+
+  private info(m: LiveMount): MountInfo {
+    const ws = this.hub.status(m.config.repo)?.workspaces.find((w) => w.id === m.config.id);
+    const lastRound = this.hub.status(m.config.repo)?.lastRound?.startedAt;
+    const unhealthy = m.error ?? (ws && !ws.healthy ? (ws.lastError ?? 'jj failed in this workspace') : undefined);
+    return {
+      id: m.config.id,
+      repo: m.config.repo,
+      path: m.config.path,
+      workspace: m.config.workspace,
+      state: unhealthy ? 'unhealthy' : m.fuse?.mounted ? 'mounted' : 'unmounted',
+      ...(m.config.at ? { at: m.config.at } : {}),
+      ...(lastRound ? { lastSync: lastRound } : {}),
+      ...(unhealthy ? { error: unhealthy } : {}),
+    };
+  }
+
+  private requireFuse(): void {
+    if (!this.fuse.ok) throw new JjfsError('environment', `FUSE is not usable on this machine: ${this.fuse.detail}`);
+  }
+}
+
+/** Every mount point on the system (any filesystem type), from /proc/mounts. */
+async function allMountPoints(): Promise<Set<string>> {
+  try {
+    const text = await readFile('/proc/mounts', 'utf8');
+    return new Set(text.split('\n').map((l) => l.split(' ')[1]).filter((p): p is string => !!p).map(decodeMountField));
+  } catch {
+    return new Set();
+  }
+}

@@ -1,0 +1,130 @@
+import { repoHome, type Paths } from '../config/paths.js';
+import type { RepoConfig } from '../config/schema.js';
+import { messageOf } from '../errors.js';
+import { GateRegistry } from '../fs/write-gate.js';
+import type { Logger } from '../log.js';
+import type { RoundInfo } from '../rpc/protocol.js';
+import type { JjRunner } from '../sync/jj-runner.js';
+import { DAEMON_IGNORES } from '../sync/repo-init.js';
+import { RepoJj, repoPaths } from '../sync/repo-jj.js';
+import { RepoSync, type RepoSyncStatus, type WorkspaceSpec } from '../sync/repo-sync.js';
+import { addWorkspace, forgetWorkspace } from '../sync/workspace-ops.js';
+import { WorkspaceWatchers } from '../watch/workspace-watcher.js';
+
+/**
+ * The sync side of the daemon: one RepoSync engine per repo (created on first use), the gates of
+ * every mount, and one watcher set for every backing workspace.
+ */
+export class SyncHub {
+  readonly gates = new GateRegistry();
+  private readonly engines = new Map<string, RepoSync>();
+  /** workspace id → repo name, for routing watcher events. */
+  private readonly owners = new Map<string, string>();
+  private readonly watchers: WorkspaceWatchers;
+
+  constructor(
+    private readonly paths: Paths,
+    private readonly jj: JjRunner,
+    private readonly log: Logger,
+    private readonly repoConfig: (name: string) => RepoConfig | undefined,
+  ) {
+    this.watchers = new WorkspaceWatchers({
+      log,
+      ignore: DAEMON_IGNORES,
+      onChange: (id) => this.markDirty(id),
+    });
+  }
+
+  /** The engine of `repo`, created with that repo's timing settings. */
+  engine(repo: string): RepoSync {
+    let engine = this.engines.get(repo);
+    if (!engine) {
+      const cfg = this.repoConfig(repo);
+      engine = new RepoSync({
+        name: repo,
+        repoHome: repoHome(this.paths, repo),
+        jj: this.jj,
+        gate: this.gates,
+        log: this.log,
+        options: { debounceMs: cfg?.debounce_ms ?? 60, maxWaitMs: cfg?.max_wait_ms ?? 400 },
+        suppressor: this.watchers,
+      });
+      this.engines.set(repo, engine);
+    }
+    return engine;
+  }
+
+  /** Creates the jj workspace `id` of `repo` at `dir`, checked out at main. */
+  async createWorkspace(repo: string, id: string, dir: string): Promise<void> {
+    await addWorkspace(this.repoJj(repo), id, dir);
+  }
+
+  /** Forgets a workspace jj knows but no engine has attached (undoing a failed open). */
+  async forgetWorkspace(repo: string, id: string): Promise<void> {
+    await forgetWorkspace(this.repoJj(repo), id);
+  }
+
+  /** Starts syncing a workspace (recovering it first) and watching its backing directory. */
+  async attach(repo: string, ws: WorkspaceSpec): Promise<void> {
+    this.owners.set(ws.id, repo);
+    await this.engine(repo).attach(ws);
+    await this.watchers.watch(ws.id, ws.dir);
+  }
+
+  /** Final commit of the workspace's changes, then forget it and delete its directory. */
+  async remove(repo: string, id: string): Promise<void> {
+    await this.watchers.unwatch(id).catch(() => undefined);
+    await this.engine(repo).removeWorkspace(id);
+    this.owners.delete(id);
+  }
+
+  /** Stops syncing a workspace without touching it (daemon shutdown, unhealthy mount). */
+  async detach(repo: string, id: string): Promise<void> {
+    await this.watchers.unwatch(id).catch(() => undefined);
+    await this.engine(repo).detach(id);
+    this.owners.delete(id);
+  }
+
+  markDirty(id: string): void {
+    const repo = this.owners.get(id);
+    if (repo) this.engines.get(repo)?.markDirty(id);
+  }
+
+  /** Forces a round in `repos` and reports, per repo, whether every workspace converged. */
+  async sync(repos: string[]): Promise<RoundInfo[]> {
+    return Promise.all(
+      repos.map(async (repo): Promise<RoundInfo> => {
+        try {
+          const engine = this.engine(repo);
+          const report = await engine.syncNow();
+          const conflicts = await engine.conflicts();
+          const problems = [
+            ...report.failed.map((f) => `${f.id}: ${f.error}`),
+            ...report.behind.map((b) => `${b.id}: ${b.reason}`),
+          ];
+          return { repo, converged: problems.length === 0, commits: report.committed.length, conflicts, problems };
+        } catch (error) {
+          return { repo, converged: false, commits: 0, conflicts: [], problems: [messageOf(error)] };
+        }
+      }),
+    );
+  }
+
+  async conflicts(repo: string): Promise<string[]> {
+    return this.engine(repo).conflicts();
+  }
+
+  status(repo: string): RepoSyncStatus | undefined {
+    return this.engines.get(repo)?.status();
+  }
+
+  /** Stops every engine (after its running round) and every watcher. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.engines.values()].map((e) => e.close().catch(() => undefined)));
+    await this.watchers.close().catch(() => undefined);
+  }
+
+  private repoJj(repo: string): RepoJj {
+    return new RepoJj(this.jj, repoPaths(repoHome(this.paths, repo)));
+  }
+}
