@@ -86,7 +86,39 @@ export class JjfsEnv {
       while (Date.now() < deadline && live.some(isAlive)) await sleep(50);
       for (const pid of live) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     }
+    // A daemon that died without unmounting leaves stale mounts under our root: clear only ours.
+    for (const mp of await mountPoints()) {
+      if (mp.startsWith(`${this.root}/`)) {
+        await new Promise((r) => execFile('umount', ['-l', mp], () => r(undefined)));
+      }
+    }
     await rm(this.root, { recursive: true, force: true });
+  }
+
+  /** Opens REPO at root/NAME and returns the absolute mount path. */
+  async open(repo: string, name: string): Promise<string> {
+    const where = path.join(this.root, name);
+    const r = await this.run(['open', repo, where]);
+    if (r.code !== 0) throw new Error(`jjfs open ${repo} ${where} exited ${r.code}: ${r.stderr}`);
+    return where;
+  }
+
+  /** `jj` on the private repo of `repo`, read-only (never snapshots a workspace). */
+  jj(repo: string, args: string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        path.join(ROOT, 'node_modules', '.bin', 'jj'),
+        ['--ignore-working-copy', '--no-pager', '--color', 'never', ...args],
+        { cwd: path.join(this.home, 'repos', repo, 'repo'), env: { ...process.env, JJ_CONFIG: path.join(this.home, 'jj-config.toml') } },
+        (error, stdout, stderr) => (error ? reject(new Error(`jj ${args.join(' ')}: ${stderr}`)) : resolve(stdout)),
+      );
+    });
+  }
+
+  /** Number of commits in ::main of `repo`. */
+  async commitCount(repo: string): Promise<number> {
+    const out = await this.jj(repo, ['log', '-r', '::main', '--no-graph', '-T', '"x\\n"']);
+    return out.split('\n').filter((l) => l === 'x').length;
   }
 }
 
@@ -109,4 +141,24 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
     if (Date.now() > deadline) return false;
     await sleep(everyMs);
   }
+}
+
+/** Reads a file, or undefined if it does not exist. */
+export async function readOrUndefined(file: string): Promise<string | undefined> {
+  const { readFile: rf } = await import('node:fs/promises');
+  try {
+    return await rf(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Mount points currently in /proc/mounts. */
+export async function mountPoints(): Promise<string[]> {
+  const { readFile: rf } = await import('node:fs/promises');
+  return (await rf('/proc/mounts', 'utf8'))
+    .split('\n')
+    .map((l) => l.split(' ')[1])
+    .filter((p): p is string => !!p)
+    .map((p) => p.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
 }
