@@ -28,12 +28,18 @@ export interface ServedMount {
   hold(): Promise<void>;
   release(): Promise<void>;
   rss(): Promise<number>;
+  /** Lazily unmounts while the server keeps running (processes inside keep being served). */
+  unmountOnly(): Promise<void>;
+  /** Kills the server with SIGKILL, leaving a stale mount behind (stop() still cleans up). */
+  crash(): Promise<void>;
   /** Unmounts, stops the child, removes the temp dirs. Idempotent; never throws. */
   stop(): Promise<void>;
   stderr(): string;
 }
 
 export interface ServeOptions {
+  /** Serve at this existing mount point instead of a fresh one (not removed at stop). */
+  mnt?: string;
   readOnly?: boolean;
   options?: Record<string, unknown>;
   mutations?: boolean;
@@ -60,9 +66,9 @@ export async function serveMount(opts: ServeOptions = {}): Promise<ServedMount> 
   assertBuilt();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jjfs-fuse-test-'));
   const backing = opts.backing ?? path.join(dir, 'backing');
-  const mnt = path.join(dir, 'mnt');
+  const mnt = opts.mnt ?? path.join(dir, 'mnt');
   fs.mkdirSync(backing, { recursive: true });
-  fs.mkdirSync(mnt);
+  if (!opts.mnt) fs.mkdirSync(mnt);
   opts.setup?.(backing);
   const args = [serveScript, backing, mnt];
   if (opts.readOnly) args.push('--ro');
@@ -112,7 +118,8 @@ export async function serveMount(opts: ServeOptions = {}): Promise<ServedMount> 
       await exited;
       clearTimeout(t);
     }
-    if (isMounted(mnt)) spawnSync('umount', ['-l', mnt]);
+    // Only if this server's mount is still there (with opts.mnt another server may own it now).
+    if (!opts.mnt && isMounted(mnt)) spawnSync('umount', ['-l', mnt]);
     fs.rmSync(dir, { recursive: true, force: true });
   };
 
@@ -137,6 +144,11 @@ export async function serveMount(opts: ServeOptions = {}): Promise<ServedMount> 
     hold: async () => void (await send('hold', 'held')),
     release: async () => void (await send('release', 'released')),
     rss: async () => Number((await send('rss', 'rss ')).slice(4)),
+    unmountOnly: async () => void (await send('unmount', 'unmounted')),
+    crash: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
     stop,
     stderr: () => stderr,
   };

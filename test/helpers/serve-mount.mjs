@@ -6,7 +6,7 @@
 //
 // Needs the built dist/ (npx tsc -p tsconfig.build.json) and an environment from fuseProcessEnv().
 // stdout: `ready` once mounted; with --mutations, `mut <relPath>` per mutation. stdin commands
-// (one per line): `hold` → `held`, `release` → `released`, `gen` → `gen <n>`, `rss` → `rss <bytes>`.
+// (one per line): `hold` → `held`, `release` → `released`, `unmount` → `unmounted` (keeps serving), `gen` → `gen <n>`, `rss` → `rss <bytes>`.
 // SIGTERM/SIGINT/stdin EOF: unmount, then exit 0.
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +93,12 @@ rl.on('line', (line) => {
     if (release) release();
     release = null;
     process.stdout.write('released\n');
+  } else if (cmd === 'unmount') {
+    // Unmount but keep serving (lazy: processes inside the mount keep working).
+    mount.unmount().then(
+      () => process.stdout.write('unmounted\n'),
+      (err) => process.stdout.write(`unmount-failed ${err.message}\n`),
+    );
   } else if (cmd === 'gen') {
     process.stdout.write(`gen ${gate.generation}\n`);
   } else if (cmd === 'rss') {

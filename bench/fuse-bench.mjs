@@ -1,0 +1,342 @@
+#!/usr/bin/env node
+// Benchmark: native directory vs a jjfs mount vs bindfs (C, libfuse), one run, medians of a few.
+//
+//   npx tsc -p tsconfig.build.json && node bench/fuse-bench.mjs [--runs 3] [--variants]
+//
+// --variants adds a column for jjfs with attr_timeout=0 (the strictest setting), to show what the
+// chosen attr_timeout buys. Needs root (drop_caches). bindfs: `apt-get install -y bindfs`; if it
+// is missing, its column is skipped with a note. Leaves no mounts, processes or temp dirs behind.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..');
+const args = process.argv.slice(2);
+const RUNS = Number(args[args.indexOf('--runs') + 1] || 0) || 3;
+const VARIANTS = args.includes('--variants');
+
+const { fuseProcessEnv } = await import(path.join(repo, 'dist', 'fs', 'fuse-loader.js')).catch((e) => {
+  console.error(`cannot import dist/ (run \`npx tsc -p tsconfig.build.json\`): ${e.message}`);
+  process.exit(2);
+});
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'jjfs-fuse-bench-'));
+const started = []; // { pid, mnt }
+const log = (s) => process.stderr.write(s + '\n');
+
+function sh(cmd, cwd = '/') {
+  const r = spawnSync('bash', ['-c', cmd], { cwd, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`\`${cmd}\` failed: ${r.stderr}`);
+  return r.stdout;
+}
+const isMounted = (mnt) => fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === mnt);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function dropCaches() {
+  spawnSync('sync');
+  fs.writeFileSync('/proc/sys/vm/drop_caches', '3');
+}
+const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+const now = () => process.hrtime.bigint();
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+// ---------------------------------------------------------------------------------------------
+// Targets
+
+function fillTree(dir) {
+  // 10k files in 100 directories for find+stat.
+  for (let d = 0; d < 100; d++) {
+    fs.mkdirSync(path.join(dir, 'tree', `d${d}`), { recursive: true });
+    for (let f = 0; f < 100; f++) fs.writeFileSync(path.join(dir, 'tree', `d${d}`, `f${f}.txt`), `${d}/${f}\n`);
+  }
+  // A git checkout of 5k files.
+  const g = path.join(dir, 'git');
+  for (let d = 0; d < 50; d++) {
+    fs.mkdirSync(path.join(g, `pkg${d}`), { recursive: true });
+    for (let f = 0; f < 100; f++) fs.writeFileSync(path.join(g, `pkg${d}`, `m${f}.ts`), `export const v${f} = ${d};\n`);
+  }
+  sh('git -c init.defaultBranch=main init -q && git add -A && git -c user.name=b -c user.email=b@b commit -qm init', g);
+}
+
+async function waitMounted(mnt, timeoutMs = 15_000) {
+  const t = Date.now();
+  while (!isMounted(mnt)) {
+    if (Date.now() - t > timeoutMs) throw new Error(`${mnt} did not mount`);
+    await sleep(20);
+  }
+}
+
+async function startJjfs(name, options) {
+  const slug = name.replace(/\W+/g, '-');
+  const backing = path.join(root, `${slug}-backing`);
+  const mnt = path.join(root, `${slug}-mnt`);
+  fs.mkdirSync(backing);
+  fs.mkdirSync(mnt);
+  fillTree(backing);
+  const child = spawn(process.execPath, [path.join(repo, 'test', 'helpers', 'serve-mount.mjs'), backing, mnt, '--options', JSON.stringify(options)], {
+    env: fuseProcessEnv(process.env, path.join(root, 'shim')),
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  started.push({ pid: child.pid, mnt, child });
+  let buf = '';
+  const lines = [];
+  const waiters = [];
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      const w = waiters.findIndex((x) => line.startsWith(x.p));
+      if (w >= 0) waiters.splice(w, 1)[0].r(line);
+      else lines.push(line);
+    }
+  });
+  const waitLine = (p) => new Promise((r) => waiters.push({ p, r }));
+  await waitLine('ready');
+  return {
+    name,
+    dir: mnt,
+    pid: child.pid,
+    rss: async () => {
+      const p = waitLine('rss ');
+      child.stdin.write('rss\n');
+      return Number((await p).slice(4));
+    },
+  };
+}
+
+async function startBindfs() {
+  if (spawnSync('bash', ['-c', 'command -v bindfs']).status !== 0) return null;
+  const backing = path.join(root, 'bindfs-backing');
+  const mnt = path.join(root, 'bindfs-mnt');
+  fs.mkdirSync(backing);
+  fs.mkdirSync(mnt);
+  fillTree(backing);
+  const child = spawn('bindfs', ['-f', '--no-allow-other', backing, mnt], { stdio: 'ignore' });
+  started.push({ pid: child.pid, mnt, child });
+  await waitMounted(mnt);
+  return {
+    name: 'bindfs',
+    dir: mnt,
+    pid: child.pid,
+    rss: async () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) * 1024,
+  };
+}
+
+async function cleanup() {
+  for (const { mnt, child } of started.reverse()) {
+    if (child.exitCode === null && child.signalCode === null) {
+      if (child.spawnargs[0] === 'bindfs') spawnSync('umount', ['-l', mnt]);
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await new Promise((r) => child.once('exit', r));
+      clearTimeout(t);
+    }
+    if (isMounted(mnt)) spawnSync('umount', ['-l', mnt]);
+  }
+  fs.rmSync(root, { recursive: true, force: true });
+}
+process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+
+// ---------------------------------------------------------------------------------------------
+// Workloads: each returns milliseconds (or an object of named results).
+
+const workloads = [
+  {
+    name: 'find+stat 10k files, cold',
+    run: async (t) => {
+      dropCaches();
+      await sleep(1100); // let 1 s FUSE entry/attr caches (bindfs default) expire
+      const t0 = now();
+      sh(`find ${t.dir}/tree -printf '%s %T@\\n' > /dev/null`);
+      return ms(t0);
+    },
+  },
+  {
+    name: 'find+stat 10k files, hot',
+    run: async (t) => {
+      sh(`find ${t.dir}/tree -printf '%s %T@\\n' > /dev/null`);
+      const t0 = now();
+      sh(`find ${t.dir}/tree -printf '%s %T@\\n' > /dev/null`);
+      return ms(t0);
+    },
+  },
+  {
+    name: 'create 2,000 x 1 KiB',
+    run: async (t) => {
+      const d = path.join(t.dir, 'small');
+      fs.rmSync(d, { recursive: true, force: true });
+      fs.mkdirSync(d);
+      const data = Buffer.alloc(1024, 120);
+      const t0 = now();
+      for (let i = 0; i < 2000; i++) fs.writeFileSync(path.join(d, `s${i}`), data);
+      return ms(t0);
+    },
+  },
+  {
+    name: 'read them back',
+    run: async (t) => {
+      const d = path.join(t.dir, 'small');
+      const t0 = now();
+      for (let i = 0; i < 2000; i++) fs.readFileSync(path.join(d, `s${i}`));
+      return ms(t0);
+    },
+  },
+  {
+    name: 'delete them',
+    run: async (t) => {
+      const d = path.join(t.dir, 'small');
+      const t0 = now();
+      for (let i = 0; i < 2000; i++) fs.unlinkSync(path.join(d, `s${i}`));
+      const r = ms(t0);
+      fs.rmdirSync(d);
+      return r;
+    },
+  },
+  {
+    name: 'dd write 512 MiB',
+    run: async (t) => {
+      const t0 = now();
+      sh(`dd if=/dev/zero of=${t.dir}/big.bin bs=1M count=512 status=none`);
+      return ms(t0);
+    },
+  },
+  {
+    name: 'dd read 512 MiB, cold',
+    run: async (t) => {
+      dropCaches();
+      const t0 = now();
+      sh(`dd if=${t.dir}/big.bin of=/dev/null bs=1M status=none`);
+      const r = ms(t0);
+      fs.unlinkSync(path.join(t.dir, 'big.bin'));
+      return r;
+    },
+  },
+  {
+    name: 'git status 5k files, cold',
+    run: async (t) => {
+      dropCaches();
+      await sleep(1100);
+      const t0 = now();
+      sh('git status --porcelain > /dev/null', path.join(t.dir, 'git'));
+      return ms(t0);
+    },
+  },
+  {
+    name: 'git status 5k files, repeated',
+    run: async (t) => {
+      sh('git status --porcelain > /dev/null', path.join(t.dir, 'git'));
+      const t0 = now();
+      sh('git status --porcelain > /dev/null', path.join(t.dir, 'git'));
+      return ms(t0);
+    },
+  },
+  {
+    name: '1,000 x (append 4 KiB + fsync)',
+    latency: true,
+    run: async (t) => {
+      const fd = fs.openSync(path.join(t.dir, 'log.bin'), 'a');
+      const data = Buffer.alloc(4096, 97);
+      const lat = [];
+      const t0 = now();
+      for (let i = 0; i < 1000; i++) {
+        const s = now();
+        fs.writeSync(fd, data);
+        fs.fsyncSync(fd);
+        lat.push(ms(s) * 1000);
+      }
+      const total = ms(t0);
+      fs.closeSync(fd);
+      fs.unlinkSync(path.join(t.dir, 'log.bin'));
+      return { total, p50: pct(lat, 50), p99: pct(lat, 99) };
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+
+const t0all = Date.now();
+let exitCode = 0;
+try {
+  const targets = [];
+  const nativeDir = path.join(root, 'native');
+  fs.mkdirSync(nativeDir);
+  fillTree(nativeDir);
+  targets.push({ name: 'native', dir: nativeDir });
+  targets.push(await startJjfs('jjfs', {}));
+  if (VARIANTS) targets.push(await startJjfs('jjfs attr0', { attrTimeout: 0 }));
+  const bindfs = await startBindfs();
+  if (bindfs) targets.push(bindfs);
+
+  // First git status after mounting (index stat data vs the mount's inode numbers / times).
+  const first = {};
+  for (const t of targets) {
+    const s = now();
+    sh('git status --porcelain > /dev/null', path.join(t.dir, 'git'));
+    first[t.name] = ms(s);
+  }
+
+  const results = {}; // workload -> target -> [values]
+  const rssPeak = {};
+  for (let run = 0; run < RUNS; run++) {
+    for (const w of workloads) {
+      for (const t of targets) {
+        const v = await w.run(t);
+        ((results[w.name] ??= {})[t.name] ??= []).push(v);
+      }
+    }
+    for (const t of targets) if (t.rss) rssPeak[t.name] = Math.max(rssPeak[t.name] ?? 0, await t.rss());
+    log(`run ${run + 1}/${RUNS} done (${((Date.now() - t0all) / 1000).toFixed(0)} s)`);
+  }
+
+  const names = targets.map((t) => t.name);
+  const hasBindfs = names.includes('bindfs');
+  const fmt = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+  const header = ['workload (ms, median of ' + RUNS + ')', ...names, 'jjfs/native', ...(hasBindfs ? ['jjfs/bindfs'] : [])];
+  const rows = [];
+  const addRow = (label, per) => {
+    const j = per.jjfs;
+    rows.push([label, ...names.map((n) => fmt(per[n])), `${(j / per.native).toFixed(1)}x`, ...(hasBindfs ? [`${(j / per.bindfs).toFixed(2)}x`] : [])]);
+  };
+  for (const w of workloads) {
+    const per = {};
+    if (w.latency) {
+      for (const key of ['total', 'p50', 'p99']) {
+        for (const n of names) per[n] = median(results[w.name][n].map((x) => x[key]));
+        addRow(key === 'total' ? w.name : `  fsync'd append latency ${key} (µs)`, per);
+      }
+    } else {
+      for (const n of names) per[n] = median(results[w.name][n]);
+      addRow(w.name, per);
+    }
+  }
+  addRow('first git status after mounting', first);
+  const rssRow = ['serving process RSS peak (MB)', ...names.map((n) => (rssPeak[n] ? (rssPeak[n] / 1e6).toFixed(0) : '-')), '', ...(hasBindfs ? [''] : [])];
+  rows.push(rssRow);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => '| ' + cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' | ') + ' |';
+  console.log(`jjfs FUSE bench — ${os.cpus().length} cores, ${os.release()}, node ${process.version}, ${new Date().toISOString()}`);
+  console.log(`jjfs options: entry_timeout=0 attr_timeout=1 negative_timeout=0 big_writes use_ino hard_remove${VARIANTS ? '; "jjfs attr0" = same with attr_timeout=0' : ''}`);
+  if (!hasBindfs) console.log('note: bindfs not installed (apt-get install -y bindfs); its column is skipped');
+  console.log(line(header));
+  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  for (const r of rows) console.log(line(r));
+  console.log(`total bench time ${((Date.now() - t0all) / 1000).toFixed(0)} s`);
+} catch (err) {
+  console.error(`bench failed: ${err.stack ?? err}`);
+  exitCode = 1;
+} finally {
+  await cleanup();
+}
+process.exit(exitCode);
