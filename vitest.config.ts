@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     // fuse-native and @parcel/watcher are native addons that are not thread-safe: one process per file.
     pool: 'forks',
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
