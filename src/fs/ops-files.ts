@@ -54,7 +54,9 @@ function ensureCurrent(ctx: FileContext, h: Handle, path: string, next: () => vo
     return;
   }
   const gen = ctx.gate.generation;
-  if (h.generation === gen) {
+  // No path (a file unlinked while open, should fuse-native ever pass libfuse's NULL path through):
+  // nothing to compare with, the descriptor is all there is.
+  if (h.generation === gen || !path) {
     next();
     return;
   }

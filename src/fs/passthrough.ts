@@ -19,6 +19,11 @@
  *  - readdir may answer `(0, names, stats)`; with `use_ino` the stats must carry non-zero inode
  *    numbers or glibc drops the entries, so every entry is lstat'ed;
  *  - utimens gets times decoded by our loader (fuse-loader.ts), not fuse-native's milliseconds.
+ *
+ * Deliberately not implemented: `flush` (our writes go straight to the backing file, there is
+ * nothing to flush, and leaving it out lets the kernel skip one round trip per close(2));
+ * `opendir`/`releasedir` (readdir works by path); `mknod` (Node cannot create FIFOs/devices: ENOSYS);
+ * xattrs (ENOSYS, which the kernel remembers; cp -a and tar carry on without them).
  */
 import fs from 'node:fs';
 import path from 'node:path';
