@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// Runs every benchmark in turn and prints their figures. Needs a build (npm run build) and root
+// (FUSE mounts). Pass --quick for a shorter sync-latency run.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { ROOT } from './lib.mjs';
+
+const quick = process.argv.includes('--quick');
+const scripts = [
+  ['cli-latency.mjs'],
+  ['fuse-bench.mjs'],
+  ['sync-latency.mjs', ...(quick ? ['--quick'] : [])],
+];
+let failed = 0;
+for (const [script, ...args] of scripts) {
+  console.log(`\n=== ${script} ${args.join(' ')}`.trimEnd());
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bench', script), ...args], { stdio: 'inherit' });
+  if (r.status !== 0) failed += 1;
+}
+process.exitCode = failed > 0 ? 1 : 0;
