@@ -8,6 +8,9 @@ import type { ConfigStore } from '../config/store.js';
 import { JjfsError, messageOf } from '../errors.js';
 import { FuseMount } from '../fs/mount.js';
 import { decodeMountField, listFuseMounts } from '../fs/unmount.js';
+import type { BackingChange } from '../fs/announce.js';
+import { MountAnnouncer } from '../fs/mount-announcer.js';
+import type { Notifier } from '../fs/notifier.js';
 import { MountGate } from '../fs/write-gate.js';
 import type { Logger } from '../log.js';
 import type { MountInfo } from '../rpc/protocol.js';
@@ -20,6 +23,7 @@ interface LiveMount {
   config: MountConfig;
   fuse?: FuseMount;
   gate?: MountGate;
+  announcer?: MountAnnouncer;
   error?: string;
 }
 
@@ -45,8 +49,20 @@ export class MountService {
     private readonly repos: RepoService,
     private readonly hub: SyncHub,
     private readonly fuse: FuseAvailability,
+    private readonly notifier: Notifier,
     private readonly log: Logger,
   ) {}
+
+  /**
+   * Changes seen in a mount's backing directory: replayed through the mount so its watchers get
+   * the events a direct write would have raised (fs/announce.ts). Never touches the mount from
+   * here: the notifier child does.
+   */
+  backingChanged(id: string, events: BackingChange[], bySync: boolean): void {
+    const m = this.live.get(id);
+    if (!m?.announcer || !m.fuse?.mounted) return;
+    void m.announcer.changed(events, bySync);
+  }
 
   /** Mounts `repo` at `target` (absolute), creating the repo when it does not exist yet. */
   open(repo: string, target: string): Promise<{ mount: MountInfo; createdRepo: boolean }> {
@@ -195,12 +211,17 @@ export class MountService {
   private async mountAndAttach(config: MountConfig): Promise<LiveMount> {
     const gate = new MountGate({ log: this.log.child('fuse') });
     this.hub.gates.register(config.id, gate);
+    const announcer = new MountAnnouncer(config.path, config.workspace, this.notifier, this.log.child('fuse'));
     const fuse = new FuseMount({
       mountPath: config.path,
       backingDir: config.workspace,
       gate,
+      announce: announcer.state,
       log: this.log.child('fuse'),
-      onMutation: () => this.hub.markDirty(config.id),
+      onMutation: (relPath) => {
+        announcer.noteOwnWrite(relPath);
+        this.hub.markDirty(config.id);
+      },
     });
     try {
       await fuse.mount();
@@ -215,7 +236,7 @@ export class MountService {
       this.hub.gates.unregister(config.id, gate);
       throw error;
     }
-    return { config, fuse, gate };
+    return { config, fuse, gate, announcer };
   }
 
   private async unmountAndDetach(m: LiveMount): Promise<void> {

@@ -11,6 +11,13 @@ import { RepoSync, type RepoSyncStatus, type WorkspaceSpec } from '../sync/repo-
 import { addWorkspace, forgetWorkspace } from '../sync/workspace-ops.js';
 import { WorkspaceWatchers } from '../watch/workspace-watcher.js';
 
+/** Receives every change seen in a backing workspace (see WorkspaceWatchers' onEvents). */
+export type BackingEventsListener = (
+  workspaceId: string,
+  events: Array<{ path: string; type: 'create' | 'update' | 'delete' }>,
+  bySync: boolean,
+) => void;
+
 /**
  * The sync side of the daemon: one RepoSync engine per repo (created on first use), the gates of
  * every mount, and one watcher set for every backing workspace.
@@ -27,11 +34,13 @@ export class SyncHub {
     private readonly jj: JjRunner,
     private readonly log: Logger,
     private readonly repoConfig: (name: string) => RepoConfig | undefined,
+    onBackingEvents?: BackingEventsListener,
   ) {
     this.watchers = new WorkspaceWatchers({
       log,
       ignore: DAEMON_IGNORES,
       onChange: (id) => this.markDirty(id),
+      ...(onBackingEvents ? { onEvents: onBackingEvents } : {}),
     });
   }
 

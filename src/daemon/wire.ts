@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { JjfsError, messageOf } from '../errors.js';
 import { checkFuse } from '../fs/fuse-loader.js';
+import { Notifier } from '../fs/notifier.js';
 import { createJjRunner, type JjRunner } from '../sync/jj-runner.js';
 import { JjUnavailableError, locateJj } from '../sync/jj-locate.js';
 import { initRepo } from '../sync/repo-init.js';
@@ -40,7 +41,12 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
     warnings.push(`FUSE is unavailable, so nothing can be mounted: ${fuse.detail}`);
     log.error('FUSE unavailable', { detail: fuse.detail });
   }
-  const hub = new SyncHub(paths, jj, log.child('sync'), (name) => config.snapshot().repos[name]);
+  // The watcher reports backing-dir changes before MountService exists; route them late.
+  let mounts: MountService | undefined;
+  const hub = new SyncHub(paths, jj, log.child('sync'), (name) => config.snapshot().repos[name], (id, events, bySync) =>
+    mounts?.backingChanged(id, events, bySync),
+  );
+  const notifier = new Notifier(log.child('fuse'), paths.home);
   const repos = new RepoService(
     paths,
     config,
@@ -57,10 +63,11 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
         : {};
     },
   );
-  const mounts = new MountService(paths, config, repos, hub, fuse, log.child('daemon'));
+  mounts = new MountService(paths, config, repos, hub, fuse, notifier, log.child('daemon'));
+  const live = mounts;
 
   const reposToSync = (repo: string | undefined): string[] => {
-    if (repo === undefined) return mounts.mountedRepos();
+    if (repo === undefined) return live.mountedRepos();
     repos.require(repo);
     return [repo];
   };
@@ -70,28 +77,29 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
     jj: { path: jjFound.path, version: jjFound.version },
     fuse: () => fuse,
     stats: () => ({ jjCalls }),
-    mounts: () => mounts.list(),
+    mounts: () => live.list(),
     open: ({ repo, path: target, at }) => {
       if (at !== undefined) throw new JjfsError('invalid-input', '`open --at` is not available in this version of jjfsd.');
-      return mounts.open(repo, target);
+      return live.open(repo, target);
     },
-    closeMount: (target) => mounts.close(target),
+    closeMount: (target) => live.close(target),
     sync: async (repo, remote) => {
       if (remote) throw new JjfsError('invalid-input', '`sync --remote` is not available in this version of jjfsd.');
       return hub.sync(reposToSync(repo));
     },
     conflicts: async (repo) =>
       Promise.all(reposToSync(repo).map(async (name) => ({ repo: name, paths: await hub.conflicts(name) }))),
-    restore: () => mounts.restore(),
+    restore: () => live.restore(),
     stop: async () => {
-      await mounts.unmountAll();
+      await live.unmountAll();
       // Everything written before the unmount is recorded before we exit.
-      const repoNames = mounts.mountedRepos();
+      const repoNames = live.mountedRepos();
       const final = hub.sync(repoNames);
       const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), FINAL_ROUND_TIMEOUT_MS).unref());
       const outcome = await Promise.race([final, timeout]).catch((e: unknown) => messageOf(e));
       if (outcome === 'timeout') log.warn('final round did not finish in time; changes stay in the workspaces and are recorded at the next start');
       await hub.stop();
+      notifier.close();
     },
   };
   return services;

@@ -71,6 +71,7 @@ import type { Logger } from '../log.js';
 import { createFuse, type FuseInstance, type MountOptions } from './fuse-loader.js';
 import { clearStaleMount } from './unmount.js';
 import { createPassthroughOps, type PassthroughOps } from './passthrough.js';
+import type { AnnounceState } from './announce.js';
 import type { MountGate } from './write-gate.js';
 
 /**
@@ -101,6 +102,8 @@ export interface FuseMountOptions {
   log: Logger;
   /** Called with the workspace-relative path after every successful mutation through the mount. */
   onMutation?: (relPath: string) => void;
+  /** Hidden/ghost paths while synced changes are replayed as events (see announce.ts). */
+  announce?: AnnounceState;
   /** Overrides of {@link DEFAULT_OPTIONS} (tests, benchmarks). */
   options?: Partial<MountOptions>;
 }
@@ -146,7 +149,7 @@ export class FuseMount {
    */
   async mount(): Promise<void> {
     if (this.isMounted) return;
-    const { mountPath, backingDir, readOnly, gate, log, onMutation } = this.opts;
+    const { mountPath, backingDir, readOnly, gate, log, onMutation, announce } = this.opts;
     const cleared = await clearStaleMount(mountPath);
     if (cleared) this.log.warn('cleared a stale mount (its process had died)', { mountPath });
     const ops = createPassthroughOps({
@@ -155,6 +158,7 @@ export class FuseMount {
       gate,
       log,
       ...(onMutation ? { onMutation } : {}),
+      ...(announce ? { announce } : {}),
     });
     const options: MountOptions = {
       ...DEFAULT_OPTIONS,

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import type { Logger } from '../log.js';
 import type { MountGate } from './write-gate.js';
+import { ANNOUNCE_SIZE, type AnnounceState } from './announce.js';
 import { HandleTable, type Handle } from './handles.js';
 import { Errno, toErrno } from './ops-errno.js';
 
@@ -35,6 +36,8 @@ export interface FileContext {
   handles: HandleTable;
   log: Logger;
   umask: number;
+  /** Paths hidden while a sync's creations are replayed as events (announce.ts). */
+  announce: AnnounceState;
   /** Runs a mutating step inside the write gate; calls onMutation(path) when it succeeded. */
   mutate(op: string, paths: string[], cb: Cb, work: (done: (err: unknown) => void) => void): void;
 }
@@ -131,6 +134,15 @@ export function fileOps(ctx: FileContext) {
     if (ctx.hidden(path)) return cb(Errno.EPERM);
     if (ctx.readOnly) return cb(Errno.EROFS);
     let id = 0;
+    if (ctx.announce.claimHidden(path)) {
+      // Replaying a file sync created (announce.ts): open jj's file as it is, change nothing.
+      const gen = gate.generation;
+      fs.open(ctx.full(path), O_RDWR, (err, fd) => {
+        if (err) return cb(toErrno(err, log, 'create', path));
+        cb(0, handles.add(fd, O_RDWR, gen));
+      });
+      return;
+    }
     // fuse-native passes no open flags to create. O_RDWR serves any access mode; no O_EXCL, as the
     // kernel's lookup already found no file (and a racing creator must not make a plain open fail).
     // Without the caller's O_APPEND the kernel supplies append offsets itself (its i_size).
@@ -189,6 +201,7 @@ export function fileOps(ctx: FileContext) {
   }
 
   function ftruncate(path: string, id: number, size: number, cb: Cb): void {
+    if (size === ANNOUNCE_SIZE) return cb(0); // replaying a modification (announce.ts): no-op
     if (ctx.readOnly) return cb(Errno.EROFS);
     ctx.mutate('ftruncate', [path], cb, (done) => {
       withHandle(path, id, (e) => done({ code: 'EBADF', errno: e }), (h) => fs.ftruncate(h.fd, size, done));

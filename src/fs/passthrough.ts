@@ -29,6 +29,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import type { MountGate } from './write-gate.js';
+import { ANNOUNCE_SIZE, AnnounceState } from './announce.js';
 import { HandleTable } from './handles.js';
 import { Errno, toErrno, toFuseStat, type FuseStat } from './ops-errno.js';
 import { fileOps, type Cb, type FileContext } from './ops-files.js';
@@ -42,6 +43,8 @@ export interface PassthroughOptions {
   /** Called with the path relative to `root` (no leading slash) after every successful mutation. */
   onMutation?: (relPath: string) => void;
   log: Logger;
+  /** Paths hidden or ghosted while synced changes are replayed as events (see announce.ts). */
+  announce?: AnnounceState;
 }
 
 export interface StatfsResult {
@@ -88,6 +91,7 @@ export function createPassthroughOps(opts: PassthroughOptions) {
   const { gate, log } = opts;
   const readOnly = opts.readOnly === true;
   const onMutation = opts.onMutation;
+  const announce = opts.announce ?? new AnnounceState();
   const handles = new HandleTable();
   // Read once: the kernel already applied the caller's umask to create/mkdir modes, and ours
   // would strip bits a second time (see create/mkdir). process.umask() without an argument is only
@@ -129,14 +133,16 @@ export function createPassthroughOps(opts: PassthroughOptions) {
     gate.enter().then(run, (e: unknown) => cb(toErrno(e, log, op, paths[0] ?? '')));
   }
 
-  const ctx: FileContext = { full, hidden, readOnly, gate, handles, log, umask, mutate };
+  const ctx: FileContext = { full, hidden, readOnly, gate, handles, log, umask, mutate, announce };
   const files = fileOps(ctx);
 
   const answer = (op: string, p: string, cb: Cb) => (err: unknown): void =>
     cb(err ? toErrno(err, log, op, p) : 0);
 
   function getattr(p: string, cb: (err: number, st?: FuseStat) => void): void {
-    if (hidden(p)) return cb(Errno.ENOENT);
+    if (hidden(p) || announce.isHidden(p)) return cb(Errno.ENOENT);
+    const ghost = announce.ghostKind(p);
+    if (ghost) return cb(0, ghostStat(ghost));
     fs.lstat(full(p), (err, st) => (err ? cb(toErrno(err, log, 'getattr', p)) : cb(0, toFuseStat(st))));
   }
 
@@ -146,6 +152,8 @@ export function createPassthroughOps(opts: PassthroughOptions) {
     fs.readdir(dir, (err, entries) => {
       if (err) return cb(toErrno(err, log, 'readdir', p));
       if (p === '/') entries = entries.filter((n) => n !== '.jj');
+      const { omit, add } = announce.listingAdjustments(p);
+      if (omit.size > 0) entries = entries.filter((n) => !omit.has(n));
       const names = ['.', '..', ...entries];
       const stats: (FuseStat | null)[] = new Array<FuseStat | null>(names.length).fill(null);
       let pending = names.length;
@@ -162,6 +170,11 @@ export function createPassthroughOps(opts: PassthroughOptions) {
             outStats.push(s);
           }
         });
+        for (const g of add) {
+          if (outNames.includes(g.name)) continue;
+          outNames.push(g.name);
+          outStats.push(ghostStat(g.kind));
+        }
         cb(0, outNames, outStats);
       };
       names.forEach((n, i) => {
@@ -216,6 +229,7 @@ export function createPassthroughOps(opts: PassthroughOptions) {
 
   function mkdir(p: string, mode: number, cb: Cb): void {
     if (refuseHidden(p, cb)) return;
+    if (announce.claimHidden(p)) return cb(0); // replaying a directory sync created (announce.ts)
     const perm = mode & 0o7777;
     mutate('mkdir', [p], cb, (done) => {
       fs.mkdir(full(p), { mode: perm }, (err) => {
@@ -227,11 +241,13 @@ export function createPassthroughOps(opts: PassthroughOptions) {
 
   function unlink(p: string, cb: Cb): void {
     if (hidden(p)) return cb(Errno.ENOENT);
+    if (announce.claimGhost(p, 'file')) return cb(0); // replaying a delete sync made (announce.ts)
     mutate('unlink', [p], cb, (done) => fs.unlink(full(p), done));
   }
 
   function rmdir(p: string, cb: Cb): void {
     if (hidden(p)) return cb(Errno.ENOENT);
+    if (announce.claimGhost(p, 'dir')) return cb(0); // replaying a delete sync made (announce.ts)
     mutate('rmdir', [p], cb, (done) => fs.rmdir(full(p), done));
   }
 
@@ -267,6 +283,7 @@ export function createPassthroughOps(opts: PassthroughOptions) {
 
   function truncate(p: string, size: number, cb: Cb): void {
     if (hidden(p)) return cb(Errno.ENOENT);
+    if (size === ANNOUNCE_SIZE) return cb(0); // replaying a modification (announce.ts): no-op
     mutate('truncate', [p], cb, (done) => fs.truncate(full(p), size, done));
   }
 
@@ -317,6 +334,26 @@ export function createPassthroughOps(opts: PassthroughOptions) {
     /** The open-file table (tests; closing everything after an unmount). */
     handles,
   };
+  /** The attributes a ghost shows until its delete is replayed: an empty file or directory. */
+  function ghostStat(kind: 'file' | 'dir'): FuseStat {
+    const now = Date.now();
+    return {
+      mode: kind === 'dir' ? 0o040755 : 0o100644,
+      uid: process.getuid?.() ?? 0,
+      gid: process.getgid?.() ?? 0,
+      size: 0,
+      dev: 0,
+      nlink: 1,
+      ino: 1,
+      rdev: 0,
+      blksize: 4096,
+      blocks: 0,
+      atime: now,
+      mtime: now,
+      ctime: now,
+    };
+  }
+
   // Compile-time check that the shapes match what the loader hands to fuse-native.
   const checked: FuseOps = ops;
   void checked;

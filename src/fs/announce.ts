@@ -1,0 +1,162 @@
+/**
+ * Announcing synced changes to watchers on a mount.
+ *
+ * inotify (and so every editor, dev server and agent watching a mount) only sees operations that
+ * go through the mount's VFS. jj brings a workspace up to date by writing its backing directory
+ * directly, so a watcher on the mount would never hear of a change synced from another mount, and
+ * an editor could later save a stale buffer over it.
+ *
+ * So after jj (or anything else) changes the backing directory, a notifier process replays each
+ * change THROUGH the mount with an operation the pass-through recognises and turns into a no-op on
+ * the backing directory, while the kernel still raises the event a real write would have raised:
+ *
+ * | change in backing | what the mount pretends until replayed | replay (notifier)          | events on the mount          |
+ * |-------------------|----------------------------------------|----------------------------|------------------------------|
+ * | file created      | path absent ("hidden")                 | open(O_CREAT|O_WRONLY)+close | IN_CREATE, IN_CLOSE_WRITE  |
+ * | directory created | path absent ("hidden")                 | mkdir                      | IN_CREATE (IN_ISDIR)         |
+ * | file changed      | (nothing)                              | open + ftruncate(ANNOUNCE_SIZE) + close | IN_MODIFY, IN_CLOSE_WRITE |
+ * | file deleted      | path present ("ghost", an empty file)  | unlink                     | IN_DELETE                    |
+ * | directory deleted | path present ("ghost" directory)       | rmdir                      | IN_DELETE (IN_ISDIR)         |
+ *
+ * The ftruncate to ANNOUNCE_SIZE is a no-op for the backing file, but the kernel updates its cached
+ * attributes from the answer and drops the file's page cache, so a reader holding the file open
+ * reads the new bytes (the handle itself is re-pointed at jj's new file by ops-files.ts).
+ * None of these replays changes the backing directory, so none of them causes a sync round: no
+ * feedback loop. A user process racing a replay may, for a few milliseconds, see a hidden path as
+ * absent or a ghost as an empty file; nothing is written or lost either way.
+ */
+
+/** The length the notifier truncates to: recognised as "announce a modification", never applied. */
+export const ANNOUNCE_SIZE = 2 ** 52 + 0x6a6a;
+
+export type AnnounceOp =
+  | { kind: 'create'; path: string }
+  | { kind: 'mkdir'; path: string }
+  | { kind: 'modify'; path: string }
+  | { kind: 'unlink'; path: string }
+  | { kind: 'rmdir'; path: string };
+
+/**
+ * What one mount pretends about paths while their changes are being announced. Paths are in
+ * FUSE form (`/dir/file`). Lives on the daemon's main thread; the pass-through consults it.
+ */
+export class AnnounceState {
+  private readonly hidden = new Set<string>();
+  private readonly ghosts = new Map<string, 'file' | 'dir'>();
+
+  /** The path exists in the backing dir but must look absent until its create is replayed. */
+  hide(path: string): void {
+    this.ghosts.delete(path);
+    this.hidden.add(path);
+  }
+
+  /** The path is gone from the backing dir but must look present until its delete is replayed. */
+  ghost(path: string, kind: 'file' | 'dir'): void {
+    this.hidden.delete(path);
+    this.ghosts.set(path, kind);
+  }
+
+  isHidden(path: string): boolean {
+    return this.hidden.size > 0 && this.hidden.has(path);
+  }
+
+  ghostKind(path: string): 'file' | 'dir' | undefined {
+    return this.ghosts.size > 0 ? this.ghosts.get(path) : undefined;
+  }
+
+  /** Takes the hidden mark of `path` (true if it had one): the create being replayed is ours. */
+  claimHidden(path: string): boolean {
+    return this.hidden.delete(path);
+  }
+
+  /** Takes the ghost mark of `path` if it is of `kind`: the delete being replayed is ours. */
+  claimGhost(path: string, kind: 'file' | 'dir'): boolean {
+    if (this.ghosts.get(path) !== kind) return false;
+    this.ghosts.delete(path);
+    return true;
+  }
+
+  /** Names in directory `dir` to leave out of a listing (hidden) and to add to it (ghosts). */
+  listingAdjustments(dir: string): { omit: Set<string>; add: Array<{ name: string; kind: 'file' | 'dir' }> } {
+    const omit = new Set<string>();
+    const add: Array<{ name: string; kind: 'file' | 'dir' }> = [];
+    if (this.hidden.size === 0 && this.ghosts.size === 0) return { omit, add };
+    const prefix = dir === '/' ? '/' : `${dir}/`;
+    const childName = (p: string): string | undefined => {
+      if (!p.startsWith(prefix)) return undefined;
+      const rest = p.slice(prefix.length);
+      return rest.includes('/') ? undefined : rest;
+    };
+    for (const p of this.hidden) {
+      const n = childName(p);
+      if (n) omit.add(n);
+    }
+    for (const [p, kind] of this.ghosts) {
+      const n = childName(p);
+      if (n) add.push({ name: n, kind });
+    }
+    return { omit, add };
+  }
+
+  /** Drops every mark (the notifier failed or the mount is going away): show the truth. */
+  clear(): void {
+    this.hidden.clear();
+    this.ghosts.clear();
+  }
+
+  get pending(): number {
+    return this.hidden.size + this.ghosts.size;
+  }
+}
+
+/** A change seen in the backing directory: a workspace-relative path and what happened to it. */
+export interface BackingChange {
+  path: string;
+  type: 'create' | 'update' | 'delete';
+}
+
+/**
+ * Turns backing-directory changes into replay operations, given what now exists there (`kindOf`
+ * answers from an lstat of the backing path). Order matters for watchers and for the kernel:
+ * directories are created parents first, files after them; files are deleted before their
+ * directories, deepest first. A deleted path is a directory when other deleted paths lie below it
+ * (jj removes a directory only when it removed everything in it).
+ */
+export function planAnnouncements(
+  changes: readonly BackingChange[],
+  kindOf: (path: string) => 'file' | 'dir' | 'other' | 'missing',
+): AnnounceOp[] {
+  const latest = new Map<string, BackingChange['type']>();
+  for (const c of changes) if (c.path && !c.path.startsWith('.jj')) latest.set(c.path, c.type);
+  const deleted = [...latest].filter(([, t]) => t === 'delete').map(([p]) => p);
+  const mkdirs: string[] = [];
+  const creates: string[] = [];
+  const modifies: string[] = [];
+  const unlinks: string[] = [];
+  const rmdirs: string[] = [];
+  for (const [p, type] of latest) {
+    const kind = kindOf(p);
+    if (kind === 'missing') {
+      if (type === 'create') continue; // created and gone again before we looked
+      const isDir = deleted.some((d) => d.startsWith(`${p}/`));
+      (isDir ? rmdirs : unlinks).push(p);
+    } else if (type === 'create') {
+      if (kind === 'dir') mkdirs.push(p);
+      else if (kind === 'file') creates.push(p);
+    } else if (type === 'update' || type === 'delete') {
+      // 'delete' of a path that exists again: jj replaced it (unlink + recreate): a modification.
+      if (kind === 'file') modifies.push(p);
+    }
+  }
+  const depth = (p: string): number => p.split('/').length;
+  mkdirs.sort((a, b) => depth(a) - depth(b));
+  rmdirs.sort((a, b) => depth(b) - depth(a));
+  const fuse = (p: string): string => `/${p}`;
+  return [
+    ...mkdirs.map((p) => ({ kind: 'mkdir' as const, path: fuse(p) })),
+    ...creates.map((p) => ({ kind: 'create' as const, path: fuse(p) })),
+    ...modifies.map((p) => ({ kind: 'modify' as const, path: fuse(p) })),
+    ...unlinks.map((p) => ({ kind: 'unlink' as const, path: fuse(p) })),
+    ...rmdirs.map((p) => ({ kind: 'rmdir' as const, path: fuse(p) })),
+  ];
+}
