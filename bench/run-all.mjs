@@ -10,6 +10,7 @@ const scripts = [
   ['cli-latency.mjs'],
   ['fuse-bench.mjs'],
   ['sync-latency.mjs', ...(quick ? ['--quick'] : [])],
+  ['watch-latency.mjs'],
 ];
 let failed = 0;
 for (const [script, ...args] of scripts) {
