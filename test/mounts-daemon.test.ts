@@ -50,14 +50,25 @@ describe('jjfs open / close through the daemon', () => {
     expect((await env.json<{ mounts: unknown[] }>(['list'])).mounts).toHaveLength(0);
   });
 
-  it('close works while a shell sits inside the mount', async () => {
+  it('close works while a shell sits inside the mount; its later writes fail loudly', async () => {
     const a = await env.open('notes', 'a');
-    const shell = spawn('sh', ['-c', 'sleep 60'], { cwd: a, stdio: 'ignore' });
+    // The shell waits for a signal file outside the mount, then tries to write inside it.
+    const go = path.join(env.root, 'go');
+    const shell = spawn('sh', ['-c', `while [ ! -e ${go} ]; do sleep 0.05; done; echo late > late.txt`], {
+      cwd: a,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    shell.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => shell.on('exit', r));
     try {
       await waitFor(() => shell.pid !== undefined);
       const r = await env.run(['close', a]);
       expect(r.code, r.stderr).toBe(0);
       expect(await mountPoints()).not.toContain(a);
+      await writeFile(go, '');
+      expect(await exited).not.toBe(0);
+      expect(stderr).toMatch(/Read-only file system/);
     } finally {
       shell.kill('SIGKILL');
     }

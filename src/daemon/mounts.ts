@@ -126,7 +126,9 @@ export class MountService {
         throw new JjfsError('not-found', `${where} is not a jjfs mount. See the mounts with: jjfs list`);
       }
       const info = this.info(found);
-      // Writes stop once the mount is gone; the final round then records everything written.
+      // Freeze first: a process that stays inside after the lazy unmount gets EROFS rather than
+      // writing into a workspace that the final round below records and then deletes.
+      found.fuse?.freeze();
       await found.fuse?.unmount();
       try {
         await this.hub.remove(found.config.repo, found.config.id);

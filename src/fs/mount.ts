@@ -180,6 +180,11 @@ export class FuseMount {
     this.log.info('mounted', { mountPath, backingDir, readOnly: readOnly === true });
   }
 
+  /** Makes every further mutation through this mount fail with EROFS (before closing it). */
+  freeze(): void {
+    this.ops?.freeze();
+  }
+
   /**
    * Unmounts lazily: the mount disappears from the namespace at once even while a shell or an
    * editor is inside it; processes inside keep being served (and their handles stay open) until

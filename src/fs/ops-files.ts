@@ -31,7 +31,8 @@ export type CbN = (err: number, n?: number) => void;
 export interface FileContext {
   full(path: string): string;
   hidden(path: string): boolean;
-  readOnly: boolean;
+  /** True for read-only mounts, and from the moment a mount starts closing. */
+  readonly readOnly: boolean;
   gate: MountGate;
   handles: HandleTable;
   log: Logger;

@@ -89,7 +89,10 @@ function timeToSeconds(t: FuseTime, currentNs: bigint, nowSec: number): number {
 export function createPassthroughOps(opts: PassthroughOptions) {
   const root = path.resolve(opts.root);
   const { gate, log } = opts;
-  const readOnly = opts.readOnly === true;
+  // `readOnly` for mounts of a past state; `frozen` once the mount is being closed, so that a
+  // process still inside after the (lazy) unmount gets EROFS instead of writing into a workspace
+  // that is about to be recorded and deleted.
+  let frozen = opts.readOnly === true;
   const onMutation = opts.onMutation;
   const announce = opts.announce ?? new AnnounceState();
   const handles = new HandleTable();
@@ -103,7 +106,7 @@ export function createPassthroughOps(opts: PassthroughOptions) {
   const rel = (p: string): string => p.slice(1);
 
   function mutate(op: string, paths: string[], cb: Cb, work: (done: (err: unknown) => void) => void): void {
-    if (readOnly) return cb(Errno.EROFS);
+    if (frozen) return cb(Errno.EROFS);
     const run = (leave: () => void): void => {
       let finished = false;
       const done = (err: unknown): void => {
@@ -133,7 +136,12 @@ export function createPassthroughOps(opts: PassthroughOptions) {
     gate.enter().then(run, (e: unknown) => cb(toErrno(e, log, op, paths[0] ?? '')));
   }
 
-  const ctx: FileContext = { full, hidden, readOnly, gate, handles, log, umask, mutate, announce };
+  const ctx: FileContext = {
+    full, hidden, gate, handles, log, umask, mutate, announce,
+    get readOnly() {
+      return frozen;
+    },
+  };
   const files = fileOps(ctx);
 
   const answer = (op: string, p: string, cb: Cb) => (err: unknown): void =>
@@ -195,7 +203,7 @@ export function createPassthroughOps(opts: PassthroughOptions) {
 
   function access(p: string, mode: number, cb: Cb): void {
     if (hidden(p)) return cb(Errno.ENOENT);
-    if (readOnly && mode & fs.constants.W_OK) return cb(Errno.EROFS);
+    if (frozen && mode & fs.constants.W_OK) return cb(Errno.EROFS);
     fs.access(full(p), mode, answer('access', p, cb));
   }
 
@@ -215,7 +223,7 @@ export function createPassthroughOps(opts: PassthroughOptions) {
       const ffree = Math.min(s.ffree, U32);
       cb(0, {
         bsize: frsize, frsize, blocks, bfree, bavail, files, ffree, favail: ffree,
-        fsid: 0, flag: readOnly ? 1 : 0, namemax: 255,
+        fsid: 0, flag: frozen ? 1 : 0, namemax: 255,
       });
     });
   }
@@ -333,6 +341,10 @@ export function createPassthroughOps(opts: PassthroughOptions) {
     utimens,
     /** The open-file table (tests; closing everything after an unmount). */
     handles,
+    /** From now on every mutation answers EROFS (the mount is being closed). */
+    freeze: (): void => {
+      frozen = true;
+    },
   };
   /** The attributes a ghost shows until its delete is replayed: an empty file or directory. */
   function ghostStat(kind: 'file' | 'dir'): FuseStat {
