@@ -107,6 +107,18 @@ describe('daemon lifecycle', () => {
     expect(repos).toHaveLength(50);
   }, 180_000);
 
+  it('refuses a jj older than supported, saying how to install one', async () => {
+    const fake = path.join(env.root, 'old-jj');
+    await writeFile(fake, '#!/bin/sh\necho "jj 0.30.0"\n', { mode: 0o755 });
+    const r = await env.run(['init'], { env: env.env({ JJFS_JJ: fake }) });
+    expect(r.code).toBe(7);
+    expect(r.stderr).toMatch(/version 0\.30\.0 is too old/);
+    expect(r.stderr).toMatch(/npm i @smithers-orchestrator\/jj-linux-x64@0\.32\.0/);
+    const missing = await env.run(['init'], { env: env.env({ JJFS_JJ: path.join(env.root, 'nope') }) });
+    expect(missing.code).toBe(7);
+    expect(missing.stderr).toMatch(/JJFS_JJ does not name a usable jj/);
+  });
+
   it('init is idempotent', async () => {
     const first = await env.json<{ created: boolean }>(['init', 'notes']);
     expect(first.created).toBe(true);
