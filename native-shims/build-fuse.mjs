@@ -80,6 +80,21 @@ const PATCHES = [
   NAPI_EXPORT_UINT32(jjfs_utimens_patch)`,
   },
   {
+    // A child process that inherits the /dev/fuse descriptor keeps the FUSE connection open after
+    // the daemon dies: the mount then hangs instead of failing with ENOTCONN (and cannot be
+    // cleared until every such child exits). libfuse 2.9 opens it without O_CLOEXEC.
+    name: 'keep /dev/fuse out of child processes',
+    find: `  struct fuse *fuse = fuse_new(ch, &args, &ops, sizeof(struct fuse_operations), ft);`,
+    replace: `  fcntl(fuse_chan_fd(ch), F_SETFD, FD_CLOEXEC);
+  struct fuse *fuse = fuse_new(ch, &args, &ops, sizeof(struct fuse_operations), ft);`,
+  },
+  {
+    name: 'include fcntl.h',
+    find: `#include <unistd.h>`,
+    replace: `#include <unistd.h>
+#include <fcntl.h>`,
+  },
+  {
     name: 'define the marker',
     find: `static const uint32_t op_utimens = 12;`,
     replace: `static const uint32_t op_utimens = 12;

@@ -42,6 +42,25 @@ function replay(mount: string, op: AnnounceOp): void {
   }
 }
 
+/**
+ * Closes any /dev/fuse descriptor inherited from the daemon. While a process holds one, the FUSE
+ * connection outlives the daemon: after a crash the mount would hang instead of failing with
+ * ENOTCONN. (The patched fuse-native marks it close-on-exec; the stock build does not.)
+ */
+function dropInheritedFuseDescriptors(): void {
+  for (const name of fs.readdirSync('/proc/self/fd')) {
+    const fd = Number(name);
+    if (!(fd > 2)) continue;
+    try {
+      if (fs.readlinkSync(`/proc/self/fd/${name}`) === '/dev/fuse') fs.closeSync(fd);
+    } catch {
+      // gone already (readdir's own descriptor)
+    }
+  }
+}
+
+if (process.platform === 'linux') dropInheritedFuseDescriptors();
+
 const lines = readline.createInterface({ input: process.stdin });
 lines.on('line', (line) => {
   let req: Request;
