@@ -95,10 +95,54 @@ const PATCHES = [
 #include <fcntl.h>`,
   },
   {
+    // Caller pid (fuse_get_context()->pid) of the request being dispatched to JS: the announcer
+    // (src/fs/announce.ts) tells its own notifier process apart from everyone else, so only the
+    // notifier is shown the hidden/ghost paths it replays. Recorded on the FUSE thread, published
+    // on the main thread right before the JS handler runs (handlers read it synchronously).
+    name: 'record the caller pid per request',
+    find: `  // Opcode
+  uint32_t op;
+  void *op_fn;`,
+    replace: `  // Opcode
+  uint32_t op;
+  void *op_fn;
+  pid_t jjfs_pid;`,
+  },
+  {
+    name: 'capture the caller pid on the FUSE thread',
+    find: `  l->op = op_##name;\\
+  l->op_fn = fuse_native_dispatch_##name;\\`,
+    replace: `  l->op = op_##name;\\
+  l->jjfs_pid = fuse_get_context()->pid;\\
+  l->op_fn = fuse_native_dispatch_##name;\\`,
+  },
+  {
+    name: 'publish the caller pid before the JS handler runs',
+    find: `      napi_create_uint32(env, l->op, &(argv[1]));\\`,
+    replace: `      jjfs_current_pid = l->jjfs_pid;\\
+      napi_create_uint32(env, l->op, &(argv[1]));\\`,
+  },
+  {
+    name: 'export the caller pid',
+    find: `NAPI_INIT() {`,
+    replace: `NAPI_METHOD(jjfs_caller_pid) {
+  NAPI_RETURN_INT32(jjfs_current_pid)
+}
+
+NAPI_INIT() {`,
+  },
+  {
+    name: 'export the caller pid function',
+    find: `  NAPI_EXPORT_FUNCTION(fuse_native_mount)`,
+    replace: `  NAPI_EXPORT_FUNCTION(fuse_native_mount)
+  NAPI_EXPORT_FUNCTION(jjfs_caller_pid)`,
+  },
+  {
     name: 'define the marker',
     find: `static const uint32_t op_utimens = 12;`,
     replace: `static const uint32_t op_utimens = 12;
-static const uint32_t jjfs_utimens_patch = 1;`,
+static const uint32_t jjfs_utimens_patch = 1;
+static pid_t jjfs_current_pid = 0;`,
   },
 ];
 

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAlive, JjfsEnv, waitFor } from './helpers/jjfs-env.js';
@@ -72,6 +72,13 @@ describe('daemon lifecycle', () => {
     const newPid = await env.daemonPid();
     expect(newPid).not.toBe(pid);
     expect((await env.run(['status'])).code).toBe(0);
+  });
+
+  it('stops by itself when its lock is removed (e.g. its home was deleted)', async () => {
+    expect((await env.run(['start'])).code).toBe(0);
+    const pid = (await env.daemonPid())!;
+    await rm(path.join(env.home, 'daemon.lock'), { recursive: true, force: true });
+    expect(await waitFor(() => !isAlive(pid), 15_000)).toBe(true);
   });
 
   it('the CLI starts the daemon when a command needs it', async () => {

@@ -34,6 +34,8 @@ export class Daemon {
   private rpc: RpcServer | undefined;
   private services: Services | undefined;
   private readonly warnings: string[] = [];
+  /** Called when the daemon must stop on its own (lock lost); main.ts exits afterwards. */
+  onFatal: ((reason: string) => void) | undefined;
 
   constructor(
     private readonly paths: Paths,
@@ -56,9 +58,14 @@ export class Daemon {
     }
     const startedAt = new Date();
     try {
-      this.releaseLock = await acquireInstanceLock(this.paths, (error) =>
-        this.log.error('instance lock compromised', { error: error.message }),
-      );
+      this.releaseLock = await acquireInstanceLock(this.paths, (error) => {
+        // The lock was removed or taken over (its directory deleted, or we stalled past its
+        // staleness and another daemon took it). Two daemons on one home would fight over the
+        // same workspaces, so this one stops; the service manager or the next CLI restarts one.
+        this.log.error('instance lock compromised; stopping', { error: error.message });
+        this.releaseLock = undefined;
+        this.onFatal?.('instance lock compromised');
+      });
       await writeDaemonInfo(this.paths, {
         pid: process.pid,
         socket: this.paths.socket,

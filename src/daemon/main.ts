@@ -19,6 +19,10 @@ async function run(): Promise<number> {
   const log = createLogger(sink, 'daemon', level);
   const daemon = new Daemon(paths, log, createServices);
   let exitCode = ExitCode.ok;
+  daemon.onFatal = (reason) => {
+    exitCode = ExitCode.internal;
+    void daemon.shutdown(reason).then(() => process.exit(exitCode));
+  };
   onTerminationSignals((signal) => {
     void daemon.shutdown(signal).then(() => process.exit(exitCode));
   });

@@ -49,7 +49,7 @@ export class MountService {
     private readonly repos: RepoService,
     private readonly hub: SyncHub,
     private readonly fuse: FuseAvailability,
-    private readonly notifier: Notifier,
+    private readonly notifier: Notifier | undefined,
     private readonly log: Logger,
   ) {}
 
@@ -58,10 +58,10 @@ export class MountService {
    * the events a direct write would have raised (fs/announce.ts). Never touches the mount from
    * here: the notifier child does.
    */
-  backingChanged(id: string, events: BackingChange[], bySync: boolean): void {
+  backingChanged(id: string, events: BackingChange[]): void {
     const m = this.live.get(id);
     if (!m?.announcer || !m.fuse?.mounted) return;
-    void m.announcer.changed(events, bySync);
+    void m.announcer.changed(events);
   }
 
   /** Mounts `repo` at `target` (absolute), creating the repo when it does not exist yet. */
@@ -213,15 +213,16 @@ export class MountService {
   private async mountAndAttach(config: MountConfig): Promise<LiveMount> {
     const gate = new MountGate({ log: this.log.child('fuse') });
     this.hub.gates.register(config.id, gate);
-    const announcer = new MountAnnouncer(config.path, config.workspace, this.notifier, this.log.child('fuse'));
+    const announcer = this.notifier && new MountAnnouncer(config.path, config.workspace, gate, this.notifier, this.log.child('fuse'));
     const fuse = new FuseMount({
       mountPath: config.path,
       backingDir: config.workspace,
       gate,
-      announce: announcer.state,
+      ...(announcer ? { announce: announcer.state } : {}),
       log: this.log.child('fuse'),
+      beforeMutation: (relPath) => announcer?.noteOwnWrite(relPath),
       onMutation: (relPath) => {
-        announcer.noteOwnWrite(relPath);
+        announcer?.noteOwnWrite(relPath);
         this.hub.markDirty(config.id);
       },
     });
@@ -238,7 +239,7 @@ export class MountService {
       this.hub.gates.unregister(config.id, gate);
       throw error;
     }
-    return { config, fuse, gate, announcer };
+    return { config, fuse, gate, ...(announcer ? { announcer } : {}) };
   }
 
   private async unmountAndDetach(m: LiveMount): Promise<void> {

@@ -15,7 +15,6 @@ import { WorkspaceWatchers } from '../watch/workspace-watcher.js';
 export type BackingEventsListener = (
   workspaceId: string,
   events: Array<{ path: string; type: 'create' | 'update' | 'delete' }>,
-  bySync: boolean,
 ) => void;
 
 /**
@@ -40,6 +39,12 @@ export class SyncHub {
       log,
       ignore: DAEMON_IGNORES,
       onChange: (id) => this.markDirty(id),
+      // Every write through a mount marks its workspace dirty itself (after waiting at the write
+      // gate while jj runs), so re-checking each workspace after each fan-out would only find
+      // jj's own writes: one extra jj process per workspace per round. A direct edit of a backing
+      // dir that lands while jj writes there stays in the file and is recorded by the next round
+      // that touches the workspace (every round snapshots first), or at close/stop at the latest.
+      verifyAfterSuppression: false,
       ...(onBackingEvents ? { onEvents: onBackingEvents } : {}),
     });
   }

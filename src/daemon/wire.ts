@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { JjfsError, messageOf } from '../errors.js';
-import { checkFuse } from '../fs/fuse-loader.js';
+import { checkFuse, loadFuse } from '../fs/fuse-loader.js';
 import { Notifier } from '../fs/notifier.js';
 import { createJjRunner, type JjRunner } from '../sync/jj-runner.js';
 import { JjUnavailableError, locateJj } from '../sync/jj-locate.js';
@@ -43,10 +43,16 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
   }
   // The watcher reports backing-dir changes before MountService exists; route them late.
   let mounts: MountService | undefined;
-  const hub = new SyncHub(paths, jj, log.child('sync'), (name) => config.snapshot().repos[name], (id, events, bySync) =>
-    mounts?.backingChanged(id, events, bySync),
+  const hub = new SyncHub(paths, jj, log.child('sync'), (name) => config.snapshot().repos[name], (id, events) =>
+    mounts?.backingChanged(id, events),
   );
-  const notifier = new Notifier(log.child('fuse'), paths.home);
+  // Replaying synced changes as events on other mounts needs the caller pid of FUSE requests,
+  // which only the patched fuse-native reports; without it watchers on mounts get no events.
+  const callerPid = fuse.ok ? loadFuse().callerPid : undefined;
+  const notifier = callerPid ? new Notifier(log.child('fuse'), paths.home, callerPid) : undefined;
+  if (fuse.ok && !notifier) {
+    warnings.push('the stock fuse-native is in use: watchers in one mount do not see changes synced from others (run node native-shims/build-fuse.mjs)');
+  }
   const repos = new RepoService(
     paths,
     config,
@@ -99,7 +105,7 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
       const outcome = await Promise.race([final, timeout]).catch((e: unknown) => messageOf(e));
       if (outcome === 'timeout') log.warn('final round did not finish in time; changes stay in the workspaces and are recorded at the next start');
       await hub.stop();
-      notifier.close();
+      notifier?.close();
     },
   };
   return services;

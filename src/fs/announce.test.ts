@@ -51,19 +51,23 @@ describe('planAnnouncements', () => {
 });
 
 describe('AnnounceState', () => {
-  it('hides and ghosts paths until claimed, and adjusts listings', () => {
-    const s = new AnnounceState();
+  it('shows hidden and ghost paths only to the notifier, until claimed', () => {
+    let notifier = false;
+    const s = new AnnounceState(() => notifier);
     s.hide('/d/new.md');
     s.ghost('/d/old.md', 'file');
+    expect(s.isHidden('/d/new.md')).toBe(false); // everyone else sees the truth
+    expect(s.ghostKind('/d/old.md')).toBeUndefined();
+    expect(s.claimHidden('/d/new.md')).toBe(false);
+    notifier = true;
     expect(s.isHidden('/d/new.md')).toBe(true);
     expect(s.ghostKind('/d/old.md')).toBe('file');
-    const adj = s.listingAdjustments('/d');
-    expect([...adj.omit]).toEqual(['new.md']);
-    expect(adj.add).toEqual([{ name: 'old.md', kind: 'file' }]);
-    expect(s.listingAdjustments('/').add).toEqual([]);
     expect(s.claimGhost('/d/old.md', 'dir')).toBe(false);
     expect(s.claimGhost('/d/old.md', 'file')).toBe(true);
     expect(s.claimHidden('/d/new.md')).toBe(true);
+    expect(s.pending).toBe(0);
+    s.hide('/x');
+    s.settle('/x');
     expect(s.pending).toBe(0);
   });
 });

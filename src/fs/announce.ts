@@ -10,7 +10,7 @@
  * change THROUGH the mount with an operation the pass-through recognises and turns into a no-op on
  * the backing directory, while the kernel still raises the event a real write would have raised:
  *
- * | change in backing | what the mount pretends until replayed | replay (notifier)          | events on the mount          |
+ * | change in backing | what the notifier is shown until replay | replay (notifier)         | events on the mount          |
  * |-------------------|----------------------------------------|----------------------------|------------------------------|
  * | file created      | path absent ("hidden")                 | open(O_CREAT|O_WRONLY)+close | IN_CREATE, IN_CLOSE_WRITE  |
  * | directory created | path absent ("hidden")                 | mkdir                      | IN_CREATE (IN_ISDIR)         |
@@ -22,8 +22,9 @@
  * attributes from the answer and drops the file's page cache, so a reader holding the file open
  * reads the new bytes (the handle itself is re-pointed at jj's new file by ops-files.ts).
  * None of these replays changes the backing directory, so none of them causes a sync round: no
- * feedback loop. A user process racing a replay may, for a few milliseconds, see a hidden path as
- * absent or a ghost as an empty file; nothing is written or lost either way.
+ * feedback loop. Only the notifier is shown the pretence (the patched fuse-native reports the pid
+ * of each request's caller); every other process always sees the backing directory as it is.
+ * The kernel's dentry cache is shared, but with entry_timeout=0 every lookup asks us again.
  */
 
 /** The length the notifier truncates to: recognised as "announce a modification", never applied. */
@@ -37,71 +38,55 @@ export type AnnounceOp =
   | { kind: 'rmdir'; path: string };
 
 /**
- * What one mount pretends about paths while their changes are being announced. Paths are in
- * FUSE form (`/dir/file`). Lives on the daemon's main thread; the pass-through consults it.
+ * What one mount pretends about paths while their changes are being announced — to the notifier
+ * process ONLY (`fromNotifier()` compares the pid of the request being served): everyone else
+ * always sees the truth, so no process working in the mount sees a file vanish or a phantom.
+ * Paths are in FUSE form (`/dir/file`). Lives on the daemon's main thread.
  */
 export class AnnounceState {
   private readonly hidden = new Set<string>();
   private readonly ghosts = new Map<string, 'file' | 'dir'>();
 
-  /** The path exists in the backing dir but must look absent until its create is replayed. */
+  constructor(private readonly fromNotifier: () => boolean) {}
+
+  /** The path exists in the backing dir but must look absent to the notifier until it creates it. */
   hide(path: string): void {
     this.ghosts.delete(path);
     this.hidden.add(path);
   }
 
-  /** The path is gone from the backing dir but must look present until its delete is replayed. */
+  /** The path is gone from the backing dir but must look present to the notifier until it deletes it. */
   ghost(path: string, kind: 'file' | 'dir'): void {
     this.hidden.delete(path);
     this.ghosts.set(path, kind);
   }
 
+  /** True if `path` must look absent to the current caller. */
   isHidden(path: string): boolean {
-    return this.hidden.size > 0 && this.hidden.has(path);
+    return this.hidden.size > 0 && this.hidden.has(path) && this.fromNotifier();
   }
 
+  /** The kind `path` must seem to have for the current caller, if it is a ghost to it. */
   ghostKind(path: string): 'file' | 'dir' | undefined {
-    return this.ghosts.size > 0 ? this.ghosts.get(path) : undefined;
+    return this.ghosts.size > 0 && this.fromNotifier() ? this.ghosts.get(path) : undefined;
   }
 
-  /** Takes the hidden mark of `path` (true if it had one): the create being replayed is ours. */
+  /** Takes the hidden mark of `path` when the caller is the notifier replaying its creation. */
   claimHidden(path: string): boolean {
-    return this.hidden.delete(path);
+    return this.hidden.size > 0 && this.hidden.has(path) && this.fromNotifier() && this.hidden.delete(path);
   }
 
-  /** Takes the ghost mark of `path` if it is of `kind`: the delete being replayed is ours. */
+  /** Takes the ghost mark of `path` (of `kind`) when the caller is the notifier replaying its deletion. */
   claimGhost(path: string, kind: 'file' | 'dir'): boolean {
-    if (this.ghosts.get(path) !== kind) return false;
+    if (this.ghosts.get(path) !== kind || !this.fromNotifier()) return false;
     this.ghosts.delete(path);
     return true;
   }
 
-  /** Names in directory `dir` to leave out of a listing (hidden) and to add to it (ghosts). */
-  listingAdjustments(dir: string): { omit: Set<string>; add: Array<{ name: string; kind: 'file' | 'dir' }> } {
-    const omit = new Set<string>();
-    const add: Array<{ name: string; kind: 'file' | 'dir' }> = [];
-    if (this.hidden.size === 0 && this.ghosts.size === 0) return { omit, add };
-    const prefix = dir === '/' ? '/' : `${dir}/`;
-    const childName = (p: string): string | undefined => {
-      if (!p.startsWith(prefix)) return undefined;
-      const rest = p.slice(prefix.length);
-      return rest.includes('/') ? undefined : rest;
-    };
-    for (const p of this.hidden) {
-      const n = childName(p);
-      if (n) omit.add(n);
-    }
-    for (const [p, kind] of this.ghosts) {
-      const n = childName(p);
-      if (n) add.push({ name: n, kind });
-    }
-    return { omit, add };
-  }
-
-  /** Drops every mark (the notifier failed or the mount is going away): show the truth. */
-  clear(): void {
-    this.hidden.clear();
-    this.ghosts.clear();
+  /** Drops the marks of `path` (its replay is over, claimed or not). */
+  settle(path: string): void {
+    this.hidden.delete(path);
+    this.ghosts.delete(path);
   }
 
   get pending(): number {

@@ -132,6 +132,12 @@ export interface FuseBinding {
   /** True when utimens receives the real mtime and UTIME_NOW/OMIT (patched build). */
   mtimeFixed: boolean;
   source: 'patched' | 'prebuild';
+  /**
+   * Pid of the process whose request the running handler serves (patched build only; read it
+   * synchronously at the start of a handler). Lets the pass-through treat its own notifier
+   * process differently from everyone else (announce.ts).
+   */
+  callerPid?: () => number;
 }
 
 /**
@@ -340,7 +346,14 @@ export function loadFuse(opts: { allowPatched?: boolean } = {}): FuseBinding {
     try {
       const Base = req(patchedFuseDir) as RawFuseClass;
       installUnmount(Base);
-      return { Fuse: subclass(Base, true), mtimeFixed: true, source: 'patched' };
+      // The same addon instance fuse-native loaded (Node caches native modules by path).
+      const raw = (req('node-gyp-build') as (dir: string) => { jjfs_caller_pid?: () => number })(patchedFuseDir);
+      return {
+        Fuse: subclass(Base, true),
+        mtimeFixed: true,
+        source: 'patched',
+        ...(typeof raw.jjfs_caller_pid === 'function' ? { callerPid: raw.jjfs_caller_pid } : {}),
+      };
     } catch (err) {
       causes.push({ source: 'patched', message: err instanceof Error ? err.message : String(err) });
     }

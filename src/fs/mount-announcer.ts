@@ -1,9 +1,10 @@
 import { lstat } from 'node:fs/promises';
 import type { Logger } from '../log.js';
-import { AnnounceState, planAnnouncements, type BackingChange } from './announce.js';
+import { AnnounceState, planAnnouncements, type AnnounceOp, type BackingChange } from './announce.js';
 import type { Notifier } from './notifier.js';
+import type { MountGate } from './write-gate.js';
 
-/** A change this mount made itself is not announced again if its event arrives within this time. */
+/** How long a mount's own write of a path keeps that path from being announced on it. */
 const OWN_WRITE_WINDOW_MS = 2_000;
 
 /**
@@ -12,30 +13,31 @@ const OWN_WRITE_WINDOW_MS = 2_000;
  * Batches run one at a time per mount, in order.
  */
 export class MountAnnouncer {
-  readonly state = new AnnounceState();
+  readonly state: AnnounceState;
   private readonly ownWrites = new Map<string, number>();
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly mountPath: string,
     private readonly backingDir: string,
+    private readonly gate: MountGate,
     private readonly notifier: Notifier,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.state = new AnnounceState(() => notifier.isCaller());
+  }
 
   /** Records a mutation made through the mount (its watchers saw that one already). */
   noteOwnWrite(relPath: string): void {
     this.ownWrites.set(relPath, Date.now());
   }
 
-  /**
-   * Announces `changes` seen in the backing directory. `bySync`: they arrived while jj wrote there,
-   * so they are not the mount's own writes (those wait at the write gate meanwhile).
-   */
-  changed(changes: BackingChange[], bySync: boolean): Promise<void> {
-    const run = (): Promise<void> => this.announce(changes, bySync).catch((error: unknown) => {
-      this.log.warn('announce failed', { mount: this.mountPath, error: (error as Error).message });
-    });
+  /** Announces `changes` seen in the backing directory. */
+  changed(changes: BackingChange[]): Promise<void> {
+    const run = (): Promise<void> =>
+      this.announce(changes).catch((error: unknown) => {
+        this.log.warn('announce failed', { mount: this.mountPath, error: (error as Error).message });
+      });
     this.queue = this.queue.then(run, run);
     return this.queue;
   }
@@ -45,10 +47,23 @@ export class MountAnnouncer {
     return this.queue;
   }
 
-  private async announce(changes: BackingChange[], bySync: boolean): Promise<void> {
+  /**
+   * Whose change is it? The backing-dir watcher reports the mount's own writes too. A path this
+   * mount wrote recently is the mount's own change, unless jj rewrote the workspace after that
+   * write (writes through the mount wait at the gate while jj runs, so "gate held after the write"
+   * means jj came later). A path the mount wrote recently is announced at most as modified.
+   */
+  private async announce(changes: BackingChange[]): Promise<void> {
     const now = Date.now();
     for (const [p, t] of this.ownWrites) if (now - t > OWN_WRITE_WINDOW_MS) this.ownWrites.delete(p);
-    const foreign = bySync ? changes : changes.filter((c) => !this.ownWrites.has(c.path));
+    const heldAt = this.gate.lastHeldAt;
+    const touched = new Set<string>();
+    const foreign = changes.filter((c) => {
+      const own = this.ownWrites.get(c.path);
+      if (own === undefined) return true;
+      touched.add(c.path);
+      return heldAt > own;
+    });
     if (foreign.length === 0) return;
     const kinds = new Map<string, 'file' | 'dir' | 'other' | 'missing'>();
     await Promise.all(
@@ -61,7 +76,10 @@ export class MountAnnouncer {
         }
       }),
     );
-    const ops = planAnnouncements(foreign, (p) => kinds.get(p) ?? 'missing');
+    const ops = planAnnouncements(foreign, (p) => kinds.get(p) ?? 'missing').flatMap((op): AnnounceOp[] => {
+      if (!touched.has(op.path.slice(1))) return [op];
+      return op.kind === 'create' || op.kind === 'modify' ? [{ kind: 'modify', path: op.path }] : [];
+    });
     if (ops.length === 0) return;
     for (const op of ops) {
       if (op.kind === 'create' || op.kind === 'mkdir') this.state.hide(op.path);
@@ -72,12 +90,8 @@ export class MountAnnouncer {
       const failed = await this.notifier.replay(this.mountPath, ops);
       if (failed.length > 0) this.log.debug('some announcements failed', { mount: this.mountPath, failed: failed.slice(0, 10) });
     } finally {
-      // Whatever was not claimed by a replay (it failed, or a user got there first) shows the truth.
-      for (const op of ops) {
-        if (op.kind === 'create' || op.kind === 'mkdir') this.state.claimHidden(op.path);
-        else if (op.kind === 'unlink') this.state.claimGhost(op.path, 'file');
-        else if (op.kind === 'rmdir') this.state.claimGhost(op.path, 'dir');
-      }
+      // Whatever a replay did not claim (it failed) is dropped: the notifier sees the truth again.
+      for (const op of ops) this.state.settle(op.path);
     }
   }
 }

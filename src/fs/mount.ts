@@ -102,6 +102,8 @@ export interface FuseMountOptions {
   log: Logger;
   /** Called with the workspace-relative path after every successful mutation through the mount. */
   onMutation?: (relPath: string) => void;
+  /** Called with the workspace-relative path just before a mutation touches the backing dir. */
+  beforeMutation?: (relPath: string) => void;
   /** Hidden/ghost paths while synced changes are replayed as events (see announce.ts). */
   announce?: AnnounceState;
   /** Overrides of {@link DEFAULT_OPTIONS} (tests, benchmarks). */
@@ -149,7 +151,7 @@ export class FuseMount {
    */
   async mount(): Promise<void> {
     if (this.isMounted) return;
-    const { mountPath, backingDir, readOnly, gate, log, onMutation, announce } = this.opts;
+    const { mountPath, backingDir, readOnly, gate, log, onMutation, beforeMutation, announce } = this.opts;
     const cleared = await clearStaleMount(mountPath);
     if (cleared) this.log.warn('cleared a stale mount (its process had died)', { mountPath });
     const ops = createPassthroughOps({
@@ -159,6 +161,7 @@ export class FuseMount {
       log,
       ...(onMutation ? { onMutation } : {}),
       ...(announce ? { announce } : {}),
+      ...(beforeMutation ? { beforeMutation } : {}),
     });
     const options: MountOptions = {
       ...DEFAULT_OPTIONS,

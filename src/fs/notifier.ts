@@ -28,7 +28,18 @@ export class Notifier {
   constructor(
     private readonly log: Logger,
     private readonly cwd: string,
+    /** The pid of the process whose FUSE request is being served (patched fuse-native). */
+    private readonly callerPid: () => number,
   ) {}
+
+  /**
+   * True when the FUSE request being served comes from the notifier process. Call synchronously
+   * at the start of a handler (see FuseBinding.callerPid).
+   */
+  isCaller(): boolean {
+    const pid = this.child?.pid;
+    return pid !== undefined && this.callerPid() === pid;
+  }
 
   /** Replays `ops` through the mount at `mount`; resolves with the operations that failed. */
   replay(mount: string, ops: AnnounceOp[]): Promise<Array<{ path: string; kind: string; code: string }>> {

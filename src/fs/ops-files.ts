@@ -39,6 +39,8 @@ export interface FileContext {
   umask: number;
   /** Paths hidden while a sync's creations are replayed as events (announce.ts). */
   announce: AnnounceState;
+  /** Runs a lookup inside the write gate (no mutation reported); see passthrough.ts. */
+  gated(work: (leave: () => void) => void): void;
   /** Runs a mutating step inside the write gate; calls onMutation(path) when it succeeded. */
   mutate(op: string, paths: string[], cb: Cb, work: (done: (err: unknown) => void) => void): void;
 }
@@ -128,7 +130,13 @@ export function fileOps(ctx: FileContext) {
       ctx.mutate('open', [path], (e) => cb(e, id), doOpen);
       return;
     }
-    doOpen((err) => (err ? cb(toErrno(err, log, 'open', path)) : cb(0, id)));
+    ctx.gated((leave) =>
+      doOpen((err) => {
+        leave();
+        if (err) cb(toErrno(err, log, 'open', path));
+        else cb(0, id);
+      }),
+    );
   }
 
   function create(path: string, mode: number, cb: CbN): void {

@@ -42,6 +42,12 @@ export interface PassthroughOptions {
   gate: MountGate;
   /** Called with the path relative to `root` (no leading slash) after every successful mutation. */
   onMutation?: (relPath: string) => void;
+  /**
+   * Called with the same paths just BEFORE a mutation touches the backing dir: the backing-dir
+   * watcher may report the change before the operation's own completion callback runs, and the
+   * announcer must already know the change is the mount's own (see mount-announcer.ts).
+   */
+  beforeMutation?: (relPath: string) => void;
   log: Logger;
   /** Paths hidden or ghosted while synced changes are replayed as events (see announce.ts). */
   announce?: AnnounceState;
@@ -94,7 +100,7 @@ export function createPassthroughOps(opts: PassthroughOptions) {
   // that is about to be recorded and deleted.
   let frozen = opts.readOnly === true;
   const onMutation = opts.onMutation;
-  const announce = opts.announce ?? new AnnounceState();
+  const announce = opts.announce ?? new AnnounceState(() => false);
   const handles = new HandleTable();
   // Read once: the kernel already applied the caller's umask to create/mkdir modes, and ours
   // would strip bits a second time (see create/mkdir). process.umask() without an argument is only
@@ -125,6 +131,7 @@ export function createPassthroughOps(opts: PassthroughOptions) {
         }
         cb(0);
       };
+      if (opts.beforeMutation) for (const p of paths) opts.beforeMutation(rel(p));
       try {
         work(done);
       } catch (e) {
@@ -136,8 +143,20 @@ export function createPassthroughOps(opts: PassthroughOptions) {
     gate.enter().then(run, (e: unknown) => cb(toErrno(e, log, op, paths[0] ?? '')));
   }
 
+  /**
+   * Runs a path lookup inside the gate without reporting a mutation. While jj rewrites the
+   * workspace (gate held) a lookup or open could see it half-written — a file between jj's unlink
+   * and its re-creation answers ENOENT — so those wait (bounded) like writes do. Reads and writes
+   * on open handles need no gate: a handle keeps its inode.
+   */
+  function gated(work: (leave: () => void) => void): void {
+    const leave = gate.tryEnter();
+    if (leave) return work(leave);
+    gate.enter().then(work, () => work(() => undefined));
+  }
+
   const ctx: FileContext = {
-    full, hidden, gate, handles, log, umask, mutate, announce,
+    full, hidden, gate, handles, log, umask, mutate, announce, gated,
     get readOnly() {
       return frozen;
     },
@@ -151,17 +170,22 @@ export function createPassthroughOps(opts: PassthroughOptions) {
     if (hidden(p) || announce.isHidden(p)) return cb(Errno.ENOENT);
     const ghost = announce.ghostKind(p);
     if (ghost) return cb(0, ghostStat(ghost));
-    fs.lstat(full(p), (err, st) => (err ? cb(toErrno(err, log, 'getattr', p)) : cb(0, toFuseStat(st))));
+    gated((leave) =>
+      fs.lstat(full(p), (err, st) => {
+        leave();
+        if (err) cb(toErrno(err, log, 'getattr', p));
+        else cb(0, toFuseStat(st));
+      }),
+    );
   }
 
   function readdir(p: string, cb: (err: number, names?: string[], stats?: FuseStat[]) => void): void {
     if (hidden(p)) return cb(Errno.ENOENT);
     const dir = full(p);
-    fs.readdir(dir, (err, entries) => {
+    gated((leave) => fs.readdir(dir, (err, entries) => {
+      leave();
       if (err) return cb(toErrno(err, log, 'readdir', p));
       if (p === '/') entries = entries.filter((n) => n !== '.jj');
-      const { omit, add } = announce.listingAdjustments(p);
-      if (omit.size > 0) entries = entries.filter((n) => !omit.has(n));
       const names = ['.', '..', ...entries];
       const stats: (FuseStat | null)[] = new Array<FuseStat | null>(names.length).fill(null);
       let pending = names.length;
@@ -178,11 +202,6 @@ export function createPassthroughOps(opts: PassthroughOptions) {
             outStats.push(s);
           }
         });
-        for (const g of add) {
-          if (outNames.includes(g.name)) continue;
-          outNames.push(g.name);
-          outStats.push(ghostStat(g.kind));
-        }
         cb(0, outNames, outStats);
       };
       names.forEach((n, i) => {
@@ -193,18 +212,29 @@ export function createPassthroughOps(opts: PassthroughOptions) {
           settle();
         });
       });
-    });
+    }));
   }
 
   function readlink(p: string, cb: (err: number, target?: string) => void): void {
     if (hidden(p)) return cb(Errno.ENOENT);
-    fs.readlink(full(p), (err, target) => (err ? cb(toErrno(err, log, 'readlink', p)) : cb(0, target)));
+    gated((leave) =>
+      fs.readlink(full(p), (err, target) => {
+        leave();
+        if (err) cb(toErrno(err, log, 'readlink', p));
+        else cb(0, target);
+      }),
+    );
   }
 
   function access(p: string, mode: number, cb: Cb): void {
     if (hidden(p)) return cb(Errno.ENOENT);
     if (frozen && mode & fs.constants.W_OK) return cb(Errno.EROFS);
-    fs.access(full(p), mode, answer('access', p, cb));
+    gated((leave) =>
+      fs.access(full(p), mode, (err) => {
+        leave();
+        answer('access', p, cb)(err);
+      }),
+    );
   }
 
   function statfs(p: string, cb: (err: number, st?: StatfsResult) => void): void {

@@ -56,6 +56,7 @@ export class MountGate {
   /** Tail of the queue of holds: a hold starts only after the previous one was released. */
   private holdTail: Promise<void> = Promise.resolve();
   private gen = 0;
+  private heldAt = 0;
 
   constructor(opts: MountGateOptions) {
     this.log = opts.log;
@@ -66,6 +67,11 @@ export class MountGate {
   /** Bumped at every release of a hold: files may have been replaced since a handle was opened. */
   get generation(): number {
     return this.gen;
+  }
+
+  /** When the last hold closed the gate (ms since the epoch; 0 if never): jj's last rewrite. */
+  get lastHeldAt(): number {
+    return this.heldAt;
   }
 
   /** True while a hold is active. */
@@ -124,6 +130,7 @@ export class MountGate {
     this.holdTail = mine.promise;
     return previous.then(async () => {
       this.closed = mine;
+      this.heldAt = Date.now();
       if (this.inflight > 0) {
         this.drained = deferred();
         let timer: NodeJS.Timeout | undefined;

@@ -9,10 +9,9 @@ export interface WorkspaceWatchersInit {
   onChange: (workspaceId: string) => void;
   /**
    * Called with every batch of relevant events (paths relative to the workspace), suppressed or
-   * not; `bySync` is true when they arrived while the engine's own jj wrote there. The daemon
-   * replays them as events on the workspace's mount (fs/announce.ts).
+   * not. The daemon replays them as events on the workspace's mount (fs/announce.ts).
    */
-  onEvents?: (workspaceId: string, events: Array<{ path: string; type: 'create' | 'update' | 'delete' }>, bySync: boolean) => void;
+  onEvents?: (workspaceId: string, events: Array<{ path: string; type: 'create' | 'update' | 'delete' }>) => void;
   /** Base-name patterns (`*` and `?` wildcards) whose events are ignored, e.g. `DAEMON_IGNORES`. */
   ignore?: readonly string[];
   /**
@@ -72,11 +71,7 @@ export class WorkspaceWatchers {
         }
         const relevant = events.filter((e) => this.#relevant(dir, e.path));
         if (relevant.length === 0) return;
-        if (this.#init.onEvents) {
-          const cur = this.#entries.get(id);
-          const bySync = cur !== undefined && (cur.suppressCount > 0 || Date.now() < cur.quietUntil);
-          this.#init.onEvents(id, relevant.map((e) => ({ path: relative(dir, e.path), type: e.type })), bySync);
-        }
+        this.#init.onEvents?.(id, relevant.map((e) => ({ path: relative(dir, e.path), type: e.type })));
         this.#event(id);
       },
       { ignore: ['.jj'] },
