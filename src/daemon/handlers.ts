@@ -18,19 +18,22 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     hello: async () => ({ version: VERSION, protocol: PROTOCOL_VERSION, pid: process.pid }),
 
     /** Daemon facts, every repo and every mount, plus warnings (e.g. a quarantined config). */
-    status: async () => ({
+    status: async () => {
       // Repos first: their live facts may spawn jj (conflict markers), counted in stats below.
-      repos: await services.repos.list(),
-      pid: process.pid,
-      version: VERSION,
-      startedAt: ctx.startedAt.toISOString(),
-      home: services.repos.homeDir(),
-      jj: services.jj,
-      fuse: services.fuse(),
-      mounts: await services.mounts(),
-      warnings: [...ctx.warnings],
-      stats: services.stats(),
-    }),
+      const repos = await services.repos.list();
+      return {
+        pid: process.pid,
+        version: VERSION,
+        startedAt: ctx.startedAt.toISOString(),
+        home: services.repos.homeDir(),
+        jj: services.jj,
+        fuse: services.fuse(),
+        repos,
+        mounts: await services.mounts(),
+        warnings: [...ctx.warnings],
+        stats: services.stats(),
+      };
+    },
 
     /** Every mount with its state. */
     list: async () => ({ mounts: await services.mounts() }),
