@@ -111,6 +111,14 @@ export class ExecaGitRunner implements GitRunner {
       stdin: options.input === undefined ? 'ignore' : 'pipe',
       ...(options.input === undefined ? {} : { input: options.input }),
       env: {
+        // Inherited repository overrides (a daemon started from inside a git hook has them) would
+        // point git at the wrong repository or index.
+        GIT_DIR: undefined,
+        GIT_WORK_TREE: undefined,
+        GIT_INDEX_FILE: undefined,
+        GIT_OBJECT_DIRECTORY: undefined,
+        GIT_ALTERNATE_OBJECT_DIRECTORIES: undefined,
+        GIT_NAMESPACE: undefined,
         GIT_TERMINAL_PROMPT: '0',
         LANG: 'C',
         LC_ALL: 'C',
