@@ -11,6 +11,7 @@ const scripts = [
   ['fuse-bench.mjs'],
   ['sync-latency.mjs', ...(quick ? ['--quick'] : [])],
   ['watch-latency.mjs'],
+  ['remote-latency.mjs', ...(quick ? ['--runs', '4'] : [])],
 ];
 let failed = 0;
 for (const [script, ...args] of scripts) {

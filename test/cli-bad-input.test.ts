@@ -44,19 +44,24 @@ describe('bad input: clear message, non-zero exit, nothing changed', () => {
 
   it('refuses a second remote add and remote add on a missing repo', async () => {
     expect((await env.run(['init'])).code).toBe(0);
-    expect((await env.run(['remote', 'add', 'https://example.com/a.git'])).code).toBe(0);
-    const twice = await env.run(['remote', 'add', 'https://example.com/b.git']);
+    // remote add checks the remote, so these are real (empty, bare) repositories on disk.
+    for (const r of ['a.git', 'b.git']) execFileSync('git', ['init', '-q', '--bare', '-b', 'main', path.join(env.root, r)]);
+    expect((await env.run(['remote', 'add', path.join(env.root, 'a.git')])).code).toBe(0);
+    const twice = await env.run(['remote', 'add', path.join(env.root, 'b.git')]);
     expect(twice.code).toBe(5);
     expect(twice.stderr).toMatch(/already has a remote.*jjfs remote remove/);
-    const missing = await env.run(['remote', 'add', 'https://example.com/a.git', '--repo', 'nope']);
+    const missing = await env.run(['remote', 'add', path.join(env.root, 'a.git'), '--repo', 'nope']);
     expect(missing.code).toBe(4);
     expect(missing.stderr).toMatch(/jjfs init nope/);
   });
 
   it('never shows credentials', async () => {
     expect((await env.run(['init'])).code).toBe(0);
-    const add = await env.run(['remote', 'add', 'https://alice:s3cret@example.com/a.git']);
-    expect(add.code).toBe(0);
+    // git accepts (and ignores) user:password in a file:// URL: a real remote with credentials.
+    execFileSync('git', ['init', '-q', '--bare', '-b', 'main', path.join(env.root, 'c.git')]);
+    const add = await env.run(['remote', 'add', `file://alice:s3cret@localhost${path.join(env.root, 'c.git')}`]);
+    expect(add.code, add.stderr).toBe(0);
+    expect((await env.run(['sync', '--remote'])).code).toBe(0);
     const status = await env.run(['status', '--json']);
     const list = await env.run(['remote', 'list']);
     for (const out of [add.stdout, status.stdout, list.stdout]) expect(out).not.toContain('s3cret');

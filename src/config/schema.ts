@@ -2,6 +2,8 @@
 export interface RepoConfig {
   /** Git remote URL for backup and cross-machine sync, or null. */
   remote: string | null;
+  /** The remote's branch that `main` follows (the remote's default branch; absent = `main`). */
+  remote_branch?: string;
   /** Quiet period after the last change before a sync round starts (ms). */
   debounce_ms: number;
   /** Longest a continuously-changing workspace waits for a round (ms). */
@@ -31,7 +33,7 @@ export interface Config {
   mounts: MountConfig[];
 }
 
-export const REPO_DEFAULTS: Readonly<Omit<RepoConfig, 'remote'>> = {
+export const REPO_DEFAULTS: Readonly<Omit<RepoConfig, 'remote' | 'remote_branch'>> = {
   debounce_ms: 60,
   max_wait_ms: 400,
   push_interval: 300,
@@ -86,6 +88,11 @@ function parseRepo(value: unknown, where: string, problems: string[]): RepoConfi
   const remote = value['remote'] ?? null;
   if (remote !== null && typeof remote !== 'string') problems.push(`"${where}.remote" is not a string or null`);
   const repo: RepoConfig = { ...newRepoConfig(), remote: typeof remote === 'string' ? remote : null };
+  const branch = value['remote_branch'];
+  if (branch !== undefined && branch !== null) {
+    if (typeof branch !== 'string' || branch === '') problems.push(`"${where}.remote_branch" must be a non-empty string`);
+    else repo.remote_branch = branch;
+  }
   for (const key of Object.keys(REPO_DEFAULTS) as Array<keyof typeof REPO_DEFAULTS>) {
     const v = value[key];
     if (v === undefined) continue;

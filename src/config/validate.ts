@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { JjfsError } from '../errors.js';
 
 /** Longest repo name we accept: it becomes a directory name and part of workspace paths. */
@@ -35,7 +36,7 @@ export function validateRemoteUrl(url: string): string {
   const fail = (why: string): never => {
     throw new JjfsError(
       'invalid-input',
-      `Invalid remote URL ${JSON.stringify(redactUrl(url))}: ${why}. ` +
+      `Invalid remote URL ${JSON.stringify(redactText(url))}: ${why}. ` +
         'Give an https://, ssh://, git://, file:// URL, user@host:path, or a path to a git repository.',
     );
   };
@@ -55,4 +56,53 @@ export function validateRemoteUrl(url: string): string {
 /** Removes `user:password@` from a URL so credentials never reach logs or status output. */
 export function redactUrl(url: string): string {
   return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@]*@/, '$1');
+}
+
+/**
+ * Removes credentials from free text (git's error messages quote the URL they used): every
+ * `scheme://user:password@` becomes `scheme://`, and every verbatim occurrence of `url` its
+ * redacted form.
+ */
+export function redactText(text: string, url?: string): string {
+  let out = text;
+  if (url !== undefined && url !== '' && redactUrl(url) !== url) out = out.split(url).join(redactUrl(url));
+  return out.replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@\s'"]*@/g, '$1');
+}
+
+/** True when git would read `url` as a local path (no `scheme://`, no scp-like `host:` prefix). */
+export function isLocalPathUrl(url: string): boolean {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url)) return false;
+  // git's rule: a colon before the first slash makes it scp-like (`host:path`, `user@host:path`).
+  const colon = url.indexOf(':');
+  const slash = url.indexOf('/');
+  return colon < 0 || (slash >= 0 && slash < colon);
+}
+
+/**
+ * Validates a remote URL and makes a local path absolute against `cwd` (the daemon's own cwd means
+ * nothing to the user, so the CLI resolves paths before sending them).
+ */
+export function normalizeRemoteUrl(url: string, cwd: string): string {
+  validateRemoteUrl(url);
+  return isLocalPathUrl(url) ? path.resolve(cwd, url) : url;
+}
+
+/** A local-path URL must be absolute by the time it reaches the daemon. */
+export function requireAbsoluteRemote(url: string): string {
+  validateRemoteUrl(url);
+  if (isLocalPathUrl(url) && !path.isAbsolute(url)) {
+    throw new JjfsError('invalid-input', `Remote path ${JSON.stringify(url)} is relative. Give an absolute path.`);
+  }
+  return url;
+}
+
+/**
+ * Branch names we push to and fetch from: what git accepts in a refspec without surprises (no
+ * glob characters, no `..`, no leading `-` or `/`).
+ */
+export function validateBranchName(name: string): string {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}$/.test(name) || name.includes('..') || name.endsWith('/') || name.endsWith('.lock') || name.includes('//')) {
+    throw new JjfsError('invalid-input', `Unsupported branch name ${JSON.stringify(name)} on the remote. Use a plain branch name such as "main".`);
+  }
+  return name;
 }

@@ -1,4 +1,3 @@
-import { JjfsError } from '../errors.js';
 import { PROTOCOL_VERSION } from '../rpc/protocol.js';
 import type { Handlers } from '../rpc/server.js';
 import { VERSION } from '../version.js';
@@ -19,37 +18,42 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     hello: async () => ({ version: VERSION, protocol: PROTOCOL_VERSION, pid: process.pid }),
 
     /** Daemon facts, every repo and every mount, plus warnings (e.g. a quarantined config). */
-    status: async () => ({
-      pid: process.pid,
-      version: VERSION,
-      startedAt: ctx.startedAt.toISOString(),
-      home: services.repos.homeDir(),
-      jj: services.jj,
-      fuse: services.fuse(),
-      repos: services.repos.list(),
-      mounts: await services.mounts(),
-      warnings: [...ctx.warnings],
-      stats: services.stats(),
-    }),
+    status: async () => {
+      // Repos first: their live facts may spawn jj (conflict markers), counted in stats below.
+      const repos = await services.repos.list();
+      return {
+        pid: process.pid,
+        version: VERSION,
+        startedAt: ctx.startedAt.toISOString(),
+        home: services.repos.homeDir(),
+        jj: services.jj,
+        fuse: services.fuse(),
+        repos,
+        mounts: await services.mounts(),
+        warnings: [...ctx.warnings],
+        stats: services.stats(),
+      };
+    },
 
     /** Every mount with its state. */
     list: async () => ({ mounts: await services.mounts() }),
 
     /** Every repo with its remote and counts. */
-    repos: async () => ({ repos: services.repos.list() }),
+    repos: async () => ({ repos: await services.repos.list() }),
 
-    /** Creates a repo (idempotent); `from` clones an existing git repository (remote issue). */
-    init: async ({ name, from }) => {
-      if (from !== undefined) {
-        throw new JjfsError('invalid-input', '`init --from` is not available in this version of jjfsd.');
-      }
-      return services.repos.init(name);
-    },
+    /**
+     * Creates a repo (idempotent). With `from` (an absolute path or URL), the repo starts from that
+     * git repository: `main` is its default branch and it becomes the repo's remote.
+     */
+    init: async ({ name, from }) => (from === undefined ? services.repos.init(name) : services.repos.initFrom(name, from)),
 
-    /** Stores a validated remote URL for a repo. */
+    /**
+     * Sets a repo's remote after checking it (reachable git repository, related history); remote
+     * sync starts at once. A second add is refused.
+     */
     'remote.add': ({ repo, url }) => services.repos.addRemote(repo, url),
 
-    /** Forgets a repo's remote. */
+    /** Forgets a repo's remote and stops its remote sync (nothing is deleted anywhere). */
     'remote.remove': ({ repo }) => services.repos.removeRemote(repo),
 
     /** Mounts a repo at an absolute path. */
@@ -58,7 +62,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     /** Unmounts after recording the mount's last changes. */
     close: async ({ path }) => ({ mount: await services.closeMount(path) }),
 
-    /** Forces a round and waits for convergence. */
+    /** Forces a round and waits for convergence; `remote` adds a remote round (fetch, integrate, push). */
     sync: async ({ repo, remote }) => ({ rounds: await services.sync(repo, remote ?? false) }),
 
     /** Lists conflicted paths. */

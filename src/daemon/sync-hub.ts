@@ -138,7 +138,8 @@ export class SyncHub {
     await this.watchers.close().catch(() => undefined);
   }
 
-  private repoJj(repo: string): RepoJj {
+  /** jj calls scoped to `repo`'s private repo. */
+  repoJj(repo: string): RepoJj {
     return new RepoJj(this.jj, repoPaths(repoHome(this.paths, repo)));
   }
 }

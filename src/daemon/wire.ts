@@ -1,12 +1,15 @@
 import path from 'node:path';
 import { JjfsError, messageOf } from '../errors.js';
+import type { RoundInfo } from '../rpc/protocol.js';
 import { checkFuse, loadFuse } from '../fs/fuse-loader.js';
 import { Notifier } from '../fs/notifier.js';
-import { createJjRunner, type JjRunner } from '../sync/jj-runner.js';
+import { ExecaGitRunner } from '../sync/git.js';
+import { createJjRunner, defaultIdentity, type JjRunner } from '../sync/jj-runner.js';
 import { JjUnavailableError, locateJj } from '../sync/jj-locate.js';
 import { initRepo } from '../sync/repo-init.js';
 import type { ServicesFactory } from './daemon.js';
 import { MountService, type FuseAvailability } from './mounts.js';
+import { RemoteService } from './remotes.js';
 import { RepoService } from './repos.js';
 import type { Services } from './services.js';
 import { SyncHub } from './sync-hub.js';
@@ -14,7 +17,16 @@ import { SyncHub } from './sync-hub.js';
 /** How long shutdown waits for the last round that records changes made before unmounting. */
 const FINAL_ROUND_TIMEOUT_MS = 30_000;
 
-/** Builds the daemon's services: finds jj (refusing one too old), repos, mounts, sync. */
+/**
+ * Timeout of each git network call (ms). `JJFS_GIT_TIMEOUT_MS` overrides it (tests of a hung
+ * remote use a short one).
+ */
+function gitTimeoutMs(): number {
+  const raw = Number(process.env['JJFS_GIT_TIMEOUT_MS']);
+  return Number.isFinite(raw) && raw > 0 ? raw : 60_000;
+}
+
+/** Builds the daemon's services: finds jj (refusing one too old), repos, mounts, sync, remotes. */
 export const createServices: ServicesFactory = async ({ paths, config, log, warnings }) => {
   let jjFound;
   try {
@@ -23,10 +35,12 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
     if (error instanceof JjUnavailableError) throw new JjfsError('environment', error.message);
     throw error;
   }
+  const identity = defaultIdentity();
   const runner = await createJjRunner({
     jjPath: jjFound.path,
     configFile: path.join(paths.home, 'jj-config.toml'),
     log: log.child('jj'),
+    identity,
   });
   // Counts jj processes for `status` (an idle daemon must spawn none); no per-call history kept.
   let jjCalls = 0;
@@ -53,21 +67,39 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
   if (fuse.ok && !notifier) {
     warnings.push('the stock fuse-native is in use: watchers in one mount do not see changes synced from others (run node native-shims/build-fuse.mjs)');
   }
+  const timeoutMs = gitTimeoutMs();
+  const remotes = new RemoteService({
+    config,
+    hub,
+    git: new ExecaGitRunner({ timeoutMs, log: log.child('remote') }),
+    identity,
+    log: log.child('remote'),
+    timeouts: { probeMs: Math.min(timeoutMs, 30_000), fetchMs: timeoutMs, pushMs: timeoutMs },
+  });
+  /** jj's own conflicts in main plus files that came through the remote with conflict markers. */
+  const conflictsOf = async (name: string): Promise<string[]> =>
+    [...new Set([...(await hub.conflicts(name)), ...(await remotes.markerConflicts(name))])].sort();
   const repos = new RepoService(
     paths,
     config,
     { initRepo: (home) => initRepo(jj, home, { log: log.child('sync') }) },
     log.child('daemon'),
-    (name) => {
+    async (name) => {
       const st = hub.status(name);
-      return st
-        ? {
-            conflicts: st.conflicts,
-            refusedFiles: st.refusedFiles.map((f) => `${f.path} (${f.reason})`),
-            ...(st.lastRound ? { lastRound: st.lastRound.startedAt } : {}),
-          }
-        : {};
+      const remote = remotes.info(name);
+      const markers = await remotes.markerConflicts(name);
+      return {
+        ...(remote ? { remote } : {}),
+        ...(st
+          ? {
+              conflicts: [...new Set([...st.conflicts, ...markers])].sort(),
+              refusedFiles: st.refusedFiles.map((f) => `${f.path} (${f.reason})`),
+              ...(st.lastRound ? { lastRound: st.lastRound.startedAt } : {}),
+            }
+          : { conflicts: markers }),
+      };
     },
+    remotes,
   );
   mounts = new MountService(paths, config, repos, hub, fuse, notifier, log.child('daemon'));
   const live = mounts;
@@ -75,6 +107,16 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
   const reposToSync = (repo: string | undefined): string[] => {
     if (repo === undefined) return live.mountedRepos();
     repos.require(repo);
+    return [repo];
+  };
+  const reposWithRemote = (repo: string | undefined): string[] => {
+    if (repo === undefined) {
+      const names = remotes.repos();
+      if (names.length === 0) throw new JjfsError('not-found', 'No repo has a remote. Add one with: jjfs remote add URL [--repo NAME]');
+      return names;
+    }
+    repos.require(repo);
+    if (!remotes.has(repo)) throw new JjfsError('not-found', `Repo "${repo}" has no remote. Add one with: jjfs remote add URL --repo ${repo}`);
     return [repo];
   };
 
@@ -90,13 +132,30 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
     },
     closeMount: (target) => live.close(target),
     sync: async (repo, remote) => {
-      if (remote) throw new JjfsError('invalid-input', '`sync --remote` is not available in this version of jjfsd.');
-      return hub.sync(reposToSync(repo));
+      if (!remote) {
+        const rounds = await hub.sync(reposToSync(repo));
+        return Promise.all(rounds.map(async (r) => ({ ...r, conflicts: await conflictsOf(r.repo).catch(() => r.conflicts) })));
+      }
+      const names = reposWithRemote(repo);
+      // Local round first, so everything written so far is in main before it is pushed.
+      const local = await hub.sync(names);
+      return Promise.all(
+        local.map(async (round): Promise<RoundInfo> => {
+          const { info, problems } = await remotes.syncNow(round.repo);
+          const all = [...round.problems, ...problems];
+          return { ...round, converged: all.length === 0, problems: all, conflicts: await conflictsOf(round.repo).catch(() => round.conflicts), remote: info };
+        }),
+      );
     },
     conflicts: async (repo) =>
-      Promise.all(reposToSync(repo).map(async (name) => ({ repo: name, paths: await hub.conflicts(name) }))),
-    restore: () => live.restore(),
+      Promise.all(reposToSync(repo).map(async (name) => ({ repo: name, paths: await conflictsOf(name) }))),
+    restore: async () => {
+      await live.restore();
+      // After the mounts: the first remote round may move main, and its fan-out reaches every mount.
+      remotes.startAll();
+    },
     stop: async () => {
+      await remotes.stop();
       await live.unmountAll();
       // Everything written before the unmount is recorded before we exit.
       const repoNames = live.mountedRepos();

@@ -23,13 +23,35 @@ export interface MountInfo {
   error?: string;
 }
 
+/** A repo's git remote as status shows it. The URL never carries credentials. */
 export interface RemoteInfo {
   url: string;
+  /** The remote branch `main` follows. */
+  branch?: string;
+  /** Last successful push / fetch (ISO time). */
   lastPush?: string;
   lastFetch?: string;
+  /** Why the last round failed; set while remote sync is delayed. */
   lastError?: string;
+  /** When the next attempt runs after a failure. */
   nextRetry?: string;
+  /** The last round failed and a retry is scheduled ("remote sync delayed"). */
   delayed: boolean;
+  /** Duration of the last finished round (ms). */
+  lastRoundMs?: number;
+}
+
+/** What `sync --remote` did with the remote. */
+export interface RemoteRoundInfo {
+  /** How remote changes came into main: not at all, fast-forward, merge, or adopting the remote's history. */
+  integrated: 'none' | 'fast-forward' | 'merge' | 'adopt';
+  pushed: boolean;
+  /** Nothing changed on either side. */
+  idle: boolean;
+  /** Files published with conflict markers in their text. */
+  published: string[];
+  /** Why the round failed (remote sync is then delayed and retried). */
+  error?: string;
 }
 
 export interface RepoInfo {
@@ -62,6 +84,8 @@ export interface RoundInfo {
   commits: number;
   conflicts: string[];
   problems: string[];
+  /** Present for `sync --remote`. */
+  remote?: RemoteRoundInfo;
 }
 
 type Empty = Record<string, never>;
@@ -79,7 +103,7 @@ export interface Methods {
   list: { params: Empty; result: { mounts: MountInfo[] } };
   /** Every repo. */
   repos: { params: Empty; result: { repos: RepoInfo[] } };
-  /** Creates repo `name` (idempotent). */
+  /** Creates repo `name` (idempotent); with `from`, starts it from an existing git repository. */
   init: { params: { name: string; from?: string }; result: { name: string; path: string; created: boolean } };
   /** Sets the git remote of a repo. */
   'remote.add': { params: { repo: string; url: string }; result: { repo: string; url: string } };
@@ -92,7 +116,10 @@ export interface Methods {
   };
   /** Unmounts the mount at absolute `path` after recording its last changes. */
   close: { params: { path: string }; result: { mount: MountInfo } };
-  /** Forces a sync round (all repos when `repo` is absent) and waits for convergence. */
+  /**
+   * Forces a sync round (all repos when `repo` is absent) and waits for convergence; with `remote`,
+   * then a remote round too (fetch, integrate, fan out, push).
+   */
   sync: { params: { repo?: string; remote?: boolean }; result: { rounds: RoundInfo[] } };
   /** Conflicted paths per repo. */
   conflicts: { params: { repo?: string }; result: { repos: Array<{ repo: string; paths: string[] }> } };

@@ -195,6 +195,34 @@ export class RepoSync {
     return this.#enqueue(() => this.#round([...this.#ws.keys()], true));
   }
 
+  /**
+   * Runs `task` on this repo's serial queue — so nothing else moves `main` and no jj process runs in
+   * any workspace meanwhile — with the repo state read fresh at its start. Afterwards (also when the
+   * task failed: it may have moved `main` before failing) every workspace not on `main` is brought
+   * onto it exactly as the fan-out of a round does: in its own jj process, write gate held. This is
+   * how work that moves `main` from outside the workspaces (remote sync) reaches every mount.
+   * Keep the task short and local: network I/O belongs outside, or it would stall local sync.
+   */
+  async exclusive<T>(task: (state: RepoState) => Promise<T>): Promise<{ result: T; report: RoundReport }> {
+    return this.#enqueue(async () => {
+      const state = await this.#refresh();
+      let outcome: { ok: true; value: T } | { ok: false; error: unknown };
+      try {
+        outcome = { ok: true, value: await task(state) };
+      } catch (error) {
+        outcome = { ok: false, error };
+      }
+      const report = await this.#round([], true);
+      if (!outcome.ok) throw outcome.error;
+      return { result: outcome.value, report };
+    });
+  }
+
+  /** Commit id of `main` as of the last round (undefined before the first); spawns nothing. */
+  cachedMain(): string | undefined {
+    return this.#state?.main;
+  }
+
   /** Conflicted paths in main (repo-relative); empty when main has none. */
   async conflicts(): Promise<string[]> {
     const state = this.#state ?? (await readRepoState(this.#rj));

@@ -115,7 +115,10 @@ function formatStatus(s: StatusResult, out: Output): string[] {
     lines.push(`  ${formatRepo(r)}`);
     for (const c of r.conflicts) lines.push(`    ${out.red('conflict')} ${c}`);
     for (const f of r.refusedFiles) lines.push(`    ${out.yellow('refused by jj')} ${f}`);
-    if (r.remote?.lastError) lines.push(`    ${out.yellow('remote sync delayed')}: ${r.remote.lastError}${r.remote.nextRetry ? ` (next retry ${r.remote.nextRetry})` : ''}`);
+    if (r.remote) {
+      lines.push(`    remote: last push ${r.remote.lastPush ?? 'never'}, last fetch ${r.remote.lastFetch ?? 'never'}`);
+      if (r.remote.lastError) lines.push(`    ${out.yellow('remote sync delayed')}: ${r.remote.lastError}${r.remote.nextRetry ? ` (next retry ${r.remote.nextRetry})` : ''}`);
+    }
   }
   lines.push('', out.bold('mounts'));
   if (s.mounts.length === 0) lines.push('  (none; open one with: jjfs open REPO [PATH])');

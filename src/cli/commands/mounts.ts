@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { validateRepoName } from '../../config/validate.js';
 import { JjfsError } from '../../errors.js';
+import type { RemoteRoundInfo } from '../../rpc/protocol.js';
 import type { Command } from '../command.js';
 
 export const openCommand: Command = {
@@ -49,6 +50,10 @@ export const syncCommand: Command = {
   name: 'sync',
   summary: 'Sync now and wait until every mount has converged',
   usage: 'jjfs sync [REPO] [--remote]',
+  details:
+    'With --remote (repos with a remote; all of them when REPO is omitted), a remote round follows the local ' +
+    'one: fetch, merge remote changes into main, update every mount, push. Exit 1 if it failed (the reason is ' +
+    'shown; jjfs keeps retrying in the background).',
   options: { remote: { type: 'boolean' } },
   positionals: [0, 1],
   async run({ positionals, values, daemon, out }) {
@@ -59,7 +64,7 @@ export const syncCommand: Command = {
       out.result({ rounds }, () =>
         rounds.map((r) =>
           r.converged
-            ? `${r.repo}: converged${r.commits > 0 ? ` (${r.commits} change${r.commits === 1 ? '' : 's'} recorded)` : ''}${r.conflicts.length > 0 ? `, ${r.conflicts.length} conflicted file(s): jjfs conflicts ${r.repo}` : ''}`
+            ? `${r.repo}: converged${r.commits > 0 ? ` (${r.commits} change${r.commits === 1 ? '' : 's'} recorded)` : ''}${r.conflicts.length > 0 ? `, ${r.conflicts.length} conflicted file(s): jjfs conflicts ${r.repo}` : ''}${r.remote ? `; remote: ${describeRemote(r.remote)}` : ''}`
             : `${r.repo}: NOT converged: ${r.problems.join('; ')}`,
         ),
       );
@@ -89,6 +94,16 @@ export const conflictsCommand: Command = {
     }
   },
 };
+
+function describeRemote(r: RemoteRoundInfo): string {
+  if (r.idle) return 'up to date';
+  const parts = [
+    r.integrated === 'none' ? '' : `${r.integrated === 'fast-forward' ? 'fast-forwarded to' : r.integrated === 'merge' ? 'merged' : 'adopted'} remote changes`,
+    r.pushed ? 'pushed' : '',
+    r.published.length > 0 ? `published ${r.published.length} file(s) with conflict markers` : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(', ') : 'up to date';
+}
 
 /**
  * Resolves the mount target against the cwd and canonicalises its parent (symlinks resolved), so

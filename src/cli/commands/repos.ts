@@ -1,21 +1,28 @@
-import { validateRepoName } from '../../config/validate.js';
+import { normalizeRemoteUrl, validateRepoName } from '../../config/validate.js';
 import type { RepoInfo } from '../../rpc/protocol.js';
 import type { Command } from '../command.js';
 
 export const initCommand: Command = {
   name: 'init',
-  summary: 'Create a repo (default name: "default")',
-  usage: 'jjfs init [NAME]',
-  details: 'Creates the private jj repo NAME under the jjfs home. Running it again is harmless.',
+  summary: 'Create a repo (default name: "default"), optionally from an existing git repository',
+  usage: 'jjfs init [NAME] [--from URL]',
+  details:
+    'Creates the private jj repo NAME under the jjfs home. Running it again is harmless.\n' +
+    'With --from URL, the repo starts from that git repository (a path, https://, ssh://, user@host:path): ' +
+    'its default branch becomes main, and it becomes the repo\'s remote (backed up every push_interval).',
+  options: { from: { type: 'string' } },
   positionals: [0, 1],
-  async run({ positionals, daemon, out }) {
+  async run({ positionals, values, cwd, daemon, out }) {
     // Validate before connecting: bad input must not even start the daemon.
     const name = validateRepoName(positionals[0] ?? 'default');
+    const from = typeof values['from'] === 'string' ? normalizeRemoteUrl(values['from'], cwd) : undefined;
     const client = await daemon();
     try {
-      const result = await client.request('init', { name });
+      const result = await client.request('init', { name, ...(from === undefined ? {} : { from }) });
       out.result(result, () =>
-        result.created ? `Created repo "${result.name}" at ${result.path}` : `Repo "${result.name}" already exists at ${result.path}`,
+        result.created
+          ? `Created repo "${result.name}" at ${result.path}${from === undefined ? '' : ' from its remote'}`
+          : `Repo "${result.name}" already exists at ${result.path}`,
       );
     } finally {
       client.close();

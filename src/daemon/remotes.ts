@@ -1,0 +1,149 @@
+import type { ConfigStore } from '../config/store.js';
+import type { Logger } from '../log.js';
+import type { RemoteInfo, RemoteRoundInfo } from '../rpc/protocol.js';
+import type { GitRunner } from '../sync/git.js';
+import type { JjIdentity } from '../sync/jj-runner.js';
+import { adoptRemote, checkRemote, RemoteSync, unreachable } from '../sync/remote.js';
+import { RemoteScheduler } from '../sync/remote-scheduler.js';
+import { probeRemote, type RemoteTarget, type TransportTimeouts } from '../sync/remote-transport.js';
+import { messageOf } from '../errors.js';
+import { redactText } from '../config/validate.js';
+import type { RemoteHooks } from './repos.js';
+import type { SyncHub } from './sync-hub.js';
+
+/** Constructor argument of {@link RemoteService}. */
+export interface RemoteServiceInit {
+  config: ConfigStore;
+  hub: SyncHub;
+  git: GitRunner;
+  identity: JjIdentity;
+  log: Logger;
+  timeouts?: TransportTimeouts;
+}
+
+/**
+ * The daemon's remote side: one RemoteSync per repo with a remote (driven by the scheduler), the
+ * checks behind `remote add` and `init --from`, and the facts `status` shows. It follows
+ * config.json: `changed(repo)` after every config change of a repo's remote.
+ */
+export class RemoteService implements RemoteHooks {
+  readonly scheduler: RemoteScheduler;
+  readonly #init: RemoteServiceInit;
+
+  constructor(init: RemoteServiceInit) {
+    this.#init = init;
+    this.scheduler = new RemoteScheduler({
+      log: init.log,
+      intervalSeconds: (repo) => init.config.snapshot().repos[repo]?.push_interval ?? 300,
+    });
+  }
+
+  /** Starts remote sync for every repo that has a remote (daemon start, after mounts are back). */
+  startAll(): void {
+    for (const repo of Object.keys(this.#init.config.snapshot().repos)) this.changed(repo);
+  }
+
+  /** Refuses a URL that is not a reachable git repo or whose branch has unrelated history. */
+  async check(repo: string, url: string): Promise<{ branch: string }> {
+    const target = await checkRemote(this.#init.hub.repoJj(repo), this.#init.git, repo, url, this.#init.timeouts);
+    return { branch: target.branch };
+  }
+
+  /** Refuses a URL that is not a reachable git repo; says which branch `main` will follow. */
+  async probe(url: string): Promise<{ branch: string }> {
+    try {
+      const probe = await probeRemote(this.#init.git, url, this.#init.timeouts?.probeMs);
+      return { branch: probe.headBranch ?? 'main' };
+    } catch (error) {
+      throw unreachable(url, error);
+    }
+  }
+
+  /** For `init --from`: `main` of the new repo becomes the remote branch. */
+  async adopt(repo: string, url: string, branch: string): Promise<void> {
+    await adoptRemote(this.#init.hub.repoJj(repo), this.#init.git, repo, { url, branch }, this.#init.timeouts);
+  }
+
+  /** Re-reads `repo`'s remote from config and starts, restarts or stops its rounds. */
+  changed(repo: string): void {
+    const cfg = this.#init.config.snapshot().repos[repo];
+    const current = this.scheduler.get(repo);
+    if (!cfg || cfg.remote === null) {
+      if (current) {
+        this.scheduler.remove(repo);
+        this.#init.log.info('remote sync stopped', { repo });
+      }
+      return;
+    }
+    const target: RemoteTarget = { url: cfg.remote, branch: cfg.remote_branch ?? 'main' };
+    if (current && current.target.url === target.url && current.target.branch === target.branch) return;
+    const engine = this.#init.hub.engine(repo);
+    this.scheduler.add(
+      new RemoteSync({
+        repo,
+        target,
+        rj: this.#init.hub.repoJj(repo),
+        git: this.#init.git,
+        engine,
+        identity: this.#init.identity,
+        log: this.#init.log,
+        ...(this.#init.timeouts ? { timeouts: this.#init.timeouts } : {}),
+      }),
+    );
+    this.#init.log.info('remote sync started', { repo, url: this.scheduler.facts(repo)?.url, branch: target.branch });
+  }
+
+  /** True when `repo` has a remote. */
+  has(repo: string): boolean {
+    return this.scheduler.get(repo) !== undefined;
+  }
+
+  /** Repos with a remote. */
+  repos(): string[] {
+    return this.scheduler.repos();
+  }
+
+  /**
+   * Runs a remote round of `repo` now. Failures come back as `info.error` (and are retried on the
+   * backoff schedule); `problems` lists workspaces the fan-out could not bring onto `main`.
+   */
+  async syncNow(repo: string): Promise<{ info: RemoteRoundInfo; problems: string[] }> {
+    try {
+      const r = await this.scheduler.runNow(repo);
+      const problems = [
+        ...(r.report?.failed ?? []).map((f) => `${f.id}: ${f.error}`),
+        ...(r.report?.behind ?? []).map((b) => `${b.id}: ${b.reason}`),
+      ];
+      return { info: { integrated: r.integrated, pushed: r.pushed, idle: r.idle, published: r.published }, problems };
+    } catch (error) {
+      const url = this.scheduler.get(repo)?.target.url;
+      const message = redactText(messageOf(error), url);
+      return { info: { integrated: 'none', pushed: false, idle: false, published: [], error: message }, problems: [`remote: ${message}`] };
+    }
+  }
+
+  /** Status of `repo`'s remote, or undefined when it has none. */
+  info(repo: string): RemoteInfo | undefined {
+    return this.scheduler.facts(repo);
+  }
+
+  /**
+   * Files of `repo` that came through the remote with conflict markers and still hold them.
+   * Repos without a remote never have any (and spawn nothing here).
+   */
+  async markerConflicts(repo: string): Promise<string[]> {
+    const sync = this.scheduler.get(repo);
+    if (!sync) return [];
+    try {
+      return await sync.markerConflicts();
+    } catch (error) {
+      this.#init.log.warn('could not look for conflict markers', { repo, error: messageOf(error) });
+      return sync.cachedMarkerConflicts();
+    }
+  }
+
+  /** Stops every timer and cancels rounds in flight. */
+  stop(): Promise<void> {
+    return this.scheduler.stop();
+  }
+}
