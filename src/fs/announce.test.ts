@@ -2,29 +2,26 @@ import { describe, expect, it } from 'vitest';
 import { AnnounceState, planAnnouncements } from './announce.js';
 
 describe('planAnnouncements', () => {
-  it('orders directory creation parents first and deletion deepest first', () => {
-    const kinds: Record<string, 'file' | 'dir' | 'missing'> = {
-      'a': 'dir',
+  it('decides from what each path was and is, and orders parents and children', () => {
+    const before: Record<string, 'file' | 'dir'> = {
+      'x.md': 'file',
+      gone: 'dir',
+      'gone/sub': 'dir',
+      'gone/sub/f': 'file',
+      'del.md': 'file',
+      'typechange': 'file',
+    };
+    const now: Record<string, 'file' | 'dir'> = {
+      a: 'dir',
       'a/b': 'dir',
       'a/b/f.md': 'file',
       'x.md': 'file',
-      'gone': 'missing',
-      'gone/sub': 'missing',
-      'gone/sub/f': 'missing',
-      'del.md': 'missing',
+      'typechange': 'dir',
     };
     const ops = planAnnouncements(
-      [
-        { path: 'a/b/f.md', type: 'create' },
-        { path: 'a/b', type: 'create' },
-        { path: 'a', type: 'create' },
-        { path: 'x.md', type: 'update' },
-        { path: 'gone/sub/f', type: 'delete' },
-        { path: 'gone', type: 'delete' },
-        { path: 'gone/sub', type: 'delete' },
-        { path: 'del.md', type: 'delete' },
-      ],
-      (p) => kinds[p] ?? 'missing',
+      ['a/b/f.md', 'a/b', 'a', 'x.md', 'gone/sub/f', 'gone', 'gone/sub', 'del.md', 'typechange', 'never.md', '.jj/x'],
+      (p) => before[p],
+      (p) => now[p],
     );
     expect(ops).toEqual([
       { kind: 'mkdir', path: '/a' },
@@ -38,15 +35,8 @@ describe('planAnnouncements', () => {
     ]);
   });
 
-  it('a deleted-then-recreated file is a modification; a created-then-gone one is nothing', () => {
-    const ops = planAnnouncements(
-      [
-        { path: 'r.md', type: 'delete' },
-        { path: 'flash.md', type: 'create' },
-      ],
-      (p) => (p === 'r.md' ? 'file' : 'missing'),
-    );
-    expect(ops).toEqual([{ kind: 'modify', path: '/r.md' }]);
+  it('a file jj replaced (reported as a creation) is a modification', () => {
+    expect(planAnnouncements(['r.md'], () => 'file', () => 'file')).toEqual([{ kind: 'modify', path: '/r.md' }]);
   });
 });
 

@@ -100,38 +100,37 @@ export interface BackingChange {
   type: 'create' | 'update' | 'delete';
 }
 
+/** What a path is in the backing directory (`other`: symlinks and the like, never replayed). */
+export type PathKind = 'file' | 'dir' | 'other';
+
 /**
- * Turns backing-directory changes into replay operations, given what now exists there (`kindOf`
- * answers from an lstat of the backing path). Order matters for watchers and for the kernel:
+ * Turns changed paths into replay operations from what each path WAS (as far as the mount's
+ * watchers know: `before`) and what it IS now in the backing dir (`now`). Watchers' own event
+ * types are not trusted for this: jj replaces a file by unlink + re-create, which a watcher may
+ * report as a creation of a file the mount already had. Order matters for watchers and the kernel:
  * directories are created parents first, files after them; files are deleted before their
- * directories, deepest first. A deleted path is a directory when other deleted paths lie below it
- * (jj removes a directory only when it removed everything in it).
+ * directories, deepest first. A path that changed type, or is not a regular file or directory, is
+ * not replayed.
  */
 export function planAnnouncements(
-  changes: readonly BackingChange[],
-  kindOf: (path: string) => 'file' | 'dir' | 'other' | 'missing',
+  paths: Iterable<string>,
+  before: (path: string) => PathKind | undefined,
+  now: (path: string) => PathKind | undefined,
 ): AnnounceOp[] {
-  const latest = new Map<string, BackingChange['type']>();
-  for (const c of changes) if (c.path && !c.path.startsWith('.jj')) latest.set(c.path, c.type);
-  const deleted = [...latest].filter(([, t]) => t === 'delete').map(([p]) => p);
   const mkdirs: string[] = [];
   const creates: string[] = [];
   const modifies: string[] = [];
   const unlinks: string[] = [];
   const rmdirs: string[] = [];
-  for (const [p, type] of latest) {
-    const kind = kindOf(p);
-    if (kind === 'missing') {
-      if (type === 'create') continue; // created and gone again before we looked
-      const isDir = deleted.some((d) => d.startsWith(`${p}/`));
-      (isDir ? rmdirs : unlinks).push(p);
-    } else if (type === 'create') {
-      if (kind === 'dir') mkdirs.push(p);
-      else if (kind === 'file') creates.push(p);
-    } else if (type === 'update' || type === 'delete') {
-      // 'delete' of a path that exists again: jj replaced it (unlink + recreate): a modification.
-      if (kind === 'file') modifies.push(p);
-    }
+  for (const p of new Set(paths)) {
+    if (!p || p === '.jj' || p.startsWith('.jj/')) continue;
+    const was = before(p);
+    const is = now(p);
+    if (was === undefined && is === 'dir') mkdirs.push(p);
+    else if (was === undefined && is === 'file') creates.push(p);
+    else if (was === 'file' && is === 'file') modifies.push(p);
+    else if (was === 'dir' && is === undefined) rmdirs.push(p);
+    else if (was !== undefined && was !== 'dir' && is === undefined) unlinks.push(p);
   }
   const depth = (p: string): number => p.split('/').length;
   mkdirs.sort((a, b) => depth(a) - depth(b));

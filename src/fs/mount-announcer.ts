@@ -1,8 +1,11 @@
-import { lstat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import type { Logger } from '../log.js';
-import { AnnounceState, planAnnouncements, type AnnounceOp, type BackingChange } from './announce.js';
+import { AnnounceState, planAnnouncements, type AnnounceOp, type BackingChange, type PathKind } from './announce.js';
 import type { Notifier } from './notifier.js';
 import type { MountGate } from './write-gate.js';
+
+/** Time given to watchers to start watching directories just announced, before their contents. */
+const NEW_DIR_PAUSE_MS = 150;
 
 /** How long a mount's own write of a path keeps that path from being announced on it. */
 const OWN_WRITE_WINDOW_MS = 2_000;
@@ -10,12 +13,17 @@ const OWN_WRITE_WINDOW_MS = 2_000;
 /**
  * Announces, on one mount, the changes made to its backing directory by anything but the mount
  * itself (jj's fan-out above all), so watchers on the mount hear of them (see announce.ts).
- * Batches run one at a time per mount, in order.
+ *
+ * It keeps `known`: every path of the backing directory as the mount's watchers last saw it
+ * (a walk at start, then every change, announced or the mount's own), so that each change is
+ * replayed as what it is — a creation, a modification or a deletion — whatever event type the
+ * backing-dir watcher reported. Batches run one at a time per mount, in order.
  */
 export class MountAnnouncer {
   readonly state: AnnounceState;
   private readonly ownWrites = new Map<string, number>();
-  private queue: Promise<void> = Promise.resolve();
+  private readonly known = new Map<string, PathKind>();
+  private queue: Promise<void>;
 
   constructor(
     private readonly mountPath: string,
@@ -25,6 +33,9 @@ export class MountAnnouncer {
     private readonly log: Logger,
   ) {
     this.state = new AnnounceState(() => notifier.isCaller());
+    this.queue = this.walk('').catch((error: unknown) => {
+      this.log.warn('announcer could not list the workspace', { mount: mountPath, error: (error as Error).message });
+    });
   }
 
   /** Records a mutation made through the mount (its watchers saw that one already). */
@@ -51,35 +62,38 @@ export class MountAnnouncer {
    * Whose change is it? The backing-dir watcher reports the mount's own writes too. A path this
    * mount wrote recently is the mount's own change, unless jj rewrote the workspace after that
    * write (writes through the mount wait at the gate while jj runs, so "gate held after the write"
-   * means jj came later). A path the mount wrote recently is announced at most as modified.
+   * means jj came later); then it is announced at most as a modification.
    */
   private async announce(changes: BackingChange[]): Promise<void> {
     const now = Date.now();
     for (const [p, t] of this.ownWrites) if (now - t > OWN_WRITE_WINDOW_MS) this.ownWrites.delete(p);
     const heldAt = this.gate.lastHeldAt;
-    const touched = new Set<string>();
-    const foreign = changes.filter((c) => {
-      const own = this.ownWrites.get(c.path);
-      if (own === undefined) return true;
-      touched.add(c.path);
-      return heldAt > own;
+    const current = new Map<string, PathKind | undefined>();
+    // Look at the backing dir inside the gate: never while jj rewrites it (a file between jj's
+    // unlink and re-create would look deleted, and its deletion be replayed).
+    const leave = await this.gate.enter();
+    try {
+      await Promise.all(changes.map(async (c) => current.set(c.path, await this.kindOf(c.path))));
+      // A new directory's contents may have been created before the watcher watched it: list it.
+      const newDirs = [...current].filter(([p, k]) => k === 'dir' && this.known.get(p) !== 'dir').map(([p]) => p);
+      for (const d of newDirs) {
+        for (const [p, k] of await this.collect(d).catch(() => new Map<string, PathKind>())) current.set(p, k);
+      }
+    } finally {
+      leave();
+    }
+    const paths = [...current.keys()];
+    const own = new Set(paths.filter((p) => this.ownWrites.has(p)));
+    const foreign = paths.filter((p) => !own.has(p) || heldAt > (this.ownWrites.get(p) ?? 0));
+    const ops = planAnnouncements(foreign, (p) => this.known.get(p), (p) => current.get(p)).flatMap((op): AnnounceOp[] => {
+      if (!own.has(op.path.slice(1))) return [op];
+      return op.kind === 'modify' ? [op] : [];
     });
-    if (foreign.length === 0) return;
-    const kinds = new Map<string, 'file' | 'dir' | 'other' | 'missing'>();
-    await Promise.all(
-      [...new Set(foreign.map((c) => c.path))].map(async (p) => {
-        try {
-          const st = await lstat(`${this.backingDir}/${p}`);
-          kinds.set(p, st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other');
-        } catch {
-          kinds.set(p, 'missing');
-        }
-      }),
-    );
-    const ops = planAnnouncements(foreign, (p) => kinds.get(p) ?? 'missing').flatMap((op): AnnounceOp[] => {
-      if (!touched.has(op.path.slice(1))) return [op];
-      return op.kind === 'create' || op.kind === 'modify' ? [{ kind: 'modify', path: op.path }] : [];
-    });
+    // The watchers on the mount will know the new state either way (own writes they saw).
+    for (const [p, kind] of current) {
+      if (kind === undefined) this.forget(p);
+      else this.known.set(p, kind);
+    }
     if (ops.length === 0) return;
     for (const op of ops) {
       if (op.kind === 'create' || op.kind === 'mkdir') this.state.hide(op.path);
@@ -87,11 +101,58 @@ export class MountAnnouncer {
       else if (op.kind === 'rmdir') this.state.ghost(op.path, 'dir');
     }
     try {
-      const failed = await this.notifier.replay(this.mountPath, ops);
+      // New directories first, then a pause: a recursive watcher (inotify) can only watch a new
+      // directory after it has heard of it, and would miss creations inside it made at once.
+      const mkdirs = ops.filter((op) => op.kind === 'mkdir');
+      const rest = ops.filter((op) => op.kind !== 'mkdir');
+      const failed = mkdirs.length > 0 ? await this.notifier.replay(this.mountPath, mkdirs) : [];
+      if (mkdirs.length > 0 && rest.length > 0) await new Promise((r) => setTimeout(r, NEW_DIR_PAUSE_MS));
+      failed.push(...(await this.notifier.replay(this.mountPath, rest)));
       if (failed.length > 0) this.log.debug('some announcements failed', { mount: this.mountPath, failed: failed.slice(0, 10) });
     } finally {
       // Whatever a replay did not claim (it failed) is dropped: the notifier sees the truth again.
       for (const op of ops) this.state.settle(op.path);
     }
+  }
+
+  private async kindOf(relPath: string): Promise<PathKind | undefined> {
+    try {
+      const st = await lstat(`${this.backingDir}/${relPath}`);
+      return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Forgets `relPath` and, for a directory, everything below it. */
+  private forget(relPath: string): void {
+    const kind = this.known.get(relPath);
+    this.known.delete(relPath);
+    if (kind !== 'dir') return;
+    const prefix = `${relPath}/`;
+    for (const p of this.known.keys()) if (p.startsWith(prefix)) this.known.delete(p);
+  }
+
+  /** Records every path of the workspace: the starting state the mount's watchers see. */
+  private async walk(relDir: string): Promise<void> {
+    for (const [p, k] of await this.collect(relDir)) this.known.set(p, k);
+  }
+
+  /** Every path below `relDir` (workspace-relative; `.jj` left out) with its kind. */
+  private async collect(relDir: string, into = new Map<string, PathKind>()): Promise<Map<string, PathKind>> {
+    const entries = await readdir(relDir === '' ? this.backingDir : `${this.backingDir}/${relDir}`, { withFileTypes: true });
+    await Promise.all(
+      entries.map(async (e) => {
+        if (relDir === '' && e.name === '.jj') return;
+        const rel = relDir === '' ? e.name : `${relDir}/${e.name}`;
+        if (e.isDirectory()) {
+          into.set(rel, 'dir');
+          await this.collect(rel, into);
+        } else {
+          into.set(rel, e.isFile() ? 'file' : 'other');
+        }
+      }),
+    );
+    return into;
   }
 }
