@@ -180,9 +180,9 @@ export class HistoryService {
 
   /** The last version of a path that no longer exists in main (restore without --at). */
   private async lastVersionOfDeleted(rj: RepoJj, repo: string, path: string): Promise<CommitRef> {
-    if (path === '') throw new JjfsError('usage', 'Restoring the whole tree needs --at REV|TIME.');
+    if (path === '') throw new JjfsError('invalid-input', 'Restoring the whole tree needs --at REV|TIME.');
     if ((await pathAt(rj, 'main', path)).kind !== 'missing') {
-      throw new JjfsError('usage', `${path} exists; say which version to restore with --at REV|TIME (see: jjfs log ${path}).`);
+      throw new JjfsError('invalid-input', `${path} exists; say which version to restore with --at REV|TIME (see: jjfs log ${path}).`);
     }
     const [deletion] = await logEntries(rj, { path, limit: 1 });
     const before = deletion?.parents[0];
@@ -204,7 +204,7 @@ function instant(value: string, name: string): Date {
 }
 
 function checkBeside(path: string, to: string): void {
-  if (path === '') throw new JjfsError('usage', '--to needs a PATH: it writes that file or directory beside the current one.');
+  if (path === '') throw new JjfsError('invalid-input', '--to needs a PATH: it writes that file or directory beside the current one.');
   if (to === '' || to === path || to.startsWith(`${path}/`) || path.startsWith(`${to}/`)) {
     throw new JjfsError('invalid-input', `--to ${to || '.'} must be a new path outside ${path} (and not containing it).`);
   }
