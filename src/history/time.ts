@@ -1,4 +1,3 @@
-import * as chrono from 'chrono-node';
 import { JjfsError } from '../errors.js';
 
 /**
@@ -11,6 +10,9 @@ import { JjfsError } from '../errors.js';
  * chrono-node (`yesterday`, `yesterday 5pm`, `2 hours ago`, `last friday`, `noon`, `now`). A date
  * without a time means noon of that day (chrono-node's convention); the CLI prints the instant it
  * resolved to, so nobody has to guess.
+ *
+ * chrono-node is loaded on first use only, so every other command starts as fast as
+ * before (loading it costs 100-200 ms).
  */
 
 /** Compact duration: a number and a unit, meaning that long ago. */
@@ -35,14 +37,15 @@ export function isIsoInstant(value: string): boolean {
  * Parses a TIME. Returns undefined when `text` does not read as a time at all (the caller may then
  * treat it as a revision); throws invalid-input for a time in the future.
  */
-export function parseTime(text: string, now: Date = new Date()): Date | undefined {
+export async function parseTime(text: string, now: Date = new Date()): Promise<Date | undefined> {
   const input = text.trim();
   if (input === '' || ID_LIKE.test(input)) return undefined;
   if (isIsoInstant(input)) return checkPast(new Date(input), text, now);
   const compact = COMPACT.exec(input);
   // chrono-node reads "-10m" as ten minutes ago; "10m" alone it does not read at all.
   const phrase = compact ? `-${compact[1] ?? ''}${compact[2] ?? ''}` : input;
-  const results = chrono.parse(phrase, now, { forwardDate: false });
+  const chrono = await import('chrono-node');
+  const results = chrono.casual.parse(phrase, now, { forwardDate: false });
   const first = results[0];
   // The whole text must be the time: "yesterday-ish" or "2h foo" is not a time.
   if (!first || results.length !== 1 || first.index !== 0 || first.text.length !== phrase.length) return undefined;
@@ -50,8 +53,8 @@ export function parseTime(text: string, now: Date = new Date()): Date | undefine
 }
 
 /** Parses a TIME that must be one (`--since`): invalid-input with the accepted forms otherwise. */
-export function requireTime(text: string, flag: string, now: Date = new Date()): Date {
-  const when = parseTime(text, now);
+export async function requireTime(text: string, flag: string, now: Date = new Date()): Promise<Date> {
+  const when = await parseTime(text, now);
   if (!when) {
     throw new JjfsError(
       'invalid-input',
@@ -66,9 +69,9 @@ export function requireTime(text: string, flag: string, now: Date = new Date()):
  * What `--at X` / a REV argument names: a time (sent to the daemon as an ISO instant) or a jj
  * revision (sent as typed). Throws invalid-input for an empty value or a time in the future.
  */
-export function parseAt(text: string, flag: string, now: Date = new Date()): { at: string; time?: Date } {
+export async function parseAt(text: string, flag: string, now: Date = new Date()): Promise<{ at: string; time?: Date }> {
   if (text.trim() === '') throw new JjfsError('invalid-input', `${flag} needs a revision or a time, e.g. ${flag} 2h or ${flag} 3f2a9c1e.`);
-  const time = parseTime(text, now);
+  const time = await parseTime(text, now);
   return time ? { at: time.toISOString(), time } : { at: text.trim() };
 }
 

@@ -37,7 +37,7 @@ export const logCommand: Command = {
   options: { repo: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' } },
   positionals: [0, 1],
   async run({ positionals, values, cwd, daemon, out }) {
-    const since = typeof values['since'] === 'string' ? requireTime(values['since'], '--since') : undefined;
+    const since = typeof values['since'] === 'string' ? await requireTime(values['since'], '--since') : undefined;
     const limit = typeof values['limit'] === 'string' ? Number(values['limit']) : undefined;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
       throw new JjfsError('invalid-input', `--limit must be a whole number of at least 1 (got ${String(values['limit'])}).`);
@@ -68,7 +68,7 @@ export const showCommand: Command = {
   options: { repo: { type: 'string' } },
   positionals: [1, 2],
   async run({ positionals, values, cwd, daemon, out }) {
-    const { at } = parseAt(positionals[0] as string, 'REV');
+    const { at } = await parseAt(positionals[0] as string, 'REV');
     const client = await daemon();
     try {
       const target = await resolveTarget(client, cwd, positionals[1], values['repo']);
@@ -100,11 +100,12 @@ export const showCommand: Command = {
  * `diff` with one argument: a PATH when it reads as one (it exists, or contains a `/`), a
  * REV|TIME otherwise.
  */
-function splitDiffArgs(cwd: string, args: string[]): { rev?: string; path?: string } {
+async function splitDiffArgs(cwd: string, args: string[]): Promise<{ rev?: string; path?: string }> {
   if (args.length === 2) return { rev: args[0] as string, path: args[1] as string };
   const [only] = args;
   if (only === undefined) return {};
-  if (parseTime(only) === undefined && (only.includes('/') || only === '.' || existsSync(path.resolve(cwd, only)))) return { path: only };
+  const pathLike = only.includes('/') || only === '.' || existsSync(path.resolve(cwd, only));
+  if (pathLike && (await parseTime(only).catch(() => undefined)) === undefined) return { path: only };
   return { rev: only };
 }
 
@@ -118,8 +119,8 @@ export const diffCommand: Command = {
   options: { repo: { type: 'string' }, stat: { type: 'boolean' } },
   positionals: [0, 2],
   async run({ positionals, values, cwd, daemon, out }) {
-    const split = splitDiffArgs(cwd, positionals);
-    const from = split.rev === undefined ? undefined : parseAt(split.rev, 'REV').at;
+    const split = await splitDiffArgs(cwd, positionals);
+    const from = split.rev === undefined ? undefined : (await parseAt(split.rev, 'REV')).at;
     const client = await daemon();
     try {
       const target = await resolveTarget(client, cwd, split.path, values['repo']);

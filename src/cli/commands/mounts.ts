@@ -21,7 +21,7 @@ export const openCommand: Command = {
   async run({ positionals, values, cwd, daemon, out }) {
     const repo = validateRepoName(positionals[0] as string);
     const atText = typeof values['at'] === 'string' ? values['at'] : undefined;
-    const at = atText === undefined ? undefined : parseAt(atText, '--at').at;
+    const at = atText === undefined ? undefined : (await parseAt(atText, '--at')).at;
     const defaultPath = atText === undefined ? repo : `${repo}@${atText.trim().replace(/[^A-Za-z0-9._-]+/g, '-')}`;
     const target = canonicalTarget(cwd, positionals[1] ?? defaultPath);
     const client = await daemon();

@@ -36,7 +36,7 @@ export const restoreCommand: Command = {
       if (toText !== undefined) throw new JjfsError('usage', '--to needs a PATH.');
       validateRepoName(values['repo']);
     }
-    const at = atText === undefined ? undefined : parseAt(atText, '--at').at;
+    const at = atText === undefined ? undefined : (await parseAt(atText, '--at')).at;
     const client = await daemon();
     try {
       const target = await resolveTarget(client, cwd, rawPath, values['repo']);
