@@ -40,10 +40,14 @@ export class HistoryService {
     private readonly log: Logger,
   ) {}
 
-  /** Resolves `at`: an ISO 8601 instant is a time (state of main then), anything else a jj revision. */
+  /**
+   * Resolves `at`: an ISO 8601 instant is a time (state of main then), anything else a jj revision.
+   * Edits waiting for their debounce are committed first: they were made before "now".
+   */
   async resolveAt(repo: string, at: string): Promise<CommitRef> {
     this.repos.require(repo);
     const rj = this.hub.repoJj(repo);
+    await this.hub.engine(repo).flush();
     if (isIsoInstant(at)) return resolveTime(rj, repo, new Date(at));
     return resolveRevision(rj, at);
   }
@@ -121,7 +125,8 @@ export class HistoryService {
     const to = params.to === undefined ? undefined : normalizeRepoPath(params.to, 'NEWPATH');
     if (to !== undefined) checkBeside(path, to);
     const rj = this.hub.repoJj(repo);
-    // Everything is checked before anything is recorded or changed: bad input changes nothing.
+    await this.hub.engine(repo).flush(); // "now" includes what was saved a moment ago
+    // Everything is checked before anything is changed: bad input changes nothing.
     const from = params.at === undefined ? await this.lastVersionOfDeleted(rj, repo, path) : await this.resolveAt(repo, params.at);
     if (path !== '' && (await pathAt(rj, from.commit, path)).kind === 'missing') throw await this.missingAt(rj, repo, path, from);
     if (to !== undefined) await requireFree(rj, 'main', to);
