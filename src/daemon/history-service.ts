@@ -125,7 +125,7 @@ export class HistoryService {
     const to = params.to === undefined ? undefined : normalizeRepoPath(params.to, 'NEWPATH');
     if (to !== undefined) checkBeside(path, to);
     const rj = this.hub.repoJj(repo);
-    await this.hub.engine(repo).flush(); // "now" includes what was saved a moment ago
+    const flushed = await this.hub.engine(repo).flush(); // "now" includes what was saved a moment ago
     // Everything is checked before anything is changed: bad input changes nothing.
     const from = params.at === undefined ? await this.lastVersionOfDeleted(rj, repo, path) : await this.resolveAt(repo, params.at);
     if (path !== '' && (await pathAt(rj, from.commit, path)).kind === 'missing') throw await this.missingAt(rj, repo, path, from);
@@ -154,7 +154,7 @@ export class HistoryService {
       from,
       ...(result.commit ? { commit: result.commit } : {}),
       verified,
-      recordedFirst: recorded?.committed.length ?? 0,
+      recordedFirst: flushed + (recorded?.committed.length ?? 0),
       round: await this.hub.roundInfo(repo, report),
     };
   }

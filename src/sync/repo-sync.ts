@@ -236,15 +236,17 @@ export class RepoSync {
 
   /**
    * Commits now what is waiting for its debounce (nothing to do: no jj process) and resolves once
-   * the queue has caught up, so a history query right after a save sees that save.
+   * the queue has caught up, so a history query right after a save sees that save. Resolves with
+   * the number of commits made.
    */
-  async flush(): Promise<void> {
+  async flush(): Promise<number> {
     for (const id of this.#debouncer.pendingKeys()) {
       this.#debouncer.cancel(id);
       this.#ready.add(id);
     }
-    await this.#enqueue(async () => {
-      if (this.#ready.size > 0 && !this.#closed) await this.#round([...this.#ready]);
+    return this.#enqueue(async () => {
+      if (this.#ready.size === 0 || this.#closed) return 0;
+      return (await this.#round([...this.#ready])).committed.length;
     });
   }
 
