@@ -121,9 +121,11 @@ describe('restore and undo through real mounts', () => {
     await rm(path.join(c, 'y', 'z.md'));
     await chmod(path.join(c, 'run.sh'), 0o644);
     await edit(c, 'w.md', 'new file\n');
-    const [later] = (await jsonIn<{ entries: Entry[] }>(env, ['log'], a)).entries;
+    // A time between `state` and the change that came right after it.
+    const entries = (await jsonIn<{ entries: Entry[] }>(env, ['log'], a)).entries;
+    const next = entries[entries.findIndex((e) => e.commit === state!.commit) - 1];
 
-    const r = await jsonIn<RestoreJson>(env, ['restore', '--repo', 'notes', '--at', between(state!.time, later!.time)], env.root);
+    const r = await jsonIn<RestoreJson>(env, ['restore', '--repo', 'notes', '--at', between(state!.time, next!.time)], env.root);
     expect(r.from.commit).toBe(state!.commit);
     expect(r.verified).toBe(true);
     expect(await seenEverywhere(all, 'x.md', buf('x v1\n'))).toBe(true);
