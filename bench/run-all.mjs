@@ -12,6 +12,7 @@ const scripts = [
   ['sync-latency.mjs', ...(quick ? ['--quick'] : [])],
   ['watch-latency.mjs'],
   ['remote-latency.mjs', ...(quick ? ['--runs', '4'] : [])],
+  ['history-latency.mjs', ...(quick ? ['--versions', '30', '--runs', '10'] : [])],
 ];
 let failed = 0;
 for (const [script, ...args] of scripts) {

@@ -1,5 +1,5 @@
 /** Tags name the part of jjfs a log line comes from. */
-export type LogTag = 'daemon' | 'rpc' | 'fuse' | 'sync' | 'watch' | 'jj' | 'remote' | 'cli' | 'service';
+export type LogTag = 'daemon' | 'rpc' | 'fuse' | 'sync' | 'watch' | 'jj' | 'remote' | 'cli' | 'service' | 'history';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 

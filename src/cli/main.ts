@@ -4,9 +4,11 @@ import { JjfsError, messageOf } from '../errors.js';
 import { VERSION } from '../version.js';
 import type { Command } from './command.js';
 import { startCommand, statusCommand, stopCommand, listCommand } from './commands/daemon.js';
+import { diffCommand, logCommand, showCommand } from './commands/history.js';
 import { closeCommand, conflictsCommand, openCommand, syncCommand } from './commands/mounts.js';
 import { remoteCommand } from './commands/remote.js';
 import { initCommand, reposCommand } from './commands/repos.js';
+import { restoreCommand, undoCommand } from './commands/restore.js';
 import { connectDaemon } from './connect.js';
 import { ExitCode } from './exit-codes.js';
 import { createOutput } from './output.js';
@@ -20,6 +22,11 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   syncCommand,
   conflictsCommand,
+  logCommand,
+  showCommand,
+  diffCommand,
+  restoreCommand,
+  undoCommand,
   reposCommand,
   remoteCommand,
   startCommand,

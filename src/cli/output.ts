@@ -3,6 +3,8 @@ export interface Output {
   readonly json: boolean;
   /** Prints a result: `value` as JSON in --json mode, else the human `text` (lines). */
   result(value: unknown, text: () => string | string[]): void;
+  /** Raw bytes to stdout, unchanged (`show` of a file's content). */
+  raw(bytes: Uint8Array): void;
   /** A line of human progress on stderr (suppressed in --json mode). */
   note(message: string): void;
   error(message: string): void;
@@ -27,6 +29,9 @@ export function createOutput(opts: { json: boolean; stdout?: NodeJS.WriteStream;
         const lines = Array.isArray(t) ? t : [t];
         if (lines.length > 0) stdout.write(`${lines.join('\n')}\n`);
       }
+    },
+    raw(bytes) {
+      stdout.write(bytes);
     },
     note(message) {
       if (!opts.json) stderr.write(`${message}\n`);

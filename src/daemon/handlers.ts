@@ -68,6 +68,32 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     /** Lists conflicted paths. */
     conflicts: async ({ repo }) => ({ repos: await services.conflicts(repo) }),
 
+    /**
+     * Versions of a path (or of the whole repo), newest first, each with its time, the mount (or
+     * jjfs command) that made it and a short summary. Commits what is waiting for its debounce
+     * first, so a save made just before is listed.
+     */
+    log: (params) => services.history.history(params),
+
+    /**
+     * The content of a path at a version (base64; a directory lists its files), or with no path the
+     * version's change and diff. `at` is a jj revision or an ISO 8601 instant (state of main then).
+     */
+    show: (params) => services.history.show(params),
+
+    /** Differences from version `from` to now, or what the last change (to `path`) did. */
+    diff: (params) => services.history.diff(params),
+
+    /**
+     * Puts a path (or the whole tree) back as it was, in place or beside it (`to`), as a new change:
+     * every mount's pending edits are recorded first, the change reaches every mount before the
+     * answer, and the result is verified against the version it came from.
+     */
+    restore: (params) => services.history.restore(params),
+
+    /** Reverses the last change that is not undone yet, as a new change every mount receives. */
+    undo: (params) => services.history.undo(params),
+
     /** Answers, then runs the same shutdown routine as SIGTERM. */
     shutdown: async () => {
       ctx.requestShutdown();

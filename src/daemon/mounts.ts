@@ -13,7 +13,7 @@ import { MountAnnouncer } from '../fs/mount-announcer.js';
 import type { Notifier } from '../fs/notifier.js';
 import { MountGate } from '../fs/write-gate.js';
 import type { Logger } from '../log.js';
-import type { MountInfo } from '../rpc/protocol.js';
+import type { CommitRef, MountInfo } from '../rpc/protocol.js';
 import { KeyedMutex } from '../util/mutex.js';
 import { checkOpenTarget } from './open-target.js';
 import type { RepoService } from './repos.js';
@@ -34,10 +34,20 @@ export interface FuseAvailability {
   detail: string;
 }
 
+/** Resolves `open --at`'s revision or ISO instant to one commit of a repo. */
+export type VersionResolver = (repo: string, at: string) => Promise<CommitRef>;
+
 /**
  * Opens, closes and restores mounts: a jj workspace per mount, a FUSE pass-through over it, the
  * sync engine attached, and config.json kept in step. Every change to the mount table runs under
  * one lock; a failed open undoes what it did.
+ *
+ * A read-only mount of a past state (`open --at`, `MountConfig.at` = the commit) is backed by a jj
+ * workspace created at that commit which the sync engine never attaches: nothing is committed from
+ * it, nothing moves it, and its FUSE mount answers EROFS to every write. jj checks the tree out
+ * exactly (conflict markers, symlinks, executable bits) and the mount shares every code path of a
+ * live one (list, close, restart); its working-copy commit is an empty child of that commit, off
+ * main, and goes away when `close` forgets the workspace.
  */
 export class MountService {
   private readonly live = new Map<string, LiveMount>();
@@ -51,6 +61,7 @@ export class MountService {
     private readonly fuse: FuseAvailability,
     private readonly notifier: Notifier | undefined,
     private readonly log: Logger,
+    private readonly resolveVersion: VersionResolver,
   ) {}
 
   /**
@@ -64,10 +75,18 @@ export class MountService {
     void m.announcer.changed(events);
   }
 
-  /** Mounts `repo` at `target` (absolute), creating the repo when it does not exist yet. */
-  open(repo: string, target: string): Promise<{ mount: MountInfo; createdRepo: boolean }> {
+  /**
+   * Mounts `repo` at `target` (absolute), creating the repo when it does not exist yet; with `at`,
+   * mounts the repo's state at that revision or instant read-only (the repo must exist).
+   */
+  open(repo: string, target: string, at?: string): Promise<{ mount: MountInfo; createdRepo: boolean; version?: CommitRef }> {
     return this.lock.run('mounts', async () => {
       this.repos.validateName(repo);
+      let version: CommitRef | undefined;
+      if (at !== undefined) {
+        this.repos.require(repo); // a past state of a repo that does not exist is an error, not a new repo
+        version = await this.resolveVersion(repo, at);
+      }
       const where = path.resolve(target);
       const { create } = await checkOpenTarget(where, {
         paths: this.paths,
@@ -85,10 +104,11 @@ export class MountService {
         path: where,
         workspace: path.join(repoHome(this.paths, repo), 'workspaces', id),
         created_at: new Date().toISOString(),
+        ...(version ? { at: version.commit } : {}),
       };
       const undo: Array<() => Promise<unknown>> = [];
       try {
-        await this.hub.createWorkspace(repo, id, mount.workspace);
+        await this.hub.createWorkspace(repo, id, mount.workspace, version?.commit);
         undo.push(() => this.hub.forgetWorkspace(repo, id), () => rm(mount.workspace, { recursive: true, force: true }));
         if (create) {
           try {
@@ -98,14 +118,14 @@ export class MountService {
           }
           undo.push(() => rmdir(where));
         }
-        const liveMount = await this.mountAndAttach(mount);
+        const liveMount = version ? await this.mountReadOnly(mount) : await this.mountAndAttach(mount);
         undo.push(() => this.unmountAndDetach(liveMount));
         await this.config.update((draft) => {
           draft.mounts.push(mount);
         });
         this.live.set(id, liveMount);
-        this.log.info('opened', { repo, path: where, id });
-        return { mount: this.info(liveMount), createdRepo };
+        this.log.info('opened', { repo, path: where, id, ...(version ? { at: version.commit } : {}) });
+        return { mount: this.info(liveMount), createdRepo, ...(version ? { version } : {}) };
       } catch (error) {
         for (const step of undo.reverse()) await step().catch(() => undefined);
         throw error;
@@ -131,7 +151,13 @@ export class MountService {
       found.fuse?.freeze();
       await found.fuse?.unmount();
       try {
-        await this.hub.remove(found.config.repo, found.config.id);
+        if (found.config.at !== undefined) {
+          // Read-only: nothing to record. Forget the workspace, then delete its files.
+          await this.hub.forgetWorkspace(found.config.repo, found.config.id);
+          await rm(found.config.workspace, { recursive: true, force: true });
+        } else {
+          await this.hub.remove(found.config.repo, found.config.id);
+        }
       } catch (error) {
         found.error = `close failed: ${messageOf(error)}`;
         throw new JjfsError(
@@ -163,7 +189,7 @@ export class MountService {
         }
         try {
           if (!this.fuse.ok) throw new Error(`FUSE is unavailable: ${this.fuse.detail}`);
-          Object.assign(entry, await this.mountAndAttach(config));
+          Object.assign(entry, config.at !== undefined ? await this.mountReadOnly(config) : await this.mountAndAttach(config));
           this.log.info('restored', { repo: config.repo, path: config.path });
         } catch (error) {
           entry.error = messageOf(error);
@@ -189,9 +215,9 @@ export class MountService {
     return this.live.get(id)?.config.repo;
   }
 
-  /** Repos that have at least one mount. */
+  /** Repos that have at least one live (not read-only) mount: the ones with something to sync. */
   mountedRepos(): string[] {
-    return [...new Set([...this.live.values()].map((m) => m.config.repo))];
+    return [...new Set([...this.live.values()].filter((m) => m.config.at === undefined).map((m) => m.config.repo))];
   }
 
   /**
@@ -242,8 +268,20 @@ export class MountService {
     return { config, fuse, gate, ...(announcer ? { announcer } : {}) };
   }
 
+  /** A read-only mount of a past state: FUSE with EROFS, no gate registered, nothing attached. */
+  private async mountReadOnly(config: MountConfig): Promise<LiveMount> {
+    const gate = new MountGate({ log: this.log.child('fuse') });
+    const fuse = new FuseMount({ mountPath: config.path, backingDir: config.workspace, readOnly: true, gate, log: this.log.child('fuse') });
+    try {
+      await fuse.mount();
+    } catch (error) {
+      throw new JjfsError('environment', `Cannot mount ${config.path}: ${messageOf(error)}`);
+    }
+    return { config, fuse };
+  }
+
   private async unmountAndDetach(m: LiveMount): Promise<void> {
-    await this.hub.detach(m.config.repo, m.config.id).catch(() => undefined);
+    if (m.config.at === undefined) await this.hub.detach(m.config.repo, m.config.id).catch(() => undefined);
     await m.fuse?.unmount();
     this.hub.gates.unregister(m.config.id, m.gate);
   }

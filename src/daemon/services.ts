@@ -1,9 +1,12 @@
 import type { MountInfo, Methods, RoundInfo, StatusResult } from '../rpc/protocol.js';
+import type { HistoryService } from './history-service.js';
 import type { RepoService } from './repos.js';
 
 /** The daemon's long-lived parts as the RPC handlers see them. */
 export interface Services {
   repos: RepoService;
+  /** log, show, diff, restore, undo. */
+  history: HistoryService;
   jj: { path: string; version: string };
   fuse(): StatusResult['fuse'];
   stats(): StatusResult['stats'];

@@ -7,7 +7,7 @@ import type { RoundInfo } from '../rpc/protocol.js';
 import type { JjRunner } from '../sync/jj-runner.js';
 import { DAEMON_IGNORES } from '../sync/repo-init.js';
 import { RepoJj, repoPaths } from '../sync/repo-jj.js';
-import { RepoSync, type RepoSyncStatus, type WorkspaceSpec } from '../sync/repo-sync.js';
+import { RepoSync, type RepoSyncStatus, type RoundReport, type WorkspaceSpec } from '../sync/repo-sync.js';
 import { addWorkspace, forgetWorkspace } from '../sync/workspace-ops.js';
 import { WorkspaceWatchers } from '../watch/workspace-watcher.js';
 
@@ -68,9 +68,9 @@ export class SyncHub {
     return engine;
   }
 
-  /** Creates the jj workspace `id` of `repo` at `dir`, checked out at main. */
-  async createWorkspace(repo: string, id: string, dir: string): Promise<void> {
-    await addWorkspace(this.repoJj(repo), id, dir);
+  /** Creates the jj workspace `id` of `repo` at `dir`, checked out at `rev` (default main). */
+  async createWorkspace(repo: string, id: string, dir: string, rev?: string): Promise<void> {
+    await addWorkspace(this.repoJj(repo), id, dir, rev);
   }
 
   /** Forgets a workspace jj knows but no engine has attached (undoing a failed open). */
@@ -109,19 +109,19 @@ export class SyncHub {
     return Promise.all(
       repos.map(async (repo): Promise<RoundInfo> => {
         try {
-          const engine = this.engine(repo);
-          const report = await engine.syncNow();
-          const conflicts = await engine.conflicts();
-          const problems = [
-            ...report.failed.map((f) => `${f.id}: ${f.error}`),
-            ...report.behind.map((b) => `${b.id}: ${b.reason}`),
-          ];
-          return { repo, converged: problems.length === 0, commits: report.committed.length, conflicts, problems };
+          return await this.roundInfo(repo, await this.engine(repo).syncNow());
         } catch (error) {
           return { repo, converged: false, commits: 0, conflicts: [], problems: [messageOf(error)] };
         }
       }),
     );
+  }
+
+  /** A round's report as the CLI sees it: converged or not (and why), commits, conflicts. */
+  async roundInfo(repo: string, report: RoundReport): Promise<RoundInfo> {
+    const conflicts = await this.engine(repo).conflicts();
+    const problems = [...report.failed.map((f) => `${f.id}: ${f.error}`), ...report.behind.map((b) => `${b.id}: ${b.reason}`)];
+    return { repo, converged: problems.length === 0, commits: report.committed.length, conflicts, problems };
   }
 
   async conflicts(repo: string): Promise<string[]> {
@@ -138,7 +138,7 @@ export class SyncHub {
     await this.watchers.close().catch(() => undefined);
   }
 
-  /** jj calls scoped to `repo`'s private repo. */
+  /** jj calls scoped to `repo`'s private repo (history queries use its `--ignore-working-copy` handle). */
   repoJj(repo: string): RepoJj {
     return new RepoJj(this.jj, repoPaths(repoHome(this.paths, repo)));
   }

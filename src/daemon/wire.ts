@@ -8,6 +8,7 @@ import { createJjRunner, defaultIdentity, type JjRunner } from '../sync/jj-runne
 import { JjUnavailableError, locateJj } from '../sync/jj-locate.js';
 import { initRepo } from '../sync/repo-init.js';
 import type { ServicesFactory } from './daemon.js';
+import { HistoryService } from './history-service.js';
 import { MountService, type FuseAvailability } from './mounts.js';
 import { RemoteService } from './remotes.js';
 import { RepoService } from './repos.js';
@@ -101,7 +102,8 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
     },
     remotes,
   );
-  mounts = new MountService(paths, config, repos, hub, fuse, notifier, log.child('daemon'));
+  const history = new HistoryService(repos, hub, log.child('history'));
+  mounts = new MountService(paths, config, repos, hub, fuse, notifier, log.child('daemon'), (repo, at) => history.resolveAt(repo, at));
   const live = mounts;
 
   const reposToSync = (repo: string | undefined): string[] => {
@@ -122,14 +124,12 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
 
   const services: Services = {
     repos,
+    history,
     jj: { path: jjFound.path, version: jjFound.version },
     fuse: () => fuse,
     stats: () => ({ jjCalls }),
     mounts: () => live.list(),
-    open: ({ repo, path: target, at }) => {
-      if (at !== undefined) throw new JjfsError('invalid-input', '`open --at` is not available in this version of jjfsd.');
-      return live.open(repo, target);
-    },
+    open: ({ repo, path: target, at }) => live.open(repo, target, at),
     closeMount: (target) => live.close(target),
     sync: async (repo, remote) => {
       if (!remote) {

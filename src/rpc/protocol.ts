@@ -88,6 +88,83 @@ export interface RoundInfo {
   remote?: RemoteRoundInfo;
 }
 
+/** A version the user named (REV or TIME), resolved to one commit. */
+export interface CommitRef {
+  commit: string;
+  change: string;
+  /** ISO 8601: when the change was recorded. */
+  time: string;
+}
+
+/** One file changed by a version. */
+export interface FileChange {
+  path: string;
+  /** added, removed, modified, renamed, copied */
+  status: string;
+  added: number;
+  removed: number;
+}
+
+/** One version in `log`: when, which mount (or jjfs command) made it, and what changed. */
+export interface HistoryEntry extends CommitRef {
+  /** The mount path that made the change, or `jjfs restore` / `jjfs undo`. */
+  by: string;
+  /** The mount path when a mount made the change. */
+  mount: string | null;
+  action?: 'restore' | 'undo';
+  /** What a restore or undo did, in a sentence. */
+  note?: string;
+  /** The commit a restore came from / an undo reversed. */
+  source?: string;
+  description: string;
+  parents: string[];
+  files: FileChange[];
+  /** e.g. `notes.md +2 -1`, `todo.md created (+3)` */
+  summary: string;
+  conflict: boolean;
+}
+
+/** `show`: a file's content, a directory's files, or (no path) a whole change with its diff. */
+export type ShowResult =
+  | {
+      kind: 'file';
+      repo: string;
+      path: string;
+      version: CommitRef;
+      /** `file`, `symlink` or `conflict` (content then holds the markers) */
+      fileType: string;
+      executable: boolean;
+      size: number;
+      sha256: string;
+      /** base64 */
+      content: string;
+    }
+  | { kind: 'dir'; repo: string; path: string; version: CommitRef; entries: string[] }
+  | { kind: 'change'; repo: string; entry: HistoryEntry; diff: string };
+
+/** `diff`: from a version to the current state, or what the last change did. */
+export interface DiffResult {
+  repo: string;
+  path?: string;
+  from: CommitRef;
+  to: CommitRef;
+  files: FileChange[];
+  /** git-style */
+  diff: string;
+}
+
+/** What `restore` / `undo` did and whether every mount has it. */
+export interface ChangeResult {
+  repo: string;
+  /** The new commit; absent when nothing had to change. */
+  commit?: string;
+  /** Whether the new state was checked against the version it came from. */
+  verified: boolean;
+  /** Changes recorded from the mounts just before (so nothing unsaved was replaced unrecorded). */
+  recordedFirst: number;
+  round: RoundInfo;
+}
+
 type Empty = Record<string, never>;
 
 /**
@@ -112,7 +189,7 @@ export interface Methods {
   /** Mounts `repo` at absolute `path`, creating the repo when needed. */
   open: {
     params: { repo: string; path: string; at?: string };
-    result: { mount: MountInfo; createdRepo: boolean };
+    result: { mount: MountInfo; createdRepo: boolean; version?: CommitRef };
   };
   /** Unmounts the mount at absolute `path` after recording its last changes. */
   close: { params: { path: string }; result: { mount: MountInfo } };
@@ -125,6 +202,25 @@ export interface Methods {
   conflicts: { params: { repo?: string }; result: { repos: Array<{ repo: string; paths: string[] }> } };
   /** Stops the daemon gracefully. */
   shutdown: { params: Empty; result: { stopping: true } };
+  /** Versions of a path (or of the repo), newest first. `since`: ISO 8601 instant. */
+  log: {
+    params: { repo: string; path?: string; since?: string; limit?: number };
+    result: { repo: string; path?: string; entries: HistoryEntry[] };
+  };
+  /** A path's content at a version, or a version's change. `at`: revision or ISO 8601 instant. */
+  show: { params: { repo: string; at: string; path?: string }; result: ShowResult };
+  /** From version `from` to now, or (no `from`) what the last change did. */
+  diff: { params: { repo: string; from?: string; path?: string }; result: DiffResult };
+  /**
+   * Puts a path (no `path`: the whole tree) back as it was `at` (absent: the last version of a
+   * deleted path), in place or at `to`, as a new change every mount receives.
+   */
+  restore: {
+    params: { repo: string; at?: string; path?: string; to?: string };
+    result: ChangeResult & { path: string; to?: string; from: CommitRef };
+  };
+  /** Reverses the last change not yet undone, as a new change. */
+  undo: { params: { repo: string }; result: ChangeResult & { undone: HistoryEntry } };
 }
 
 export type MethodName = keyof Methods;
@@ -147,4 +243,19 @@ export const paramReaders: { [M in MethodName]: (raw: unknown) => ParamsOf<M> } 
   sync: object<{ repo?: string; remote?: boolean }>({ repo: optional(str), remote: optional(bool) }),
   conflicts: object<{ repo?: string }>({ repo: optional(str) }),
   shutdown: none,
+  log: object<{ repo: string; path?: string; since?: string; limit?: number }>({
+    repo: str,
+    path: optional(str),
+    since: optional(str),
+    limit: optional(num),
+  }),
+  show: object<{ repo: string; at: string; path?: string }>({ repo: str, at: str, path: optional(str) }),
+  diff: object<{ repo: string; from?: string; path?: string }>({ repo: str, from: optional(str), path: optional(str) }),
+  restore: object<{ repo: string; at?: string; path?: string; to?: string }>({
+    repo: str,
+    at: optional(str),
+    path: optional(str),
+    to: optional(str),
+  }),
+  undo: object({ repo: str }),
 };

@@ -10,6 +10,11 @@ export interface JjRunOptions {
   cwd: string;
   /** Kill jj after this many milliseconds (default: the runner's default timeout). */
   timeoutMs?: number;
+  /**
+   * Return stdout as raw bytes in {@link JjResult.stdoutBytes} (file contents: never decode them
+   * as text). jj is stopped and the call fails once stdout exceeds `maxBytes`.
+   */
+  binary?: { maxBytes: number };
 }
 
 /** A finished jj invocation that exited 0. Warnings (e.g. refused files) are in `stderr`. */
@@ -17,12 +22,14 @@ export interface JjResult {
   args: readonly string[];
   cwd: string;
   stdout: string;
+  /** Raw stdout, only for calls made with `binary` (then `stdout` is empty). */
+  stdoutBytes?: Uint8Array;
   stderr: string;
   durationMs: number;
 }
 
 /** How a jj fault is classified, so callers can react (e.g. recover a stale workspace). */
-export type JjErrorKind = 'stale' | 'timeout' | 'spawn' | 'failed';
+export type JjErrorKind = 'stale' | 'timeout' | 'spawn' | 'failed' | 'too-large';
 
 /** A jj invocation that did not exit 0 (or could not run): a fault, carrying what is needed to debug it. */
 export class JjError extends Error {
@@ -93,13 +100,21 @@ export class ExecaJjRunner implements JjRunner {
         LANG: 'C.UTF-8',
       },
       stripFinalNewline: false,
+      ...(options.binary ? { encoding: 'buffer' as const, maxBuffer: options.binary.maxBytes } : {}),
     });
     const durationMs = performance.now() - started;
-    const stdout = typeof result.stdout === 'string' ? result.stdout : '';
-    const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+    const text = (v: unknown): string => (typeof v === 'string' ? v : v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : '');
+    const stdoutBytes = options.binary && result.stdout instanceof Uint8Array ? result.stdout : undefined;
+    const stdout = stdoutBytes ? '' : text(result.stdout);
+    const stderr = text(result.stderr);
     this.#opts.log?.debug('jj', { args, cwd: options.cwd, ms: Math.round(durationMs), exit: result.exitCode });
     if (result.exitCode === 0 && !result.failed) {
-      return { args, cwd: options.cwd, stdout, stderr, durationMs };
+      return { args, cwd: options.cwd, stdout, ...(stdoutBytes ? { stdoutBytes } : {}), stderr, durationMs };
+    }
+    if (result.isMaxBuffer) {
+      const error = new JjError({ args, cwd: options.cwd, exitCode: result.exitCode, stderr: `output larger than ${options.binary?.maxBytes ?? 0} bytes`, kind: 'too-large' });
+      this.#opts.log?.warn('jj output too large', { args, cwd: options.cwd });
+      throw error;
     }
     const kind: JjErrorKind = result.timedOut
       ? 'timeout'

@@ -49,6 +49,14 @@ export class RepoJj {
     });
   }
 
+  /** Like {@link repo}, with stdout as raw bytes (file contents); fails past `maxBytes`. */
+  repoBytes(args: readonly string[], maxBytes: number): Promise<JjResult> {
+    return this.runner.run(['--config-file', this.paths.configFile, '--ignore-working-copy', ...args], {
+      cwd: this.paths.repoDir,
+      binary: { maxBytes },
+    });
+  }
+
   /** Runs jj on the private repo with working-copy handling (only for `workspace add`, `git init`). */
   repoWithWorkingCopy(args: readonly string[], timeoutMs?: number): Promise<JjResult> {
     return this.runner.run(['--config-file', this.paths.configFile, ...args], {

@@ -202,9 +202,20 @@ export class RepoSync {
    * onto it exactly as the fan-out of a round does: in its own jj process, write gate held. This is
    * how work that moves `main` from outside the workspaces (remote sync) reaches every mount.
    * Keep the task short and local: network I/O belongs outside, or it would stall local sync.
+   *
+   * `recordFirst` (restore, undo): a round over every workspace runs before the task and records
+   * whatever each holds (its report is `recorded`), so the task never replaces content that is not
+   * in history. The task must move `main` only FORWARD, with commits made on the repo
+   * (`--ignore-working-copy`) or in a workspace of its own, never in an attached one (only W's own
+   * process rewrites W@); an edit landing in W meanwhile is rebased on top by the final fan-out.
    */
-  async exclusive<T>(task: (state: RepoState) => Promise<T>): Promise<{ result: T; report: RoundReport }> {
+  async exclusive<T>(
+    task: (state: RepoState) => Promise<T>,
+    opts: { recordFirst?: boolean } = {},
+  ): Promise<{ result: T; report: RoundReport; recorded?: RoundReport }> {
+    if (opts.recordFirst) for (const id of this.#debouncer.pendingKeys()) this.#debouncer.cancel(id);
     return this.#enqueue(async () => {
+      const recorded = opts.recordFirst ? await this.#round([...this.#ws.keys()], true) : undefined;
       const state = await this.#refresh();
       let outcome: { ok: true; value: T } | { ok: false; error: unknown };
       try {
@@ -214,13 +225,29 @@ export class RepoSync {
       }
       const report = await this.#round([], true);
       if (!outcome.ok) throw outcome.error;
-      return { result: outcome.value, report };
+      return { result: outcome.value, report, ...(recorded ? { recorded } : {}) };
     });
   }
 
   /** Commit id of `main` as of the last round (undefined before the first); spawns nothing. */
   cachedMain(): string | undefined {
     return this.#state?.main;
+  }
+
+  /**
+   * Commits now what is waiting for its debounce (nothing to do: no jj process) and resolves once
+   * the queue has caught up, so a history query right after a save sees that save. Resolves with
+   * the number of commits made.
+   */
+  async flush(): Promise<number> {
+    for (const id of this.#debouncer.pendingKeys()) {
+      this.#debouncer.cancel(id);
+      this.#ready.add(id);
+    }
+    return this.#enqueue(async () => {
+      if (this.#ready.size === 0 || this.#closed) return 0;
+      return (await this.#round([...this.#ready])).committed.length;
+    });
   }
 
   /** Conflicted paths in main (repo-relative); empty when main has none. */

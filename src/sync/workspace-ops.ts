@@ -159,15 +159,16 @@ async function isEmptyOrMissing(dir: string): Promise<boolean> {
 }
 
 /**
- * Creates workspace `id` at `dir` (default `<repoHome>/workspaces/<id>`) checked out at `main`.
- * `dir` must be empty or not exist. Returns the directory.
+ * Creates workspace `id` at `dir` (default `<repoHome>/workspaces/<id>`) checked out at `rev`
+ * (default `main`; read-only `--at` mounts use a past commit). `dir` must be empty or not exist.
+ * Returns the directory.
  */
-export async function addWorkspace(rj: RepoJj, id: string, dir: string = join(rj.paths.workspacesDir, id)): Promise<string> {
+export async function addWorkspace(rj: RepoJj, id: string, dir: string = join(rj.paths.workspacesDir, id), rev = 'main'): Promise<string> {
   assertWorkspaceId(id);
   if (!(await isEmptyOrMissing(dir))) throw new Error(`workspace directory ${dir} exists and is not empty`);
   await mkdir(dir, { recursive: true });
   // Not --ignore-working-copy: with it jj 0.42 creates the workspace on root() with no files.
-  await rj.repoWithWorkingCopy(['workspace', 'add', '--name', id, '-r', 'main', dir]);
+  await rj.repoWithWorkingCopy(['workspace', 'add', '--name', id, '-r', rev, dir]);
   return dir;
 }
 

@@ -2,26 +2,36 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { validateRepoName } from '../../config/validate.js';
 import { JjfsError } from '../../errors.js';
+import { parseAt } from '../../history/time.js';
 import type { RemoteRoundInfo } from '../../rpc/protocol.js';
 import type { Command } from '../command.js';
+import { versionLabel } from './history.js';
 
 export const openCommand: Command = {
   name: 'open',
   summary: 'Mount a repo at PATH (default ./REPO), creating the repo if needed',
-  usage: 'jjfs open REPO [PATH]',
+  usage: 'jjfs open REPO [PATH] [--at REV|TIME]',
   details:
     'PATH\'s parent must exist; PATH is created if missing and must be empty. Whatever is written there ' +
-    'appears in every other mount of REPO within a second and is kept in jj history.',
+    'appears in every other mount of REPO within a second and is kept in jj history.\n' +
+    '--at mounts the state of REPO at that revision or time READ-ONLY (writes fail with EROFS; default PATH ' +
+    './REPO@AT); close it like any mount. TIME: ISO 8601, 10m, 2h, 3d, yesterday, "2 hours ago".',
+  options: { at: { type: 'string' } },
   positionals: [1, 2],
-  async run({ positionals, cwd, daemon, out }) {
+  async run({ positionals, values, cwd, daemon, out }) {
     const repo = validateRepoName(positionals[0] as string);
-    const target = canonicalTarget(cwd, positionals[1] ?? repo);
+    const atText = typeof values['at'] === 'string' ? values['at'] : undefined;
+    const at = atText === undefined ? undefined : (await parseAt(atText, '--at')).at;
+    const defaultPath = atText === undefined ? repo : `${repo}@${atText.trim().replace(/[^A-Za-z0-9._-]+/g, '-')}`;
+    const target = canonicalTarget(cwd, positionals[1] ?? defaultPath);
     const client = await daemon();
     try {
-      const result = await client.request('open', { repo, path: target });
+      const result = await client.request('open', { repo, path: target, ...(at !== undefined ? { at } : {}) });
       out.result(result, () => [
         ...(result.createdRepo ? [`Created repo "${repo}"`] : []),
-        `Mounted ${repo} at ${result.mount.path}`,
+        result.version
+          ? `Mounted ${repo} at ${result.mount.path}, read-only, as of ${versionLabel(result.version)}`
+          : `Mounted ${repo} at ${result.mount.path}`,
       ]);
     } finally {
       client.close();
@@ -39,7 +49,11 @@ export const closeCommand: Command = {
     const client = await daemon();
     try {
       const result = await client.request('close', { path: target });
-      out.result(result, () => `Closed ${result.mount.path} (${result.mount.repo}); its changes are kept in the repo`);
+      out.result(result, () =>
+        result.mount.at
+          ? `Closed the read-only view ${result.mount.path} (${result.mount.repo} at ${result.mount.at.slice(0, 12)})`
+          : `Closed ${result.mount.path} (${result.mount.repo}); its changes are kept in the repo`,
+      );
     } finally {
       client.close();
     }
