@@ -3,12 +3,12 @@
  * SIGKILL at random moments (mid-round, mid-write, and during the restart's own recovery) and
  * restarted. Afterwards every mount converges and holds every line whose write returned success.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isAlive, JjfsEnv, ROOT, sleep, waitFor } from './helpers/jjfs-env.js';
+import { isAlive, JjfsEnv, mountPoints, ROOT, sleep, waitFor } from './helpers/jjfs-env.js';
 
 const KILLS = 20;
 
@@ -126,4 +126,31 @@ describe('crash safety', () => {
     expect(duringRecovery).toBeGreaterThan(0);
     console.log(`crash test: ${w.ok.size} lines written, ${w.errors.length} failed writes retried, ${duringRecovery} kills during recovery`);
   }, 300_000);
+
+  it('files written into a mount point while nothing was mounted there show up in the mount after restart', async () => {
+    const a = await env.open('notes', 'a');
+    const b = await env.open('notes', 'b');
+    await writeFile(path.join(a, 'f.md'), 'before the crash\n');
+    expect((await env.json<{ rounds: Array<{ converged: boolean }> }>(['sync', 'notes'])).rounds[0]!.converged).toBe(true);
+    await killDaemon();
+    // What a restart does first (clear the stale mount), then an editor saves into the bare directory.
+    await new Promise((r) => execFile('umount', ['-l', a], r));
+    expect(await mountPoints()).not.toContain(a);
+    await writeFile(path.join(a, 'down.md'), 'written while jjfsd was down\n');
+    await writeFile(path.join(a, 'f.md'), 'also written while down\n');
+
+    const r = await env.run(['start']);
+    expect(r.code, r.stderr).toBe(0);
+    const { mounts } = await env.json<{ mounts: Array<{ path: string; state: string }> }>(['list']);
+    expect(mounts.map((m) => m.state)).toEqual(['mounted', 'mounted']);
+    expect(await readFile(path.join(a, 'down.md'), 'utf8')).toBe('written while jjfsd was down\n');
+    expect(await readFile(path.join(a, 'f.md'), 'utf8')).toBe('before the crash\n');
+    const rescued = (await readdir(a)).filter((n) => n.startsWith('f.md.jjfs-rescued-'));
+    expect(rescued).toHaveLength(1);
+    expect(await readFile(path.join(a, rescued[0]!), 'utf8')).toBe('also written while down\n');
+    // ...and they are synced like any edit.
+    expect(await waitFor(async () => (await readFile(path.join(b, 'down.md'), 'utf8').catch(() => '')) === 'written while jjfsd was down\n')).toBe(true);
+    expect(await waitFor(async () => (await readdir(b)).includes(rescued[0]!))).toBe(true);
+    expect(await readFile(path.join(env.home, 'sync.log'), 'utf8')).toMatch(/moved files written into the mount point/);
+  });
 });
