@@ -9,6 +9,7 @@ import { closeCommand, conflictsCommand, openCommand, syncCommand } from './comm
 import { remoteCommand } from './commands/remote.js';
 import { initCommand, reposCommand } from './commands/repos.js';
 import { restoreCommand, undoCommand } from './commands/restore.js';
+import { installCommand, uninstallCommand } from './commands/service.js';
 import { connectDaemon } from './connect.js';
 import { ExitCode } from './exit-codes.js';
 import { createOutput } from './output.js';
@@ -31,6 +32,8 @@ export const COMMANDS: readonly Command[] = [
   remoteCommand,
   startCommand,
   stopCommand,
+  installCommand,
+  uninstallCommand,
 ];
 
 function usage(): string {
