@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import type { Command } from './command.js';
 import { startCommand, statusCommand, stopCommand, listCommand } from './commands/daemon.js';
 import { diffCommand, logCommand, showCommand } from './commands/history.js';
+import { doctorCommand } from './commands/doctor.js';
 import { closeCommand, conflictsCommand, openCommand, syncCommand } from './commands/mounts.js';
 import { remoteCommand } from './commands/remote.js';
 import { initCommand, reposCommand } from './commands/repos.js';
@@ -34,6 +35,7 @@ export const COMMANDS: readonly Command[] = [
   stopCommand,
   installCommand,
   uninstallCommand,
+  doctorCommand,
 ];
 
 function usage(): string {
