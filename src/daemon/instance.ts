@@ -31,7 +31,8 @@ const LOCK_UPDATE_MS = 1_000;
  *
  * Race analysis of the immediate takeover. On Linux every starting daemon first binds an abstract
  * Unix socket named after the uid and the home ({@link instanceSocketName}). The kernel lets one
- * process hold that name and releases it the moment the holder dies, whatever kills it, so holding
+ * process hold that name and releases it the moment the holder dies, whatever kills it (children
+ * such as a jj still running do not inherit it: libuv opens sockets close-on-exec), so holding
  * it proves that no other live jjfsd for this home exists in our network namespace: the lock's
  * owner is dead and nobody else is taking it over right now. Only then do we remove the stale lock
  * directory and take it, without waiting. A daemon that could not bind the name (it lost a start
