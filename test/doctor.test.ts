@@ -4,7 +4,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAlive, JjfsEnv, waitFor } from './helpers/jjfs-env.js';
@@ -161,16 +161,27 @@ describe('jjfs doctor', () => {
   });
 
   it('unreachable remotes, credentials never shown', async () => {
+    // A remote that worked when it was added, then went away.
+    const bare = await bareRemote();
     expect((await env.run(['init', 'notes'])).code).toBe(0);
+    expect((await env.run(['remote', 'add', bare, '--repo', 'notes'])).code).toBe(0);
+    await rename(bare, `${bare}.moved`);
+    // A URL with credentials to a host that refuses connections (remote add would refuse it, so it
+    // goes into config.json by hand, with the daemon stopped).
     expect((await env.run(['init', 'work'])).code).toBe(0);
-    expect((await env.run(['remote', 'add', path.join(env.root, 'missing.git'), '--repo', 'notes'])).code).toBe(0);
-    expect((await env.run(['remote', 'add', 'https://alice:s3cret@127.0.0.1:9/x.git', '--repo', 'work'])).code).toBe(0);
+    expect((await env.run(['stop'])).code).toBe(0);
+    const configFile = path.join(env.home, 'config.json');
+    const config = JSON.parse(await readFile(configFile, 'utf8')) as { repos: Record<string, { remote: string | null }> };
+    config.repos['work']!.remote = 'https://alice:s3cret@127.0.0.1:9/x.git';
+    await writeFile(configFile, JSON.stringify(config));
+
     const r = await env.run(['doctor', '--json'], { env: e, timeoutMs: 120_000 });
     expect(r.stdout + r.stderr).not.toContain('s3cret');
+    expect((await env.run(['doctor'], { env: e, timeoutMs: 120_000 })).stdout).not.toContain('s3cret');
     const { code, problems } = await doctor();
     expect(code).toBe(1);
     const notes = problems.find((c) => c.name === 'remote of notes')!;
-    expect(notes.detail).toMatch(new RegExp(`^${path.join(env.root, 'missing.git')} is not reachable: .+`));
+    expect(notes.detail).toMatch(new RegExp(`^${bare} is not reachable: .+`));
     expect(notes.fix).toBe('check the URL, the network and your credentials; replace it with: jjfs remote remove --repo notes && jjfs remote add URL --repo notes');
     const work = problems.find((c) => c.name === 'remote of work')!;
     expect(work.detail).toMatch(/^https:\/\/127\.0\.0\.1:9\/x\.git is not reachable: /);
