@@ -13,6 +13,7 @@ const scripts = [
   ['watch-latency.mjs'],
   ['remote-latency.mjs', ...(quick ? ['--runs', '4'] : [])],
   ['history-latency.mjs', ...(quick ? ['--versions', '30', '--runs', '10'] : [])],
+  ['restart-bench.mjs', ...(quick ? ['--runs', '3'] : [])],
 ];
 let failed = 0;
 for (const [script, ...args] of scripts) {

@@ -3,11 +3,11 @@ import { JjfsError } from '../errors.js';
 import { RpcClient } from '../rpc/client.js';
 import { PROTOCOL_VERSION } from '../rpc/protocol.js';
 import { VERSION } from '../version.js';
-import { startDaemon } from './start-daemon.js';
+import { launchDaemon, type Launch } from './service-control.js';
 
 /**
  * Connects to the daemon and checks that it speaks our protocol. With `autoStart`, a missing
- * daemon is started first.
+ * daemon is started first (through the service manager when a service is installed).
  */
 export async function connectDaemon(paths: Paths, opts: { autoStart: boolean }): Promise<RpcClient> {
   const first = await tryConnect(paths);
@@ -15,13 +15,18 @@ export async function connectDaemon(paths: Paths, opts: { autoStart: boolean }):
   if (!opts.autoStart) {
     throw new JjfsError('daemon-unavailable', 'jjfsd is not running. Start it with: jjfs start');
   }
+  return (await startAndConnect(paths)).client;
+}
+
+/** Starts the daemon (see {@link launchDaemon}) and connects to it. */
+export async function startAndConnect(paths: Paths): Promise<{ client: RpcClient; launch: Launch }> {
   let client: RpcClient | undefined;
-  await startDaemon(paths, async () => {
+  const launch = await launchDaemon(paths, async () => {
     client = await tryConnect(paths);
     return client !== undefined;
   });
   if (!client) throw new JjfsError('daemon-unavailable', 'jjfsd started but does not answer.');
-  return handshake(client);
+  return { client: await handshake(client), launch };
 }
 
 /** A connection, or undefined when nothing listens on the socket. */

@@ -5,10 +5,12 @@ import { VERSION } from '../version.js';
 import type { Command } from './command.js';
 import { startCommand, statusCommand, stopCommand, listCommand } from './commands/daemon.js';
 import { diffCommand, logCommand, showCommand } from './commands/history.js';
+import { doctorCommand } from './commands/doctor.js';
 import { closeCommand, conflictsCommand, openCommand, syncCommand } from './commands/mounts.js';
 import { remoteCommand } from './commands/remote.js';
 import { initCommand, reposCommand } from './commands/repos.js';
 import { restoreCommand, undoCommand } from './commands/restore.js';
+import { installCommand, uninstallCommand } from './commands/service.js';
 import { connectDaemon } from './connect.js';
 import { ExitCode } from './exit-codes.js';
 import { createOutput } from './output.js';
@@ -31,6 +33,9 @@ export const COMMANDS: readonly Command[] = [
   remoteCommand,
   startCommand,
   stopCommand,
+  installCommand,
+  uninstallCommand,
+  doctorCommand,
 ];
 
 function usage(): string {

@@ -1,25 +1,12 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { checkPaths, type Paths } from '../config/paths.js';
 import { JjfsError } from '../errors.js';
+import { DAEMON_ENTRY, daemonEnv } from '../daemon/launch-env.js';
 import { kindOfExitCode } from './exit-codes.js';
 
-/** The daemon's entry module (dist/daemon/main.js), next to this file's directory. */
-export const DAEMON_ENTRY = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
-
-/** Environment variable telling bin/jjfsd.js that the FUSE environment is already in place. */
-export const DAEMON_ENV_MARK = 'JJFS_DAEMON_ENV';
-
-/**
- * The environment jjfsd needs before it starts: LD_LIBRARY_PATH with the libfuse.so.2 shim and a
- * large libuv thread pool (both are read only at process start).
- */
-export async function daemonEnv(paths: Paths, base: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
-  const { fuseProcessEnv } = await import('../fs/fuse-loader.js');
-  return { ...fuseProcessEnv(base, paths.shimDir), [DAEMON_ENV_MARK]: '1' };
-}
+export { DAEMON_ENTRY, DAEMON_ENV_MARK, daemonEnv } from '../daemon/launch-env.js';
 
 /**
  * Starts jjfsd detached, its output appended to the log, and waits until `isReady` says it

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, rm, rmdir } from 'node:fs/promises';
 import net from 'node:net';
 import lockfile from 'proper-lockfile';
 import { isErrnoException, JjfsError } from '../errors.js';
@@ -15,8 +16,9 @@ export interface DaemonInfo {
 }
 
 /**
- * How long a lock whose owner stopped refreshing it counts as held. After kill -9 the next daemon
- * waits at most this long; a live daemon refreshes it every LOCK_UPDATE_MS.
+ * How long a lock whose owner stopped refreshing it counts as held. A live daemon refreshes it every
+ * LOCK_UPDATE_MS. After kill -9 the next daemon takes the lock over at once when it holds the
+ * instance socket (Linux, see below), otherwise it waits at most this long.
  */
 const LOCK_STALE_MS = 5_000;
 const LOCK_UPDATE_MS = 1_000;
@@ -24,13 +26,44 @@ const LOCK_UPDATE_MS = 1_000;
 /**
  * Takes the single-instance lock (proper-lockfile's mkdir lock at daemon.lock, refreshed while we
  * live, stale once we stop refreshing it). A live holder means "already running (pid N)"; a dead
- * one (kill -9) is waited out until its lock goes stale, then taken over.
+ * one (kill -9) is taken over: at once when we hold the instance socket, else once its lock is
+ * stale. The returned function releases both.
+ *
+ * Race analysis of the immediate takeover. On Linux every starting daemon first binds an abstract
+ * Unix socket named after the uid and the home ({@link instanceSocketName}). The kernel lets one
+ * process hold that name and releases it the moment the holder dies, whatever kills it (children
+ * such as a jj still running do not inherit it: libuv opens sockets close-on-exec), so holding
+ * it proves that no other live jjfsd for this home exists in our network namespace: the lock's
+ * owner is dead and nobody else is taking it over right now. Only then do we remove the stale lock
+ * directory and take it, without waiting. A daemon that could not bind the name (it lost a start
+ * race to another daemon, or someone else squats the name) never takes over early: it follows
+ * proper-lockfile's rules (stale after LOCK_STALE_MS), exactly as before. The remaining window,
+ * a waiter that judged the OLD lock stale removing our fresh one, needs the dead lock to be older
+ * than LOCK_STALE_MS AND two daemons starting within microseconds of each other; proper-lockfile's
+ * own stale takeover between two waiters has the same window. As a second guard we never remove a
+ * lock whose recorded holder (daemon.json) is a live jjfsd (e.g. one in another namespace), and we
+ * take over at most once (see {@link lockLoop}).
  */
 export async function acquireInstanceLock(
   paths: Paths,
   onCompromised: (error: Error) => void,
 ): Promise<() => Promise<void>> {
+  const instance = await bindInstanceSocket(paths.home);
+  try {
+    const release = await lockLoop(paths, onCompromised, instance !== undefined);
+    return async () => {
+      await release();
+      instance?.close();
+    };
+  } catch (error) {
+    instance?.close();
+    throw error;
+  }
+}
+
+async function lockLoop(paths: Paths, onCompromised: (error: Error) => void, exclusive: boolean): Promise<() => Promise<void>> {
   const deadline = Date.now() + LOCK_STALE_MS + 3_000;
+  let mayTakeOver = exclusive;
   for (;;) {
     try {
       return await lockfile.lock(paths.home, {
@@ -48,6 +81,14 @@ export async function acquireInstanceLock(
     if (holder && holder.pid !== process.pid && isDaemonAlive(holder.pid)) {
       throw new JjfsError('already-exists', `jjfsd is already running (pid ${holder.pid}).`, { pid: holder.pid });
     }
+    if (mayTakeOver) {
+      // The owner is dead (see the race analysis above): take its lock over now. Only once: if the
+      // lock is taken again right after, a daemon that lost the socket race got it between our rmdir
+      // and our mkdir; it is alive and will record itself, so from here on the normal rules apply.
+      mayTakeOver = false;
+      await rmdir(paths.lockFile).catch(() => undefined);
+      continue;
+    }
     if (Date.now() > deadline) {
       throw new JjfsError(
         'already-exists',
@@ -56,6 +97,28 @@ export async function acquireInstanceLock(
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * The abstract socket name that stands for "a jjfsd of this user for this home is alive" (Linux
+ * only; abstract names live in the kernel, not the file system, and vanish with their holder).
+ */
+export function instanceSocketName(home: string): string {
+  const hash = createHash('sha256').update(home).digest('hex').slice(0, 32);
+  return `\0jjfsd-${process.getuid?.() ?? 0}-${hash}`;
+}
+
+/** Binds the instance socket; undefined when another process holds it or the platform has none. */
+async function bindInstanceSocket(home: string): Promise<net.Server | undefined> {
+  if (process.platform !== 'linux') return undefined;
+  const server = net.createServer((conn) => conn.destroy());
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(undefined));
+    server.listen(instanceSocketName(home), () => {
+      server.unref(); // the RPC server keeps the daemon alive, not this
+      resolve(server);
+    });
+  });
 }
 
 /**

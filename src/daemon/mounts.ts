@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import type { CommitRef, MountInfo } from '../rpc/protocol.js';
 import { KeyedMutex } from '../util/mutex.js';
 import { checkOpenTarget } from './open-target.js';
+import { rescueMountPoint } from './rescue.js';
 import type { RepoService } from './repos.js';
 import type { SyncHub } from './sync-hub.js';
 
@@ -251,6 +252,7 @@ export class MountService {
         announcer?.noteOwnWrite(relPath);
         this.hub.markDirty(config.id);
       },
+      beforeMount: () => this.rescue(config),
     });
     try {
       await fuse.mount();
@@ -278,6 +280,23 @@ export class MountService {
       throw new JjfsError('environment', `Cannot mount ${config.path}: ${messageOf(error)}`);
     }
     return { config, fuse };
+  }
+
+  /**
+   * Moves files written into the bare mount point while it was not mounted (daemon stopped or
+   * killed) into the workspace: otherwise the mount fails ("not empty") or would hide them. Skipped
+   * when something is mounted there: the daemon never looks inside a mount.
+   */
+  private async rescue(config: MountConfig): Promise<void> {
+    if ((await allMountPoints()).has(config.path)) return;
+    const report = await rescueMountPoint(config.path, config.workspace);
+    if (report.moved.length + report.renamed.length + report.duplicates.length === 0) return;
+    this.log.warn('moved files written into the mount point while it was not mounted into the mount', {
+      path: config.path,
+      moved: report.moved,
+      keptBeside: report.renamed.map(([from, to]) => `${from} -> ${to}`),
+      identical: report.duplicates,
+    });
   }
 
   private async unmountAndDetach(m: LiveMount): Promise<void> {

@@ -423,9 +423,14 @@ export function fuseProcessEnv(baseEnv: NodeJS.ProcessEnv, shimDir: string): Nod
     const rest = (baseEnv.LD_LIBRARY_PATH ?? '').split(':').filter((p) => p !== '' && p !== dir);
     env.LD_LIBRARY_PATH = [dir, ...rest].join(':');
   }
-  const pool = Number.parseInt(baseEnv.UV_THREADPOOL_SIZE ?? '', 10);
-  env.UV_THREADPOOL_SIZE = String(Number.isFinite(pool) && pool > MIN_THREADPOOL ? pool : MIN_THREADPOOL);
+  env.UV_THREADPOOL_SIZE = fuseThreadPoolSize(baseEnv);
   return env;
+}
+
+/** The `UV_THREADPOOL_SIZE` a FUSE-serving process gets: `baseEnv`'s if larger, else the minimum. */
+export function fuseThreadPoolSize(baseEnv: NodeJS.ProcessEnv): string {
+  const pool = Number.parseInt(baseEnv.UV_THREADPOOL_SIZE ?? '', 10);
+  return String(Number.isFinite(pool) && pool > MIN_THREADPOOL ? pool : MIN_THREADPOOL);
 }
 
 // ---------------------------------------------------------------------------------------------

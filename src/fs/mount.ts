@@ -108,6 +108,11 @@ export interface FuseMountOptions {
   announce?: AnnounceState;
   /** Overrides of {@link DEFAULT_OPTIONS} (tests, benchmarks). */
   options?: Partial<MountOptions>;
+  /**
+   * Runs after a stale mount was cleared and right before mounting, while the mount point is a
+   * plain directory (the daemon uses it to rescue files written there while nothing was mounted).
+   */
+  beforeMount?: () => Promise<void>;
 }
 
 /** The mount point is already a mount (another jjfs, or anything else). */
@@ -154,6 +159,7 @@ export class FuseMount {
     const { mountPath, backingDir, readOnly, gate, log, onMutation, beforeMutation, announce } = this.opts;
     const cleared = await clearStaleMount(mountPath);
     if (cleared) this.log.warn('cleared a stale mount (its process had died)', { mountPath });
+    await this.opts.beforeMount?.();
     const ops = createPassthroughOps({
       root: backingDir,
       readOnly: readOnly === true,

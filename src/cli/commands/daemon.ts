@@ -2,14 +2,16 @@ import { JjfsError } from '../../errors.js';
 import type { MountInfo, StatusResult } from '../../rpc/protocol.js';
 import type { Command } from '../command.js';
 import type { Output } from '../output.js';
+import { startAndConnect } from '../connect.js';
+import { stopThroughService, waitForExit } from '../service-control.js';
 import { formatRepo } from './repos.js';
 
 export const startCommand: Command = {
   name: 'start',
-  summary: 'Start the daemon (it remounts every mount)',
+  summary: 'Start the daemon (it remounts every mount); through systemd/launchd when installed',
   usage: 'jjfs start',
   positionals: [0, 0],
-  async run({ daemon, out }) {
+  async run({ daemon, out, paths }) {
     const client = await daemon({ autoStart: false }).catch((error: unknown) => {
       if (error instanceof JjfsError && error.kind === 'daemon-unavailable') return undefined;
       throw error;
@@ -20,10 +22,12 @@ export const startCommand: Command = {
       out.result({ running: true, started: false, pid }, () => `jjfsd is already running (pid ${pid})`);
       return;
     }
-    const started = await daemon({ autoStart: true });
+    const { client: started, launch } = await startAndConnect(paths);
     const status = await started.request('status', {});
     started.close();
-    out.result({ running: true, started: true, pid: status.pid }, () => `jjfsd started (pid ${status.pid})`);
+    if (launch.warning) out.note(`jjfs: ${launch.warning}`);
+    const how = launch.via === 'direct' ? '' : ` by ${launch.via}`;
+    out.result({ running: true, started: true, pid: status.pid, via: launch.via }, () => `jjfsd started${how} (pid ${status.pid})`);
   },
 };
 
@@ -32,7 +36,7 @@ export const stopCommand: Command = {
   summary: 'Stop the daemon (unmounts everything; mounts come back at the next start)',
   usage: 'jjfs stop',
   positionals: [0, 0],
-  async run({ daemon, out }) {
+  async run({ daemon, out, paths }) {
     let client;
     try {
       client = await daemon({ autoStart: false });
@@ -44,12 +48,21 @@ export const stopCommand: Command = {
       throw error;
     }
     const { pid } = await client.request('status', {});
-    await client.request('shutdown', {});
+    // Under systemd/launchd the service manager must stop it: a daemon that just exits would
+    // otherwise count as stopped by nobody (launchd) and the manager's view would be wrong.
+    const via = await stopThroughService(paths, pid).catch((error: unknown) => {
+      client.close();
+      throw error;
+    });
+    if (!via) {
+      await client.request('shutdown', {});
+      if (!(await waitForExit(pid, 60_000))) {
+        client.close();
+        throw new JjfsError('busy', `jjfsd (pid ${pid}) is still shutting down after 60 s.`);
+      }
+    }
     client.close();
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && isAlive(pid)) await new Promise((r) => setTimeout(r, 50));
-    if (isAlive(pid)) throw new JjfsError('busy', `jjfsd (pid ${pid}) is still shutting down after 60 s.`);
-    out.result({ running: false, stopped: true, pid }, () => `jjfsd stopped (pid ${pid})`);
+    out.result({ running: false, stopped: true, pid, via: via ?? 'direct' }, () => `jjfsd stopped${via ? ` by ${via}` : ''} (pid ${pid})`);
   },
 };
 
@@ -124,13 +137,4 @@ function formatStatus(s: StatusResult, out: Output): string[] {
   if (s.mounts.length === 0) lines.push('  (none; open one with: jjfs open REPO [PATH])');
   for (const m of s.mounts) lines.push(`  ${formatMount(m, out)}`);
   return lines;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
