@@ -30,5 +30,15 @@ export interface Command {
   run(ctx: CommandContext): Promise<number | void>;
 }
 
+/** Runs `fn` with a daemon connection (started if needed) and always closes it. */
+export async function withClient<T>(daemon: CommandContext['daemon'], fn: (client: RpcClient) => Promise<T>): Promise<T> {
+  const client = await daemon();
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
 /** --json is accepted by every command. */
 export const jsonOption: OptionSpec = { json: { type: 'boolean' } };

@@ -1,6 +1,6 @@
 import { JjfsError } from '../../errors.js';
 import type { MountInfo, StatusResult } from '../../rpc/protocol.js';
-import type { Command } from '../command.js';
+import { withClient, type Command } from '../command.js';
 import type { Output } from '../output.js';
 import { startAndConnect } from '../connect.js';
 import { stopThroughService, waitForExit } from '../service-control.js';
@@ -98,13 +98,10 @@ export const listCommand: Command = {
   usage: 'jjfs list [--json]',
   positionals: [0, 0],
   async run({ daemon, out }) {
-    const client = await daemon();
-    try {
+    return withClient(daemon, async (client) => {
       const { mounts } = await client.request('list', {});
       out.result({ mounts }, () => (mounts.length === 0 ? 'No mounts. Open one with: jjfs open REPO [PATH]' : mounts.map((m) => formatMount(m, out))));
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 

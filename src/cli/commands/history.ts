@@ -3,7 +3,7 @@ import path from 'node:path';
 import { JjfsError } from '../../errors.js';
 import { parseAt, parseTime, requireTime } from '../../history/time.js';
 import type { CommitRef, HistoryEntry } from '../../rpc/protocol.js';
-import type { Command } from '../command.js';
+import { withClient, type Command } from '../command.js';
 import { resolveTarget } from '../target.js';
 
 /** `2026-11-20 23:58:01` in local time: what a person reads in `log`. */
@@ -42,8 +42,7 @@ export const logCommand: Command = {
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
       throw new JjfsError('invalid-input', `--limit must be a whole number of at least 1 (got ${String(values['limit'])}).`);
     }
-    const client = await daemon();
-    try {
+    return withClient(daemon, async (client) => {
       const target = await resolveTarget(client, cwd, positionals[0], values['repo']);
       const result = await client.request('log', {
         repo: target.repo,
@@ -54,9 +53,7 @@ export const logCommand: Command = {
       out.result(result, () =>
         result.entries.length === 0 ? `No versions${since ? ` since ${localTime(since.toISOString())}` : ''}` : result.entries.map(entryLine),
       );
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 
@@ -69,8 +66,7 @@ export const showCommand: Command = {
   positionals: [1, 2],
   async run({ positionals, values, cwd, daemon, out }) {
     const { at } = await parseAt(positionals[0] as string, 'REV');
-    const client = await daemon();
-    try {
+    return withClient(daemon, async (client) => {
       const target = await resolveTarget(client, cwd, positionals[1], values['repo']);
       const result = await client.request('show', { repo: target.repo, at, ...(target.path !== undefined ? { path: target.path } : {}) });
       if (out.json) return out.result(result, () => []);
@@ -90,9 +86,7 @@ export const showCommand: Command = {
         '',
         result.diff.trimEnd(),
       ]);
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 
@@ -121,8 +115,7 @@ export const diffCommand: Command = {
   async run({ positionals, values, cwd, daemon, out }) {
     const split = await splitDiffArgs(cwd, positionals);
     const from = split.rev === undefined ? undefined : (await parseAt(split.rev, 'REV')).at;
-    const client = await daemon();
-    try {
+    return withClient(daemon, async (client) => {
       const target = await resolveTarget(client, cwd, split.path, values['repo']);
       const result = await client.request('diff', {
         repo: target.repo,
@@ -135,8 +128,6 @@ export const diffCommand: Command = {
         if (values['stat']) return [header, ...result.files.map((f) => `${f.path}\t${f.status}\t+${f.added} -${f.removed}`)];
         return result.diff.trimEnd();
       });
-    } finally {
-      client.close();
-    }
+    });
   },
 };

@@ -4,7 +4,7 @@ import { validateRepoName } from '../../config/validate.js';
 import { JjfsError } from '../../errors.js';
 import { parseAt } from '../../history/time.js';
 import type { RemoteRoundInfo } from '../../rpc/protocol.js';
-import type { Command } from '../command.js';
+import { withClient, type Command } from '../command.js';
 import { versionLabel } from './history.js';
 
 export const openCommand: Command = {
@@ -24,8 +24,7 @@ export const openCommand: Command = {
     const at = atText === undefined ? undefined : (await parseAt(atText, '--at')).at;
     const defaultPath = atText === undefined ? repo : `${repo}@${atText.trim().replace(/[^A-Za-z0-9._-]+/g, '-')}`;
     const target = canonicalTarget(cwd, positionals[1] ?? defaultPath);
-    const client = await daemon();
-    try {
+    return withClient(daemon, async (client) => {
       const result = await client.request('open', { repo, path: target, ...(at !== undefined ? { at } : {}) });
       out.result(result, () => [
         ...(result.createdRepo ? [`Created repo "${repo}"`] : []),
@@ -33,9 +32,7 @@ export const openCommand: Command = {
           ? `Mounted ${repo} at ${result.mount.path}, read-only, as of ${versionLabel(result.version)}`
           : `Mounted ${repo} at ${result.mount.path}`,
       ]);
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 
@@ -46,17 +43,14 @@ export const closeCommand: Command = {
   positionals: [1, 1],
   async run({ positionals, cwd, daemon, out }) {
     const target = canonicalTarget(cwd, positionals[0] as string);
-    const client = await daemon();
-    try {
+    return withClient(daemon, async (client) => {
       const result = await client.request('close', { path: target });
       out.result(result, () =>
         result.mount.at
           ? `Closed the read-only view ${result.mount.path} (${result.mount.repo} at ${result.mount.at.slice(0, 12)})`
           : `Closed ${result.mount.path} (${result.mount.repo}); its changes are kept in the repo`,
       );
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 
@@ -71,8 +65,7 @@ export const syncCommand: Command = {
   options: { remote: { type: 'boolean' } },
   positionals: [0, 1],
   async run({ positionals, values, daemon, out }) {
-    const client = await daemon();
-    try {
+    return withClient(daemon, async (client) => {
       const params = { ...(positionals[0] ? { repo: positionals[0] } : {}), ...(values['remote'] ? { remote: true } : {}) };
       const { rounds } = await client.request('sync', params);
       out.result({ rounds }, () =>
@@ -83,9 +76,7 @@ export const syncCommand: Command = {
         ),
       );
       return rounds.every((r) => r.converged) ? 0 : 1;
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 
@@ -96,16 +87,13 @@ export const conflictsCommand: Command = {
   details: 'Edit a listed file in any mount to resolve it; the resolution propagates like any change.',
   positionals: [0, 1],
   async run({ positionals, daemon, out }) {
-    const client = await daemon();
-    try {
+    return withClient(daemon, async (client) => {
       const { repos } = await client.request('conflicts', positionals[0] ? { repo: positionals[0] } : {});
       const any = repos.some((r) => r.paths.length > 0);
       out.result({ repos }, () =>
         any ? repos.flatMap((r) => r.paths.map((p) => `${r.repo}\t${p}`)) : 'No conflicts',
       );
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 

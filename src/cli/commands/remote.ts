@@ -1,6 +1,6 @@
 import { normalizeRemoteUrl, validateRepoName } from '../../config/validate.js';
 import { JjfsError } from '../../errors.js';
-import type { Command } from '../command.js';
+import { withClient, type Command } from '../command.js';
 
 export const remoteCommand: Command = {
   name: 'remote',
@@ -20,29 +20,20 @@ export const remoteCommand: Command = {
     if (action === 'add') {
       if (url === undefined) throw new JjfsError('usage', 'Missing URL. Usage: jjfs remote add URL [--repo NAME]');
       const absolute = normalizeRemoteUrl(url, cwd);
-      const client = await daemon();
-      try {
+      return withClient(daemon, async (client) => {
         const result = await client.request('remote.add', { repo, url: absolute });
         out.result(result, () => `Remote of "${result.repo}" set to ${result.url}`);
-      } finally {
-        client.close();
-      }
-      return;
+      });
     }
     if (url !== undefined) throw new JjfsError('usage', `Unexpected argument "${url}".`);
     if (action === 'remove') {
-      const client = await daemon();
-      try {
+      return withClient(daemon, async (client) => {
         const result = await client.request('remote.remove', { repo });
         out.result(result, () => `Remote of "${result.repo}" removed`);
-      } finally {
-        client.close();
-      }
-      return;
+      });
     }
     if (action === 'list') {
-      const client = await daemon();
-      try {
+      return withClient(daemon, async (client) => {
         const { repos } = await client.request('repos', {});
         const remotes = repos.map((r) => ({ repo: r.name, remote: r.remote }));
         out.result({ remotes }, () =>
@@ -52,10 +43,7 @@ export const remoteCommand: Command = {
             return `${r.repo}\t${r.remote.url}${r.remote.branch ? ` (${r.remote.branch})` : ''}\t${r.remote.delayed ? 'remote sync delayed' : when}`;
           }),
         );
-      } finally {
-        client.close();
-      }
-      return;
+      });
     }
     throw new JjfsError('usage', `Unknown remote action "${action ?? ''}". Use add, remove or list.`);
   },

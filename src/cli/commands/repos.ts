@@ -1,6 +1,6 @@
 import { normalizeRemoteUrl, validateRepoName } from '../../config/validate.js';
 import type { RepoInfo } from '../../rpc/protocol.js';
-import type { Command } from '../command.js';
+import { withClient, type Command } from '../command.js';
 
 export const initCommand: Command = {
   name: 'init',
@@ -16,17 +16,14 @@ export const initCommand: Command = {
     // Validate before connecting: bad input must not even start the daemon.
     const name = validateRepoName(positionals[0] ?? 'default');
     const from = typeof values['from'] === 'string' ? normalizeRemoteUrl(values['from'], cwd) : undefined;
-    const client = await daemon();
-    try {
+    return withClient(daemon, async (client) => {
       const result = await client.request('init', { name, ...(from === undefined ? {} : { from }) });
       out.result(result, () =>
         result.created
           ? `Created repo "${result.name}" at ${result.path}${from === undefined ? '' : ' from its remote'}`
           : `Repo "${result.name}" already exists at ${result.path}`,
       );
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 
@@ -36,13 +33,10 @@ export const reposCommand: Command = {
   usage: 'jjfs repos',
   positionals: [0, 0],
   async run({ daemon, out }) {
-    const client = await daemon();
-    try {
+    return withClient(daemon, async (client) => {
       const { repos } = await client.request('repos', {});
       out.result({ repos }, () => (repos.length === 0 ? 'No repos yet. Create one with: jjfs init' : repos.map(formatRepo)));
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 

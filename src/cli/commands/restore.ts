@@ -2,7 +2,7 @@ import { validateRepoName } from '../../config/validate.js';
 import { JjfsError } from '../../errors.js';
 import { parseAt } from '../../history/time.js';
 import type { ChangeResult } from '../../rpc/protocol.js';
-import type { Command } from '../command.js';
+import { withClient, type Command } from '../command.js';
 import { mapPath, resolveTarget } from '../target.js';
 import { localTime, versionLabel } from './history.js';
 
@@ -37,8 +37,7 @@ export const restoreCommand: Command = {
       validateRepoName(values['repo']);
     }
     const at = atText === undefined ? undefined : (await parseAt(atText, '--at')).at;
-    const client = await daemon();
-    try {
+    return withClient(daemon, async (client) => {
       const target = await resolveTarget(client, cwd, rawPath, values['repo']);
       let to: string | undefined;
       if (toText !== undefined) {
@@ -61,9 +60,7 @@ export const restoreCommand: Command = {
         ...lines,
       ]);
       return code;
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 
@@ -77,8 +74,7 @@ export const undoCommand: Command = {
   options: { repo: { type: 'string' } },
   positionals: [0, 0],
   async run({ values, cwd, daemon, out }) {
-    const client = await daemon();
-    try {
+    return withClient(daemon, async (client) => {
       const target = await resolveTarget(client, cwd, undefined, values['repo']);
       const result = await client.request('undo', { repo: target.repo });
       const u = result.undone;
@@ -90,8 +86,6 @@ export const undoCommand: Command = {
         ...lines,
       ]);
       return code;
-    } finally {
-      client.close();
-    }
+    });
   },
 };
