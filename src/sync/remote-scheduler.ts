@@ -2,21 +2,10 @@ import { redactText, redactUrl } from '../config/validate.js';
 import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RemoteRoundResult, RemoteSync } from './remote.js';
+import type { RemoteInfo } from '../rpc/protocol.js';
 
 /** Status of one repo's remote, as `jjfs status` shows it (never with credentials). */
-export interface RemoteFacts {
-  url: string;
-  branch: string;
-  lastPush?: string;
-  lastFetch?: string;
-  lastError?: string;
-  /** When the next attempt runs after a failure. */
-  nextRetry?: string;
-  /** The last attempt failed; a retry is scheduled ("remote sync delayed"). */
-  delayed: boolean;
-  /** Duration of the last finished round (ms). */
-  lastRoundMs?: number;
-}
+export type RemoteFacts = RemoteInfo & { branch: string };
 
 /** Delay before retry number `failures` (1, 2, 4 … capped at 60 s). */
 export function backoffMs(failures: number): number {
