@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { Paths } from '../config/paths.js';
+import { JjfsError } from '../errors.js';
 import type { RpcClient } from '../rpc/client.js';
 import type { Output } from './output.js';
 
@@ -37,6 +38,16 @@ export async function withClient<T>(daemon: CommandContext['daemon'], fn: (clien
     return await fn(client);
   } finally {
     client.close();
+  }
+}
+
+/** A connection to the daemon if one is running, else undefined; never starts one. */
+export async function runningDaemon(daemon: CommandContext['daemon']): Promise<RpcClient | undefined> {
+  try {
+    return await daemon({ autoStart: false });
+  } catch (error) {
+    if (error instanceof JjfsError && error.kind === 'daemon-unavailable') return undefined;
+    throw error;
   }
 }
 

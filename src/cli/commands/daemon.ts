@@ -1,6 +1,6 @@
 import { JjfsError } from '../../errors.js';
 import type { MountInfo, StatusResult } from '../../rpc/protocol.js';
-import { withClient, type Command } from '../command.js';
+import { runningDaemon, withClient, type Command } from '../command.js';
 import type { Output } from '../output.js';
 import { startAndConnect } from '../connect.js';
 import { stopThroughService, waitForExit } from '../service-control.js';
@@ -12,10 +12,7 @@ export const startCommand: Command = {
   usage: 'jjfs start',
   positionals: [0, 0],
   async run({ daemon, out, paths }) {
-    const client = await daemon({ autoStart: false }).catch((error: unknown) => {
-      if (error instanceof JjfsError && error.kind === 'daemon-unavailable') return undefined;
-      throw error;
-    });
+    const client = await runningDaemon(daemon);
     if (client) {
       const { pid } = await client.request('status', {});
       client.close();
@@ -37,15 +34,10 @@ export const stopCommand: Command = {
   usage: 'jjfs stop',
   positionals: [0, 0],
   async run({ daemon, out, paths }) {
-    let client;
-    try {
-      client = await daemon({ autoStart: false });
-    } catch (error) {
-      if (error instanceof JjfsError && error.kind === 'daemon-unavailable') {
-        out.result({ running: false, stopped: false }, () => 'jjfsd is not running');
-        return;
-      }
-      throw error;
+    const client = await runningDaemon(daemon);
+    if (!client) {
+      out.result({ running: false, stopped: false }, () => 'jjfsd is not running');
+      return;
     }
     const { pid } = await client.request('status', {});
     // Under systemd/launchd the service manager must stop it: a daemon that just exits would
@@ -72,15 +64,10 @@ export const statusCommand: Command = {
   usage: 'jjfs status [--json]',
   positionals: [0, 0],
   async run({ daemon, out }) {
-    let client;
-    try {
-      client = await daemon({ autoStart: false });
-    } catch (error) {
-      if (error instanceof JjfsError && error.kind === 'daemon-unavailable') {
-        out.result({ running: false }, () => 'jjfsd: not running (start it with: jjfs start)');
-        return 3;
-      }
-      throw error;
+    const client = await runningDaemon(daemon);
+    if (!client) {
+      out.result({ running: false }, () => 'jjfsd: not running (start it with: jjfs start)');
+      return 3;
     }
     try {
       const status = await client.request('status', {});
