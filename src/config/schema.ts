@@ -12,7 +12,16 @@ export interface RepoConfig {
   push_interval: number;
   /** New files larger than this are refused by jj's snapshot (bytes). */
   max_new_file_size: number;
+  /**
+   * Two mounts (or machines) inserting lines at the same place of one file: `merge` keeps both
+   * (main's first), `markers` writes a conflict for a person to review. Default `merge`.
+   */
+  concurrent_insertions?: ConcurrentInsertions;
 }
+
+/** Values of {@link RepoConfig.concurrent_insertions}. */
+export const CONCURRENT_INSERTIONS = ['merge', 'markers'] as const;
+export type ConcurrentInsertions = (typeof CONCURRENT_INSERTIONS)[number];
 
 /** One directory where a repo is mounted. */
 export interface MountConfig {
@@ -33,7 +42,7 @@ export interface Config {
   mounts: MountConfig[];
 }
 
-export const REPO_DEFAULTS: Readonly<Omit<RepoConfig, 'remote' | 'remote_branch'>> = {
+export const REPO_DEFAULTS: Readonly<Omit<RepoConfig, 'remote' | 'remote_branch' | 'concurrent_insertions'>> = {
   debounce_ms: 60,
   max_wait_ms: 400,
   push_interval: 300,
@@ -92,6 +101,11 @@ function parseRepo(value: unknown, where: string, problems: string[]): RepoConfi
   if (branch !== undefined && branch !== null) {
     if (typeof branch !== 'string' || branch === '') problems.push(`"${where}.remote_branch" must be a non-empty string`);
     else repo.remote_branch = branch;
+  }
+  const insertions = value['concurrent_insertions'];
+  if (insertions !== undefined) {
+    if (typeof insertions === 'string' && (CONCURRENT_INSERTIONS as readonly string[]).includes(insertions)) repo.concurrent_insertions = insertions as ConcurrentInsertions;
+    else problems.push(`"${where}.concurrent_insertions" must be one of ${CONCURRENT_INSERTIONS.map((v) => JSON.stringify(v)).join(', ')}`);
   }
   for (const key of Object.keys(REPO_DEFAULTS) as Array<keyof typeof REPO_DEFAULTS>) {
     const v = value[key];

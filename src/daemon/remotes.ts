@@ -88,6 +88,7 @@ export class RemoteService implements RemoteHooks {
         identity: this.#init.identity,
         log: this.#init.log,
         ...(this.#init.timeouts ? { timeouts: this.#init.timeouts } : {}),
+        insertions: this.#init.config.snapshot().repos[repo]?.concurrent_insertions ?? 'merge',
       }),
     );
     this.#init.log.info('remote sync started', { repo, url: this.scheduler.facts(repo)?.url, branch: target.branch });
@@ -125,21 +126,6 @@ export class RemoteService implements RemoteHooks {
   /** Status of `repo`'s remote, or undefined when it has none. */
   info(repo: string): RemoteInfo | undefined {
     return this.scheduler.facts(repo);
-  }
-
-  /**
-   * Files of `repo` that came through the remote with conflict markers and still hold them.
-   * Repos without a remote never have any (and spawn nothing here).
-   */
-  async markerConflicts(repo: string): Promise<string[]> {
-    const sync = this.scheduler.get(repo);
-    if (!sync) return [];
-    try {
-      return await sync.markerConflicts();
-    } catch (error) {
-      this.#init.log.warn('could not look for conflict markers', { repo, error: messageOf(error) });
-      return sync.cachedMarkerConflicts();
-    }
   }
 
   /** Stops every timer and cancels rounds in flight. */

@@ -4,6 +4,7 @@ import { messageOf } from '../errors.js';
 import { GateRegistry } from '../fs/write-gate.js';
 import type { Logger } from '../log.js';
 import type { RoundInfo } from '../rpc/protocol.js';
+import type { GitRunner } from '../sync/git.js';
 import type { JjRunner } from '../sync/jj-runner.js';
 import { DAEMON_IGNORES } from '../sync/repo-init.js';
 import { RepoJj, repoPaths } from '../sync/repo-jj.js';
@@ -31,6 +32,7 @@ export class SyncHub {
   constructor(
     private readonly paths: Paths,
     private readonly jj: JjRunner,
+    private readonly git: GitRunner,
     private readonly log: Logger,
     private readonly repoConfig: (name: string) => RepoConfig | undefined,
     onBackingEvents?: BackingEventsListener,
@@ -58,9 +60,10 @@ export class SyncHub {
         name: repo,
         repoHome: repoHome(this.paths, repo),
         jj: this.jj,
+        git: this.git,
         gate: this.gates,
         log: this.log,
-        options: { debounceMs: cfg?.debounce_ms ?? 60, maxWaitMs: cfg?.max_wait_ms ?? 400 },
+        options: { debounceMs: cfg?.debounce_ms ?? 60, maxWaitMs: cfg?.max_wait_ms ?? 400, insertions: cfg?.concurrent_insertions ?? 'merge' },
         suppressor: this.watchers,
       });
       this.engines.set(repo, engine);

@@ -56,9 +56,12 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
     warnings.push(`FUSE is unavailable, so nothing can be mounted: ${fuse.detail}`);
     log.error('FUSE unavailable', { detail: fuse.detail });
   }
+  const timeoutMs = gitTimeoutMs();
+  // One git runner for the network (remote) and for plumbing on jj's store (merging conflicts).
+  const git = new ExecaGitRunner({ timeoutMs, log: log.child('remote') });
   // The watcher reports backing-dir changes before MountService exists; route them late.
   let mounts: MountService | undefined;
-  const hub = new SyncHub(paths, jj, log.child('sync'), (name) => config.snapshot().repos[name], (id, events) =>
+  const hub = new SyncHub(paths, jj, git, log.child('sync'), (name) => config.snapshot().repos[name], (id, events) =>
     mounts?.backingChanged(id, events),
   );
   // Replaying synced changes as events on other mounts needs the caller pid of FUSE requests,
@@ -68,18 +71,14 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
   if (fuse.ok && !notifier) {
     warnings.push('the stock fuse-native is in use: watchers in one mount do not see changes synced from others (run node native-shims/build-fuse.mjs)');
   }
-  const timeoutMs = gitTimeoutMs();
   const remotes = new RemoteService({
     config,
     hub,
-    git: new ExecaGitRunner({ timeoutMs, log: log.child('remote') }),
+    git,
     identity,
     log: log.child('remote'),
     timeouts: { probeMs: Math.min(timeoutMs, 30_000), fetchMs: timeoutMs, pushMs: timeoutMs },
   });
-  /** jj's own conflicts in main plus files that came through the remote with conflict markers. */
-  const conflictsOf = async (name: string): Promise<string[]> =>
-    [...new Set([...(await hub.conflicts(name)), ...(await remotes.markerConflicts(name))])].sort();
   const repos = new RepoService(
     paths,
     config,
@@ -88,16 +87,16 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
     async (name) => {
       const st = hub.status(name);
       const remote = remotes.info(name);
-      const markers = await remotes.markerConflicts(name);
+      const conflicts = await hub.conflicts(name).catch(() => st?.conflicts ?? []);
       return {
         ...(remote ? { remote } : {}),
+        conflicts,
         ...(st
           ? {
-              conflicts: [...new Set([...st.conflicts, ...markers])].sort(),
               refusedFiles: st.refusedFiles.map((f) => `${f.path} (${f.reason})`),
               ...(st.lastRound ? { lastRound: st.lastRound.startedAt } : {}),
             }
-          : { conflicts: markers }),
+          : {}),
       };
     },
     remotes,
@@ -134,7 +133,7 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
     sync: async (repo, remote) => {
       if (!remote) {
         const rounds = await hub.sync(reposToSync(repo));
-        return Promise.all(rounds.map(async (r) => ({ ...r, conflicts: await conflictsOf(r.repo).catch(() => r.conflicts) })));
+        return rounds;
       }
       const names = reposWithRemote(repo);
       // Local round first, so everything written so far is in main before it is pushed.
@@ -143,12 +142,12 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
         local.map(async (round): Promise<RoundInfo> => {
           const { info, problems } = await remotes.syncNow(round.repo);
           const all = [...round.problems, ...problems];
-          return { ...round, converged: all.length === 0, problems: all, conflicts: await conflictsOf(round.repo).catch(() => round.conflicts), remote: info };
+          return { ...round, converged: all.length === 0, problems: all, conflicts: await hub.conflicts(round.repo).catch(() => round.conflicts), remote: info };
         }),
       );
     },
     conflicts: async (repo) =>
-      Promise.all(reposToSync(repo).map(async (name) => ({ repo: name, paths: await conflictsOf(name) }))),
+      Promise.all(reposToSync(repo).map(async (name) => ({ repo: name, paths: await hub.conflicts(name) }))),
     restore: async () => {
       await live.restore();
       // After the mounts: the first remote round may move main, and its fan-out reaches every mount.

@@ -44,11 +44,15 @@ export interface GitRunOptions {
   signal?: AbortSignal;
   /** A short human name of what this call does, for messages (default `git <first arg>`). */
   summary?: string;
+  /** Keep stdout as raw bytes in {@link GitResult.bytes} (object contents); `stdout` is then empty. */
+  binary?: boolean;
 }
 
 /** What a successful git call printed. */
 export interface GitResult {
   stdout: string;
+  /** stdout as bytes, with {@link GitRunOptions.binary} */
+  bytes?: Buffer;
   stderr: string;
   durationMs: number;
 }
@@ -125,6 +129,7 @@ export class ExecaGitRunner implements GitRunner {
         ...options.env,
       },
       stripFinalNewline: false,
+      ...(options.binary ? { encoding: 'buffer' as const } : {}),
     });
     let ended: 'timeout' | 'cancelled' | undefined;
     // Kill the whole process group: git's children (ssh, git-remote-https) must die too.
@@ -146,9 +151,13 @@ export class ExecaGitRunner implements GitRunner {
     options.signal?.removeEventListener('abort', onAbort);
     const durationMs = performance.now() - started;
     const stdout = typeof result.stdout === 'string' ? result.stdout : '';
-    const stderr = redactText(typeof result.stderr === 'string' ? result.stderr : '', options.url);
+    const rawErr: unknown = result.stderr;
+    const stderr = redactText(typeof rawErr === 'string' ? rawErr : rawErr instanceof Uint8Array ? Buffer.from(rawErr).toString('utf8') : '', options.url);
     this.#opts.log?.debug('git', { args: args.map((a) => redactText(a, options.url)), ms: Math.round(durationMs), exit: result.exitCode });
-    if (ended === undefined && result.exitCode === 0 && !result.failed) return { stdout, stderr, durationMs };
+    if (ended === undefined && result.exitCode === 0 && !result.failed) {
+      const rawOut: unknown = result.stdout;
+      return { stdout, stderr, durationMs, ...(rawOut instanceof Uint8Array ? { bytes: Buffer.from(rawOut) } : {}) };
+    }
     const kind: GitErrorKind = ended ?? (result.exitCode === undefined ? 'spawn' : 'failed');
     throw new GitError({
       summary,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createLogger, silentLogger, type Logger } from '../log.js';
 import type { WorkspaceGate } from './gate.js';
 import { openGate } from './gate.js';
+import { ExecaGitRunner } from './git.js';
 import { initRepo } from './repo-init.js';
 import { RepoJj, repoPaths } from './repo-jj.js';
 import { RepoSync, type ChangeSuppressor, type RepoSyncOptions, type WorkspaceSpec } from './repo-sync.js';
@@ -44,6 +45,7 @@ export async function makeHarness(n: number, opts: HarnessOptions = {}): Promise
       name: 'notes',
       repoHome: env.repoHome,
       jj: env.jj,
+      git: new ExecaGitRunner(),
       gate: opts.gate ?? openGate,
       log,
       options: { debounceMs: 30, maxWaitMs: 300, ...opts.options },

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { GitError, type GitRunner } from './git.js';
+import { rewriteTree, type TreeChange } from './git-objects.js';
 import type { JjIdentity } from './jj-runner.js';
+import { conflictTrailers } from './merge-paths.js';
 import { rootFileset, type RepoJj } from './repo-jj.js';
 
 /**
@@ -11,16 +11,11 @@ import { rootFileset, type RepoJj } from './repo-jj.js';
  * Everything here that moves `main` must run inside the repo's serial queue (RepoSync.exclusive).
  */
 
+/** Largest conflicted file {@link buildPublishCommit} publishes (jj's output is read into memory). */
+const MAX_MARKER_FILE_BYTES = 512 * 1024 * 1024;
+
 /** Name under which the remote branch is imported into jj (`main@origin`). */
 export const REMOTE_NAME = 'origin';
-
-/** Commit-message trailer naming a file published with conflict markers in it. */
-export const CONFLICT_TRAILER = 'Jjfs-Conflict:';
-
-/** The git directory inside the private jj repo (jj's git backend store). */
-export function storeGitDir(rj: RepoJj): string {
-  return join(rj.paths.repoDir, '.jj', 'repo', 'store', 'git');
-}
 
 /** Where a fetch leaves the remote branch; jj does not look here, so fetching never races jj. */
 export function stagingRef(branch: string): string {
@@ -58,7 +53,7 @@ export async function writeRef(git: GitRunner, gitDir: string, ref: string, sha:
  * never moves `main` by itself; `main` moves only through {@link setMain}.
  */
 export async function importRemote(rj: RepoJj, git: GitRunner, branch: string, sha: string | undefined): Promise<boolean> {
-  const gitDir = storeGitDir(rj);
+  const gitDir = rj.paths.gitDir;
   if ((await readRef(git, gitDir, remoteRef(branch))) === sha) return false;
   await writeRef(git, gitDir, remoteRef(branch), sha);
   await rj.repo(['git', 'import']);
@@ -96,23 +91,6 @@ export async function isPristine(rj: RepoJj, local: string): Promise<boolean> {
 /** Moves bookmark `main` to `commit` (`backwards` for a move that is not a descendant). */
 export async function setMain(rj: RepoJj, commit: string, backwards = false): Promise<void> {
   await rj.repo(['bookmark', 'set', 'main', '-r', commit, ...(backwards ? ['--allow-backwards'] : [])]);
-}
-
-/**
- * Creates a merge commit of `local` and `remote` (jj merges the trees; clashing edits become a
- * conflict in the merge) and returns its commit id. Neither parent is rewritten, so no workspace
- * sitting on `local` becomes stale.
- */
-export async function mergeCommits(rj: RepoJj, local: string, remote: string, message: string): Promise<string> {
-  // `jj new` prints no machine-readable id: tag the description with a nonce and look it up.
-  const nonce = randomUUID();
-  const full = `${message}\n\nJjfs-Merge: ${nonce}`;
-  await rj.repo(['new', '--no-edit', local, remote, '-m', full]);
-  const id = (
-    await rj.repo(['log', '--no-graph', '-r', `latest(children(${local}) & children(${remote}) & description(substring:${JSON.stringify(nonce)}))`, '-T', 'commit_id'])
-  ).stdout.trim();
-  if (id === '') throw new Error('jj created no merge commit');
-  return id;
 }
 
 /** True when a commit in `::local ~ ::remote` holds a conflict (jj refuses to push those). */
@@ -156,7 +134,7 @@ export async function buildPublishCommit(
   identity: JjIdentity,
   message: string,
 ): Promise<PublishCommit> {
-  const gitDir = storeGitDir(rj);
+  const gitDir = rj.paths.gitDir;
   const conflicts = await conflictedPaths(rj, local);
   const nonce = randomUUID();
   await rj.repo(['new', '--no-edit', remote ?? 'root()', '-m', `jjfs scratch ${nonce}`]);
@@ -170,8 +148,7 @@ export async function buildPublishCommit(
     const scratchCommit = (await rj.repo(['log', '--no-graph', '-r', scratch, '-T', 'commit_id'])).stdout.trim();
     let tree = (await git.run(['rev-parse', `${scratchCommit}^{tree}`], { gitDir })).stdout.trim();
     if (conflicts.length > 0) tree = await replaceWithMarkers(rj, git, gitDir, tree, local, conflicts);
-    const trailers = conflicts.map((p) => `${CONFLICT_TRAILER} ${JSON.stringify(p)}`);
-    const body = trailers.length > 0 ? `${message}\n\n${trailers.join('\n')}\n` : `${message}\n`;
+    const body = `${message}${conflictTrailers(conflicts.map((path) => ({ kind: 'markers', path })))}\n`;
     const sha = (
       await git.run(['commit-tree', tree, ...(remote === undefined ? [] : ['-p', remote]), '-F', '-'], {
         gitDir,
@@ -194,24 +171,14 @@ function rootFileFileset(path: string): string {
   return `root-file:${JSON.stringify(path)}`;
 }
 
-/** Writes `tree` with each of `paths` replaced by `jj file show -r local PATH` (the marker text). */
+/** `tree` with each of `paths` replaced by `jj file show -r local PATH` (the marker text). */
 async function replaceWithMarkers(rj: RepoJj, git: GitRunner, gitDir: string, tree: string, local: string, paths: string[]): Promise<string> {
-  const index = join(gitDir, `jjfs-publish-${randomUUID()}.index`);
-  const env = { GIT_INDEX_FILE: index };
-  try {
-    await git.run(['read-tree', tree], { gitDir, env });
-    const entries: string[] = [];
-    for (const path of paths) {
-      const text = (await rj.repo(['file', 'show', '-r', local, rootFileset(path)])).stdout;
-      const blob = (await git.run(['hash-object', '-w', '--stdin'], { gitDir, input: text })).stdout.trim();
-      entries.push(`100644 ${blob}\t${path}\0`);
-    }
-    // -z: paths may hold any byte but NUL.
-    await git.run(['update-index', '-z', '--index-info'], { gitDir, env, input: entries.join('') });
-    return (await git.run(['write-tree'], { gitDir, env })).stdout.trim();
-  } finally {
-    await rm(index, { force: true });
+  const changes: TreeChange[] = [];
+  for (const path of paths) {
+    const text = Buffer.from((await rj.repoBytes(['file', 'show', '-r', local, rootFileset(path)], MAX_MARKER_FILE_BYTES)).stdoutBytes ?? []);
+    changes.push({ path, put: { bytes: text, mode: '100644' } });
   }
+  return rewriteTree(git, gitDir, tree, changes);
 }
 
 /**
@@ -220,41 +187,11 @@ async function replaceWithMarkers(rj: RepoJj, git: GitRunner, gitDir: string, tr
  * (after `main` holds it, so jj does not abandon it as unreachable).
  */
 export async function adoptCommit(rj: RepoJj, git: GitRunner, sha: string): Promise<void> {
-  const gitDir = storeGitDir(rj);
+  const gitDir = rj.paths.gitDir;
   const ref = 'refs/remotes/jjfs-publish/main';
   await writeRef(git, gitDir, ref, sha);
   await rj.repo(['git', 'import']);
   await setMain(rj, sha, true);
   await writeRef(git, gitDir, ref, undefined);
   await rj.repo(['git', 'import']);
-}
-
-/**
- * Files that were published with conflict markers (named in a {@link CONFLICT_TRAILER} of a recent
- * commit in `::main`) and whose text at `main` still holds markers. jj does not know these as
- * conflicts: they are ordinary text, resolved by editing them like any file.
- */
-export async function markerConflicts(rj: RepoJj, main: string): Promise<string[]> {
-  const r = await rj.repo(['log', '--no-graph', '-r', `latest(::${main} & description(substring:${JSON.stringify(CONFLICT_TRAILER)}), 20)`, '-T', 'description ++ "\\0"']);
-  const candidates = new Set<string>();
-  for (const description of r.stdout.split('\0')) {
-    for (const line of description.split('\n')) {
-      if (!line.startsWith(`${CONFLICT_TRAILER} `)) continue;
-      try {
-        const path: unknown = JSON.parse(line.slice(CONFLICT_TRAILER.length + 1));
-        if (typeof path === 'string') candidates.add(path);
-      } catch {
-        // not ours
-      }
-    }
-  }
-  const found: string[] = [];
-  for (const path of [...candidates].sort()) {
-    const text = await rj
-      .repo(['file', 'show', '-r', main, rootFileset(path)])
-      .then((x) => x.stdout)
-      .catch(() => '');
-    if (/^<{7} /m.test(text) && /^>{7} /m.test(text) && /^={7}$/m.test(text)) found.push(path);
-  }
-  return found;
 }

@@ -6,7 +6,7 @@ import { silentLogger } from '../log.js';
 import { ExecaGitRunner } from './git.js';
 import { makeHarness, type Harness } from './harness.js';
 import { defaultIdentity } from './jj-runner.js';
-import { CONFLICT_TRAILER } from './remote-integrate.js';
+import { MARKERS_TRAILER } from './merge-paths.js';
 import { RemoteSync } from './remote.js';
 
 let h: Harness | undefined;
@@ -51,7 +51,7 @@ describe('RemoteSync (real jj, real git, bare remote on disk)', () => {
     expect(h.env.jj.calls).toBe(before);
   });
 
-  it('publishes a conflicted main as one ordinary commit with the markers every workspace shows', async () => {
+  it('a local conflict is pushed as the plain text every workspace shows; a resolution clears it', async () => {
     const { h, remote, sync } = await setup();
     const [w0, w1] = h.ws as [(typeof h.ws)[0], (typeof h.ws)[0]];
     await writeFile(join(w0.dir, 'c.md'), 'base\n');
@@ -62,24 +62,71 @@ describe('RemoteSync (real jj, real git, bare remote on disk)', () => {
     await h.engine.syncNow();
     expect(await h.engine.conflicts()).toEqual(['c.md']);
     const shown = await readFile(join(w0.dir, 'c.md'), 'utf8');
+    expect(await readFile(join(w1.dir, 'c.md'), 'utf8')).toBe(shown);
+
+    const round = await sync.round();
+    expect(round.pushed).toBe(true);
+    expect(round.published).toEqual([]); // nothing to rewrite: main holds no jj conflict
+    expect(await gitOut(['--git-dir', remote, 'show', 'main:c.md'])).toBe(shown);
+    expect(await gitOut(['--git-dir', remote, 'log', '--format=%B', 'main'])).toContain(`${MARKERS_TRAILER} "c.md"`);
+
+    await writeFile(join(w1.dir, 'c.md'), 'resolved\n');
+    await h.engine.syncNow();
+    expect(await h.engine.conflicts()).toEqual([]);
+    expect((await sync.round()).pushed).toBe(true);
+    expect(await gitOut(['--git-dir', remote, 'show', 'main:c.md'])).toBe('resolved\n');
+  });
+
+  it('appends from another machine and from here meet as the union, with no markers', async () => {
+    const { h, remote, sync } = await setup();
+    const [w0, w1] = h.ws as [(typeof h.ws)[0], (typeof h.ws)[0]];
+    await writeFile(join(w0.dir, 'log.md'), 'start\n');
+    await h.engine.syncNow();
+    await sync.round();
+    // The other machine: a plain clone that appends and pushes.
+    const other = join(h.env.root, 'other');
+    await gitOut(['clone', '-q', remote, other]);
+    await writeFile(join(other, 'log.md'), 'start\nother 1\nother 2\n');
+    await gitOut(['-C', other, '-c', 'user.name=o', '-c', 'user.email=o@o', 'commit', '-qam', 'other']);
+    await gitOut(['-C', other, 'push', '-q', 'origin', 'main']);
+    await writeFile(join(w0.dir, 'log.md'), 'start\nhere 1\n');
+    await h.engine.syncNow();
+
+    const round = await sync.round();
+    expect(round.integrated).toBe('merge');
+    expect(round.pushed).toBe(true);
+    const want = 'start\nhere 1\nother 1\nother 2\n';
+    expect(await gitOut(['--git-dir', remote, 'show', 'main:log.md'])).toBe(want);
+    for (const w of [w0, w1]) expect(await readFile(join(w.dir, 'log.md'), 'utf8')).toBe(want);
+    expect(await h.engine.conflicts()).toEqual([]);
+    // The merge keeps both machines' commits as its parents.
+    expect((await gitOut(['--git-dir', remote, 'log', '-1', '--format=%P', 'main'])).trim().split(' ')).toHaveLength(2);
+  });
+
+  it('a jj-conflicted main from an older jjfs is published as one ordinary commit with its markers', async () => {
+    const { h, remote, sync } = await setup();
+    const [w0, w1] = h.ws as [(typeof h.ws)[0], (typeof h.ws)[0]];
+    await writeFile(join(w0.dir, 'c.md'), 'base\n');
+    await h.engine.syncNow();
+    await sync.round();
+    // What the old engine did: commit a rebase conflict straight into main (jj run by hand here).
+    await writeFile(join(w0.dir, 'c.md'), 'zero\n');
+    await h.rj.workspace(w0.dir, ['commit', '-m', 'zero']);
+    await writeFile(join(w1.dir, 'c.md'), 'one\n');
+    await h.rj.workspace(w1.dir, ['rebase', '-s', '@', '-d', 'main']);
+    await h.rj.workspace(w1.dir, ['commit', '-m', 'one']);
+    await h.engine.syncNow();
+    expect(await h.engine.conflicts()).toEqual(['c.md']);
+    const shown = await readFile(join(w0.dir, 'c.md'), 'utf8');
 
     const round = await sync.round();
     expect(round.pushed).toBe(true);
     expect(round.published).toEqual(['c.md']);
-    // The remote got plain text: the same bytes the workspaces show.
     expect(await gitOut(['--git-dir', remote, 'show', 'main:c.md'])).toBe(shown);
-    expect(await gitOut(['--git-dir', remote, 'log', '-1', '--format=%B', 'main'])).toContain(`${CONFLICT_TRAILER} "c.md"`);
-    for (const w of [w0, w1]) expect(await readFile(join(w.dir, 'c.md'), 'utf8')).toBe(shown);
-    // main is the published commit; jj no longer sees a conflict, the marker check does.
-    const main = (await h.rj.repo(['log', '--no-graph', '-r', 'main', '-T', 'commit_id'])).stdout;
-    expect(main).toBe((await gitOut(['--git-dir', remote, 'rev-parse', 'main'])).trim());
-    expect(await h.engine.conflicts()).toEqual([]);
-    expect(await sync.markerConflicts()).toEqual(['c.md']);
-
+    expect(await gitOut(['--git-dir', remote, 'log', '-1', '--format=%B', 'main'])).toContain(`${MARKERS_TRAILER} "c.md"`);
+    expect(await h.engine.conflicts()).toEqual(['c.md']);
     await writeFile(join(w1.dir, 'c.md'), 'resolved\n');
     await h.engine.syncNow();
-    expect(await sync.markerConflicts()).toEqual([]);
-    expect((await sync.round()).pushed).toBe(true);
-    expect(await gitOut(['--git-dir', remote, 'show', 'main:c.md'])).toBe('resolved\n');
+    expect(await h.engine.conflicts()).toEqual([]);
   });
 });

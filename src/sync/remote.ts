@@ -3,6 +3,8 @@ import { JjfsError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { GitError, type GitRunner } from './git.js';
 import type { JjIdentity } from './jj-runner.js';
+import type { ConflictNote } from './merge-paths.js';
+import type { InsertionPolicy } from './merge-text.js';
 import type { RepoJj } from './repo-jj.js';
 import type { RoundReport } from './repo-sync.js';
 import {
@@ -11,12 +13,10 @@ import {
   hasConflictsInRange,
   importRemote,
   isPristine,
-  markerConflicts,
-  mergeCommits,
   relate,
   setMain,
-  storeGitDir,
 } from './remote-integrate.js';
+import { mergeWithRemote } from './remote-merge.js';
 import { fetchBranch, probeRemote, pushCommit, type RemoteTarget, type TransportTimeouts } from './remote-transport.js';
 import type { RepoState } from './workspace-ops.js';
 
@@ -26,6 +26,8 @@ export interface RemoteEngine {
   exclusive<T>(task: (state: RepoState) => Promise<T>): Promise<{ result: T; report: RoundReport }>;
   /** `main` as of the last round, without spawning anything. */
   cachedMain(): string | undefined;
+  /** Records conflicts the remote merge left in `main`, so `jjfs conflicts` lists them. */
+  noteConflicts(notes: readonly ConflictNote[]): void;
 }
 
 /** How the remote's changes came into `main`. */
@@ -37,7 +39,7 @@ export interface RemoteRoundResult {
   idle: boolean;
   integrated: Integration;
   pushed: boolean;
-  /** Files published with conflict markers in their text. */
+  /** Files the remote merge (or a publish commit) left with a conflict for a person to look at. */
   published: string[];
   /** Pushes refused because the remote moved (each one led to a new fetch + integrate). */
   rejectedPushes: number;
@@ -58,6 +60,8 @@ export interface RemoteSyncInit {
   identity: JjIdentity;
   log: Logger;
   timeouts?: TransportTimeouts;
+  /** Concurrent insertions at one place: merged (default) or written as conflicts. */
+  insertions?: InsertionPolicy;
 }
 
 interface Plan {
@@ -86,13 +90,12 @@ export class RemoteSync {
   readonly #gitDir: string;
   /** Remote head and local main after the last round that left both sides equal. */
   #synced: { remote: string | undefined; local: string } | undefined;
-  #markers: { main: string; paths: string[] } | undefined;
 
   constructor(init: RemoteSyncInit) {
     this.repo = init.repo;
     this.target = init.target;
     this.#init = init;
-    this.#gitDir = storeGitDir(init.rj);
+    this.#gitDir = init.rj.paths.gitDir;
   }
 
   /** Runs one round. Throws (GitError, Error) when it could not finish; nothing is lost then. */
@@ -144,25 +147,13 @@ export class RemoteSync {
     throw new Error(`the remote branch ${this.target.branch} kept moving: push refused ${rejectedPushes} times; will retry`);
   }
 
-  /** Files published with conflict markers that still hold them at `main` (cached per `main`). */
-  async markerConflicts(): Promise<string[]> {
-    const main = this.#init.engine.cachedMain() ?? (await this.#init.rj.repo(['log', '--no-graph', '-r', 'main', '-T', 'commit_id'])).stdout.trim();
-    if (this.#markers?.main !== main) this.#markers = { main, paths: await markerConflicts(this.#init.rj, main) };
-    return this.#markers.paths;
-  }
-
-  /** Last computed {@link markerConflicts}, without spawning anything. */
-  cachedMarkerConflicts(): string[] {
-    const main = this.#init.engine.cachedMain();
-    return main !== undefined && this.#markers?.main === main ? this.#markers.paths : [];
-  }
-
   /** Runs inside the queue: import what was fetched, move `main`, decide what to push. */
   async #integrate(state: RepoState, remoteHead: string | undefined): Promise<Plan> {
     const { rj, git, identity } = this.#init;
     await importRemote(rj, git, this.target.branch, remoteHead);
     let local = state.main;
     let integrated: Integration = 'none';
+    let published: string[] = [];
     if (remoteHead !== undefined) {
       const relation = await relate(git, this.#gitDir, local, remoteHead);
       if (relation === 'same') return { local, integrated, published: [] };
@@ -178,13 +169,22 @@ export class RemoteSync {
       }
       if (relation === 'diverged') {
         // A merge, not a rebase: rebasing would rewrite the commits every workspace sits on.
-        local = await mergeCommits(rj, local, remoteHead, `jjfs: merge ${this.target.branch} from ${redactUrl(this.target.url)}`);
-        await setMain(rj, local);
+        const merge = await mergeWithRemote(git, this.#gitDir, local, remoteHead, {
+          identity,
+          message: `jjfs: merge ${this.target.branch} from ${redactUrl(this.target.url)}`,
+          names: { ours: identity.name, theirs: `${redactUrl(this.target.url)} ${this.target.branch}` },
+          policy: this.#init.insertions ?? 'merge',
+        });
+        await adoptCommit(rj, git, merge.sha);
+        this.#init.engine.noteConflicts(merge.notes);
+        local = merge.sha;
         integrated = 'merge';
+        published = merge.notes.map((n) => n.path);
       }
     }
     if (await hasConflictsInRange(rj, remoteHead, local)) {
-      const published = await buildPublishCommit(
+      // A repo from before jjfs resolved conflicts itself may still hold jj-conflicted commits.
+      const publish = await buildPublishCommit(
         rj,
         git,
         remoteHead,
@@ -192,10 +192,11 @@ export class RemoteSync {
         identity,
         `jjfs: changes from ${identity.name}, published as one commit (git remotes cannot hold jj's conflicted commits)`,
       );
-      await adoptCommit(rj, git, published.sha);
-      return { local: published.sha, push: published.sha, integrated, published: published.conflicts };
+      await adoptCommit(rj, git, publish.sha);
+      this.#init.engine.noteConflicts(publish.conflicts.map((path) => ({ kind: 'markers', path })));
+      return { local: publish.sha, push: publish.sha, integrated, published: [...published, ...publish.conflicts] };
     }
-    return { local, push: local, integrated, published: [] };
+    return { local, push: local, integrated, published };
   }
 }
 
@@ -232,7 +233,7 @@ export async function checkRemote(rj: RepoJj, git: GitRunner, repo: string, url:
   }
   const target: RemoteTarget = { url, branch: probe.headBranch ?? 'main' };
   if (!probe.branches.has(target.branch)) return target;
-  const gitDir = storeGitDir(rj);
+  const gitDir = rj.paths.gitDir;
   const remoteHead = await fetchBranch(git, gitDir, target, timeouts.fetchMs === undefined ? {} : { timeoutMs: timeouts.fetchMs });
   if (remoteHead === undefined) return target;
   const local = (await rj.repo(['log', '--no-graph', '-r', 'main', '-T', 'commit_id'])).stdout.trim();
@@ -249,7 +250,7 @@ export async function checkRemote(rj: RepoJj, git: GitRunner, repo: string, url:
  * unrelated history is refused.
  */
 export async function adoptRemote(rj: RepoJj, git: GitRunner, repo: string, target: RemoteTarget, timeouts: TransportTimeouts = {}): Promise<void> {
-  const gitDir = storeGitDir(rj);
+  const gitDir = rj.paths.gitDir;
   const remoteHead = await fetchBranch(git, gitDir, target, timeouts.fetchMs === undefined ? {} : { timeoutMs: timeouts.fetchMs });
   if (remoteHead === undefined) return;
   const local = (await rj.repo(['log', '--no-graph', '-r', 'main', '-T', 'commit_id'])).stdout.trim();

@@ -86,7 +86,7 @@ async function writeAtomic(path: string, content: string): Promise<void> {
 export async function writeRepoSettings(repoHome: string, options: InitRepoOptions = {}): Promise<void> {
   const paths = repoPaths(repoHome);
   await writeAtomic(paths.configFile, renderRepoConfig(options));
-  if (await exists(join(paths.repoDir, '.jj', 'repo', 'store', 'git'))) {
+  if (await exists(paths.gitDir)) {
     const patterns = [...DAEMON_IGNORES, ...(options.extraIgnores ?? [])];
     await writeAtomic(paths.excludeFile, `# Written by jjfs; applies to every workspace.\n${patterns.join('\n')}\n`);
   }

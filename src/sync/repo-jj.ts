@@ -13,17 +13,21 @@ export interface RepoPaths {
   configFile: string;
   /** Daemon-owned ignore list that applies to every workspace and is invisible to users. */
   excludeFile: string;
+  /** jj's git backend store: the git directory git plumbing reads and writes. */
+  gitDir: string;
 }
 
 /** Computes {@link RepoPaths} for a repo home. */
 export function repoPaths(repoHome: string): RepoPaths {
   const repoDir = join(repoHome, 'repo');
+  const gitDir = join(repoDir, '.jj', 'repo', 'store', 'git');
   return {
     home: repoHome,
     repoDir,
     workspacesDir: join(repoHome, 'workspaces'),
     configFile: join(repoHome, 'jj-config.toml'),
-    excludeFile: join(repoDir, '.jj', 'repo', 'store', 'git', 'info', 'exclude'),
+    excludeFile: join(gitDir, 'info', 'exclude'),
+    gitDir,
   };
 }
 

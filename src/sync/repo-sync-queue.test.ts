@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../log.js';
 import { openGate } from './gate.js';
+import type { GitRunner } from './git.js';
 import type { JjResult, JjRunner, JjRunOptions } from './jj-runner.js';
 import { RepoSync } from './repo-sync.js';
 
@@ -52,10 +53,13 @@ class FakeJj implements JjRunner {
   }
 }
 
+/** No git: the engine reads git objects only when a rebase reports conflicts, which this fake never does. */
+const noGit: GitRunner = { run: () => Promise.reject(new Error('git is not used in this test')) };
+
 describe('RepoSync scheduling (fake jj)', () => {
   it('serialises main movers, never overlaps a workspace, debounces, idles', async () => {
     const jj = new FakeJj();
-    const e = new RepoSync({ name: 'r', repoHome: '/r', jj, gate: openGate, log: silentLogger, options: { debounceMs: 20, maxWaitMs: 100 } });
+    const e = new RepoSync({ name: 'r', repoHome: '/r', jj, git: noGit, gate: openGate, log: silentLogger, options: { debounceMs: 20, maxWaitMs: 100 } });
     const ids = ['a', 'b', 'c', 'd'];
     for (const id of ids) jj.parents.set(id, 'm0');
     await Promise.all(ids.map((id) => e.attach({ id, dir: `/r/workspaces/${id}`, label: id })));

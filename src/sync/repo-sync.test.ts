@@ -84,17 +84,17 @@ describe('RepoSync (real jj)', () => {
     expect(await h.engine.conflicts()).toEqual([]);
   });
 
-  it('edit vs delete keeps the edit (as a conflict)', async () => {
+  it('edit vs delete keeps the edit, unchanged and not listed as a conflict', async () => {
     h = await makeHarness(2);
     const [a, b] = h.ws as [WorkspaceSpec, WorkspaceSpec];
     await writeFile(join(a.dir, 'f.txt'), 'one\n');
     await h.engine.syncNow();
-    await writeFile(join(a.dir, 'f.txt'), 'one edited\n');
-    await unlink(join(b.dir, 'f.txt'));
+    await writeFile(join(b.dir, 'f.txt'), 'one edited\n');
+    await unlink(join(a.dir, 'f.txt'));
     await h.engine.syncNow();
-    expect(await h.read(a, 'f.txt')).toContain('one edited');
-    expect(await h.read(b, 'f.txt')).toBe(await h.read(a, 'f.txt'));
-    expect(await h.engine.conflicts()).toEqual(['f.txt']);
+    expect(await h.read(a, 'f.txt')).toBe('one edited\n');
+    expect(await h.read(b, 'f.txt')).toBe('one edited\n');
+    expect(await h.engine.conflicts()).toEqual([]);
   });
 
   it('directory rename vs edit inside loses nothing', async () => {

@@ -1,8 +1,13 @@
 import { rm } from 'node:fs/promises';
 import type { Logger } from '../log.js';
+import { ConflictList } from './conflict-list.js';
+import { repairRebase } from './conflict-repair.js';
 import { Debouncer } from './debounce.js';
 import type { WorkspaceGate } from './gate.js';
+import type { GitRunner } from './git.js';
 import { JjError, type JjRunner } from './jj-runner.js';
+import { conflictTrailers, type ConflictNote } from './merge-paths.js';
+import type { InsertionPolicy } from './merge-text.js';
 import { RepoJj, repoPaths, type RefusedFile } from './repo-jj.js';
 import {
   assertWorkspaceId,
@@ -39,6 +44,8 @@ export interface RepoSyncOptions {
   debounceMs: number;
   /** Upper bound from the first `markDirty` to the commit, so constant writes still sync. */
   maxWaitMs: number;
+  /** Concurrent insertions at one place: merged (default) or written as conflicts for review. */
+  insertions?: InsertionPolicy;
 }
 
 /** Constructor argument of {@link RepoSync}. */
@@ -46,6 +53,8 @@ export interface RepoSyncInit {
   name: string;
   repoHome: string;
   jj: JjRunner;
+  /** git plumbing on jj's store (reading the sides of a conflict). */
+  git: GitRunner;
   gate: WorkspaceGate;
   log: Logger;
   options: RepoSyncOptions;
@@ -95,6 +104,10 @@ interface WsState {
   lastError?: string;
   parent?: string;
   refused: RefusedFile[];
+  /** Conflicts resolved into W's files and not committed yet: trailers of W's next commit. */
+  notes: ConflictNote[];
+  /** The commits whose clash made {@link notes} (kept findable through the trailer). */
+  sides: string[];
 }
 
 /**
@@ -111,6 +124,9 @@ interface WsState {
 export class RepoSync {
   readonly name: string;
   readonly #rj: RepoJj;
+  readonly #git: GitRunner;
+  readonly #insertions: InsertionPolicy;
+  readonly #conflictList: ConflictList;
   readonly #gate: WorkspaceGate;
   readonly #log: Logger;
   readonly #suppressor: ChangeSuppressor | undefined;
@@ -127,6 +143,9 @@ export class RepoSync {
   constructor(init: RepoSyncInit) {
     this.name = init.name;
     this.#rj = new RepoJj(init.jj, repoPaths(init.repoHome));
+    this.#git = init.git;
+    this.#insertions = init.options.insertions ?? 'merge';
+    this.#conflictList = new ConflictList(this.#rj, init.git);
     this.#gate = init.gate;
     this.#log = init.log.child('sync');
     this.#suppressor = init.suppressor;
@@ -144,7 +163,7 @@ export class RepoSync {
   async attach(ws: WorkspaceSpec): Promise<void> {
     assertWorkspaceId(ws.id);
     if (this.#ws.has(ws.id)) throw new Error(`workspace ${ws.id} is already attached to ${this.name}`);
-    this.#ws.set(ws.id, { spec: ws, healthy: true, refused: [] });
+    this.#ws.set(ws.id, { spec: ws, healthy: true, refused: [], notes: [], sides: [] });
     await this.#enqueue(async () => {
       const st = this.#ws.get(ws.id);
       if (st) await this.#recover(st);
@@ -250,14 +269,22 @@ export class RepoSync {
     });
   }
 
-  /** Conflicted paths in main (repo-relative); empty when main has none. */
+  /**
+   * Unresolved conflicts at main (repo-relative, sorted): files left with conflict markers and
+   * versions kept beside each other (see ConflictList), plus jj's own conflicts in a main that
+   * holds some (repos from before jjfs resolved conflicts itself).
+   */
   async conflicts(): Promise<string[]> {
     const state = this.#state ?? (await readRepoState(this.#rj));
-    if (!state.mainConflicted) return [];
-    if (this.#conflicts?.main === state.main) return this.#conflicts.paths;
-    const paths = await listConflicts(this.#rj);
-    this.#conflicts = { main: state.main, paths };
-    return paths;
+    const listed = await this.#conflictList.list(state.main);
+    if (!state.mainConflicted) return listed;
+    if (this.#conflicts?.main !== state.main) this.#conflicts = { main: state.main, paths: await listConflicts(this.#rj) };
+    return [...new Set([...this.#conflicts.paths, ...listed])].sort();
+  }
+
+  /** Records conflicts that reached main from elsewhere (the remote merge), so they are listed. */
+  noteConflicts(notes: readonly ConflictNote[]): void {
+    this.#conflictList.add(notes);
   }
 
   /** Current health and position of every workspace, and of the repo. */
@@ -275,7 +302,12 @@ export class RepoSync {
       name: this.name,
       ...(this.#lastRound ? { lastRound: this.#lastRound } : {}),
       ...(mainId === undefined ? {} : { main: mainId }),
-      conflicts: this.#state?.mainConflicted === true && this.#conflicts !== undefined && this.#conflicts.main === mainId ? this.#conflicts.paths : [],
+      conflicts: [
+        ...new Set([
+          ...(this.#state?.mainConflicted === true && this.#conflicts !== undefined && this.#conflicts.main === mainId ? this.#conflicts.paths : []),
+          ...this.#conflictList.cached(mainId),
+        ]),
+      ].sort(),
       refusedFiles: [...this.#ws.values()].flatMap((w) => w.refused.map((r) => ({ ...r, workspace: w.spec.id }))),
       workspaces,
     };
@@ -362,13 +394,16 @@ export class RepoSync {
   }
 
   /**
-   * Puts W on main. Normally `rebase -s @ -d main` in W. When main is conflicted and W is clean we
-   * use `new main` instead, so that W shows main's own conflict labels (identical bytes everywhere).
+   * Puts W on main: `rebase -s @ -d main` in W. When that leaves conflicts (W and main changed the
+   * same files), they are resolved into W's files at once, under the same gate, so no jj conflict
+   * is ever committed into main (see conflict-repair.ts); W then holds edits that need a commit.
+   * When main itself is conflicted (a repo from before) and W is clean we use `new main` instead,
+   * so that W shows main's own conflict labels (identical bytes everywhere).
    * Returns true if W may hold edits that still need a commit.
    */
-  async #bringToMain(w: WsState, mainConflicted: boolean): Promise<boolean> {
+  async #bringToMain(w: WsState, state: RepoState): Promise<boolean> {
     return this.#rewriting(w, async () => {
-      if (mainConflicted) {
+      if (state.mainConflicted) {
         const snap = await snapshotWorkspace(this.#rj, w.spec.dir);
         w.refused = snap.refused;
         if (snap.clean) {
@@ -376,8 +411,14 @@ export class RepoSync {
           return false;
         }
       }
-      w.refused = await rebaseOntoMain(this.#rj, w.spec.dir);
-      return mainConflicted;
+      const rebase = await rebaseOntoMain(this.#rj, w.spec.dir);
+      w.refused = rebase.refused;
+      if (rebase.conflicts.length === 0 || state.mainConflicted) return state.mainConflicted;
+      const repair = await repairRebase({ rj: this.#rj, git: this.#git, policy: this.#insertions }, w.spec, state.main, rebase.conflicts);
+      w.notes.push(...repair.notes);
+      if (repair.notes.length > 0) w.sides.push(...repair.sides);
+      this.#log.info('merged concurrent edits', { repo: this.name, id: w.spec.id, paths: rebase.conflicts, conflicts: repair.notes.map((n) => n.path) });
+      return true;
     });
   }
 
@@ -393,15 +434,23 @@ export class RepoSync {
       if (!w) continue;
       try {
         await this.#inWorkspace(w, async () => {
+          let dirty = false;
           if (w.parent !== state.main) {
-            await this.#bringToMain(w, state.mainConflicted);
+            dirty = await this.#bringToMain(w, state);
             w.parent = state.main;
           }
-          const snap = await snapshotWorkspace(this.#rj, w.spec.dir);
-          w.refused = snap.refused;
-          if (!snap.clean) {
+          if (!dirty) {
+            const snap = await snapshotWorkspace(this.#rj, w.spec.dir);
+            w.refused = snap.refused;
+            dirty = !snap.clean;
+          }
+          if (dirty) {
             // Committing writes no files in W (the new @ has the same tree): no gate needed.
-            w.refused = await commitWorkspace(this.#rj, w.spec.dir, `${w.spec.label} ${new Date().toISOString()}`);
+            const notes = w.notes;
+            w.refused = await commitWorkspace(this.#rj, w.spec.dir, `${w.spec.label} ${new Date().toISOString()}${conflictTrailers(notes, w.sides)}`);
+            w.notes = [];
+            w.sides = [];
+            this.#conflictList.add(notes);
             report.committed.push(id);
             state = await this.#checkMainAdvanced(w, await this.#refresh());
           }
@@ -416,11 +465,14 @@ export class RepoSync {
     // Commits above already refreshed the cache; a forced round re-reads in case jj was used behind
     // our back.
     if (all && report.committed.length === 0) state = await this.#refresh();
-    const behind = [...this.#ws.values()].filter((w) => w.parent !== state.main && (w.healthy || all));
+    // A workspace with writes waiting for their round is left to that round: it will be brought to
+    // main right before its commit, so moving it now would only merge the same files twice.
+    const waiting = new Set([...this.#ready, ...this.#debouncer.pendingKeys()]);
+    const behind = [...this.#ws.values()].filter((w) => w.parent !== state.main && (w.healthy || all) && !waiting.has(w.spec.id));
     await Promise.all(
       behind.map(async (w) => {
         try {
-          const needsCommit = await this.#inWorkspace(w, () => this.#bringToMain(w, state.mainConflicted));
+          const needsCommit = await this.#inWorkspace(w, () => this.#bringToMain(w, state));
           w.parent = state.main;
           report.updated.push(w.spec.id);
           this.#healthy(w);

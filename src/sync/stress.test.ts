@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeHarness, type Harness } from './harness.js';
 import type { WorkspaceSpec } from './repo-sync.js';
-import { TestGate } from './test-support.js';
+import { auditLines, EXACT, TestGate } from './test-support.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -25,7 +25,7 @@ const N = Number(process.env.JJFS_STRESS_WORKSPACES ?? 5);
 const SECONDS = Number(process.env.JJFS_STRESS_SECONDS ?? 15);
 
 describe('stress (real jj)', () => {
-  it(`${N} workspaces × ${SECONDS}s of appends converge with every line present`, async () => {
+  it(`${N} workspaces × ${SECONDS}s of appends converge with every line present exactly once`, async () => {
     // Writers go through a gate like the FUSE layer will: direct writes to a backing dir are NOT
     // gated in the daemon, and a write racing jj's unlink+recreate in the same workspace can be lost.
     const gate = new TestGate();
@@ -63,12 +63,9 @@ describe('stress (real jj)', () => {
     for (const t of trees.slice(1)) expect([...t.entries()]).toEqual([...first.entries()]);
     let lines = 0;
     for (const [file, expected] of written) {
-      const text = first.get(file) ?? '';
-      for (const line of expected) {
-        // shared.txt may hold conflict markers (diff-style for >2 sides, with +/- prefixes).
-        expect(text.includes(line.trimEnd()), `${file}: ${line.trimEnd()}`).toBe(true);
-        lines++;
-      }
+      // Every line exactly once, no markers, and the file is exactly the bytes written.
+      expect(auditLines(first.get(file) ?? '', expected), file).toEqual(EXACT);
+      lines += expected.length;
     }
     expect(lines).toBeGreaterThan(N * 100);
     const healthy = engine.status().workspaces.every((w) => w.healthy);

@@ -70,3 +70,41 @@ export class TestGate {
     };
   }
 }
+
+/** What {@link auditLines} found in a file that should hold every written line exactly once. */
+export interface LineAudit {
+  missing: number;
+  duplicated: number;
+  /** Lines present that nobody wrote (conflict markers among them). */
+  unexpected: number;
+  markers: number;
+  /** `text`'s size minus the bytes written. */
+  extraBytes: number;
+}
+
+/**
+ * Counts, not `includes`: every line of `written` must appear in `text` exactly as often as it was
+ * written, nothing else may be there, and the size must equal the bytes written. All zero = exact.
+ */
+export function auditLines(text: string, written: readonly string[]): LineAudit {
+  const want = new Map<string, number>();
+  for (const line of written) want.set(line, (want.get(line) ?? 0) + 1);
+  const have = new Map<string, number>();
+  const lines = text.split(/(?<=\n)/).filter((l) => l !== '');
+  for (const line of lines) have.set(line, (have.get(line) ?? 0) + 1);
+  let missing = 0;
+  let duplicated = 0;
+  let unexpected = 0;
+  for (const [line, n] of want) {
+    const got = have.get(line) ?? 0;
+    if (got < n) missing += n - got;
+    if (got > n) duplicated += got - n;
+  }
+  for (const [line, n] of have) if (!want.has(line)) unexpected += n;
+  const markers = lines.filter((l) => /^(<{7}|={7}|>{7}|\|{7}|%{7}|\+{7})( |\n|$)/.test(l)).length;
+  const extraBytes = Buffer.byteLength(text) - written.reduce((n, l) => n + Buffer.byteLength(l), 0);
+  return { missing, duplicated, unexpected, markers, extraBytes };
+}
+
+/** The audit of a file that holds exactly what was written. */
+export const EXACT: LineAudit = { missing: 0, duplicated: 0, unexpected: 0, markers: 0, extraBytes: 0 };

@@ -1,5 +1,6 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseConflictList } from './conflict-repair.js';
 import { JjError } from './jj-runner.js';
 import { parseRefusedFiles, type RefusedFile, type RepoJj } from './repo-jj.js';
 
@@ -96,10 +97,17 @@ export async function commitWorkspace(rj: RepoJj, dir: string, message: string):
   return parseRefusedFiles(r.stderr);
 }
 
+/** What {@link rebaseOntoMain} reports. */
+export interface RebaseResult {
+  refused: RefusedFile[];
+  /** Paths jj left conflicted in W@ (W's files hold jj's materialisation of them). */
+  conflicts: string[];
+}
+
 /** `jj rebase -s @ -d main` in W: snapshots W, rebases W@ onto main and rewrites W's files. */
-export async function rebaseOntoMain(rj: RepoJj, dir: string): Promise<RefusedFile[]> {
+export async function rebaseOntoMain(rj: RepoJj, dir: string): Promise<RebaseResult> {
   const r = await rj.workspace(dir, ['rebase', '-s', '@', '-d', 'main']);
-  return parseRefusedFiles(r.stderr);
+  return { refused: parseRefusedFiles(r.stderr), conflicts: parseConflictList(r.stderr) };
 }
 
 /**
