@@ -1,7 +1,8 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RoundInfo, StatusResult } from '../src/rpc/protocol.js';
+import { auditLines, EXACT } from '../src/sync/test-support.js';
 import { JjfsEnv, readOrUndefined, waitFor } from './helpers/jjfs-env.js';
 import { bareRemote, git, preconfigure, remoteFile, remoteLog } from './helpers/remote.js';
 
@@ -131,6 +132,42 @@ describe('remote sync between two machines', () => {
     // Nothing lost: B's own edit is still in B's jj history.
     const everything = await b.jj('notes', ['log', '--no-graph', '-r', 'all()', '-T', 'description.first_line() ++ "\\n"']);
     expect(everything).toContain(mb);
+  }, 120_000);
+
+  it('two machines appending to one file converge on the union, with no markers', async () => {
+    const a = await machine();
+    const b = await machine();
+    const remote = await bareRemote(path.join(a.root, 'remote.git'));
+    await ok(a, ['init', 'notes']);
+    await ok(a, ['remote', 'add', remote, '--repo', 'notes']);
+    const ma = await a.open('notes', 'ma');
+    await writeFile(path.join(ma, 'log.md'), 'start\n');
+    expect((await syncRemote(a)).converged).toBe(true);
+    await ok(b, ['init', 'notes', '--from', remote]);
+    const mb = await b.open('notes', 'mb');
+    expect(await seen(path.join(mb, 'log.md'), 'start\n')).toBe(true);
+
+    const written = ['start\n'];
+    for (let round = 0; round < 4; round++) {
+      // Both machines append before either hears of the other's lines.
+      for (const [m, tag] of [[ma, 'A'], [mb, 'B']] as const) {
+        for (let i = 0; i < 3; i++) {
+          const line = `${tag} ${round}.${i}\n`;
+          await appendFile(path.join(m, 'log.md'), line);
+          written.push(line);
+        }
+      }
+      await syncRemote(a);
+      await syncRemote(b);
+    }
+    await syncRemote(a);
+    const onB = await syncRemote(b);
+    expect(onB.conflicts).toEqual([]);
+    const final = await remoteFile(remote, 'log.md');
+    expect(auditLines(final ?? '', written)).toEqual(EXACT);
+    expect(await seen(path.join(ma, 'log.md'), final)).toBe(true);
+    expect(await seen(path.join(mb, 'log.md'), final)).toBe(true);
+    for (const env of [a, b]) expect((await env.run(['conflicts', 'notes'])).stdout).toMatch(/No conflicts/);
   }, 120_000);
 
   it('init --from starts from a repo with history; its default branch becomes main', async () => {

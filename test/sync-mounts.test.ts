@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JjfsEnv, readOrUndefined, sleep, waitFor } from './helpers/jjfs-env.js';
@@ -67,7 +67,7 @@ describe('sync through real mounts', () => {
     expect((await env.run(['conflicts'])).stdout).toMatch(/No conflicts/);
   });
 
-  it('edit vs delete keeps the edit (with markers)', async () => {
+  it('edit vs delete keeps the edit', async () => {
     await writeFile(path.join(a, 'e.md'), 'one\n');
     expect(await seen(b, 'e.md', 'one\n')).toBe(true);
     await Promise.all([writeFile(path.join(a, 'e.md'), 'edited\n'), rm(path.join(b, 'e.md'))]);
@@ -75,7 +75,7 @@ describe('sync through real mounts', () => {
     for (const dir of [a, b, c]) {
       const text = await readOrUndefined(path.join(dir, 'e.md'));
       expect(text, dir).toBeDefined();
-      expect(text).toContain('edited');
+      expect(text).toBe('edited\n');
     }
   });
 
@@ -135,44 +135,3 @@ describe('sync through real mounts', () => {
     expect(status.repos[0]!.refusedFiles).toEqual([]);
   });
 });
-
-describe('concurrent writers through mounts (shortened stress; bench/sync-stress.mjs is the full form)', () => {
-  it('5 mounts appending for a while lose no line and end byte-identical', async () => {
-    const d = await env.open('notes', 'd');
-    const e = await env.open('notes', 'e');
-    const mounts = [a, b, c, d, e];
-    const seconds = Number(process.env['JJFS_STRESS_SECONDS'] ?? 12);
-    const written: string[][] = mounts.map(() => []);
-    const deadline = Date.now() + seconds * 1000;
-    await Promise.all(
-      mounts.map(async (m, i) => {
-        let n = 0;
-        while (Date.now() < deadline) {
-          const own = `m${i} own ${n}\n`;
-          const shared = `m${i} shared ${n}\n`;
-          await appendFile(path.join(m, `own-${i}.log`), own);
-          await appendFile(path.join(m, 'shared.log'), shared);
-          written[i]!.push(own, shared);
-          n += 1;
-          await sleep(15 + Math.random() * 30);
-        }
-      }),
-    );
-    await sync();
-    const round = await sync();
-    expect(round.converged).toBe(true);
-    const trees = await Promise.all(mounts.map((m) => readTree(m)));
-    for (const t of trees.slice(1)) expect(t).toEqual(trees[0]);
-    const all = Object.values(trees[0]!).join('');
-    let missing = 0;
-    for (const line of written.flat()) if (!all.includes(line)) missing += 1;
-    expect(missing).toBe(0);
-    expect(written.flat().length).toBeGreaterThan(100);
-  }, 180_000);
-});
-
-async function readTree(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const name of (await readdir(dir)).sort()) out[name] = await readFile(path.join(dir, name), 'utf8');
-  return out;
-}

@@ -4,6 +4,12 @@ import { MARKERS_TRAILER, parseConflictTrailers, type ConflictNote } from './mer
 import { hasConflictMarkers } from './merge-text.js';
 import type { RepoJj } from './repo-jj.js';
 
+/** Conflicts recorded by the commits of `revset` (e.g. what a fetch brought in). One jj process. */
+export async function conflictNotesIn(rj: RepoJj, revset: string): Promise<ConflictNote[]> {
+  const r = await rj.repo(['log', '--no-graph', '-r', `(${revset}) & description(substring:${JSON.stringify(MARKERS_TRAILER.slice(0, -1))})`, '-T', 'description ++ "\\0"']);
+  return r.stdout.split('\0').flatMap(parseConflictTrailers);
+}
+
 /**
  * The conflicts of one repo that a person should look at. jjfs never lets jj's own conflicts into
  * `main` (see conflict-repair.ts), so these are ordinary files, recorded by trailers in the commit
@@ -35,10 +41,8 @@ export class ConflictList {
     if (this.#cache?.main === main) return this.#cache.paths;
     if (!this.#seeded) {
       // Once per daemon: conflicts recorded before it started, from the latest commits that carry one.
-      const r = await this.#rj.repo([
-        'log', '--no-graph', '-r', `latest(::main & description(substring:${JSON.stringify(MARKERS_TRAILER.slice(0, -1))}), 20)`, '-T', 'description ++ "\\0"',
-      ]);
-      for (const description of r.stdout.split('\0')) for (const n of parseConflictTrailers(description)) this.#notes.set(n.kind === 'copy' ? n.copy : n.path, n);
+      const revset = `latest(::main & description(substring:${JSON.stringify(MARKERS_TRAILER.slice(0, -1))}), 20)`;
+      for (const n of await conflictNotesIn(this.#rj, revset)) this.#notes.set(n.kind === 'copy' ? n.copy : n.path, n);
       this.#seeded = true;
     }
     const paths = await this.#unresolved(main);

@@ -16,6 +16,7 @@ import {
   relate,
   setMain,
 } from './remote-integrate.js';
+import { conflictNotesIn } from './conflict-list.js';
 import { mergeWithRemote } from './remote-merge.js';
 import { fetchBranch, probeRemote, pushCommit, type RemoteTarget, type TransportTimeouts } from './remote-transport.js';
 import type { RepoState } from './workspace-ops.js';
@@ -147,8 +148,18 @@ export class RemoteSync {
     throw new Error(`the remote branch ${this.target.branch} kept moving: push refused ${rejectedPushes} times; will retry`);
   }
 
-  /** Runs inside the queue: import what was fetched, move `main`, decide what to push. */
+  /**
+   * Runs inside the queue: import what was fetched, move `main`, decide what to push. Conflicts
+   * recorded by the commits that reached `main` (ours from the merge, the other machine's own) are
+   * handed to the engine's list.
+   */
   async #integrate(state: RepoState, remoteHead: string | undefined): Promise<Plan> {
+    const plan = await this.#plan(state, remoteHead);
+    if (plan.local !== state.main) this.#init.engine.noteConflicts(await conflictNotesIn(this.#init.rj, `${state.main}..${plan.local}`));
+    return plan;
+  }
+
+  async #plan(state: RepoState, remoteHead: string | undefined): Promise<Plan> {
     const { rj, git, identity } = this.#init;
     await importRemote(rj, git, this.target.branch, remoteHead);
     let local = state.main;
@@ -176,7 +187,6 @@ export class RemoteSync {
           policy: this.#init.insertions ?? 'merge',
         });
         await adoptCommit(rj, git, merge.sha);
-        this.#init.engine.noteConflicts(merge.notes);
         local = merge.sha;
         integrated = 'merge';
         published = merge.notes.map((n) => n.path);
@@ -193,7 +203,6 @@ export class RemoteSync {
         `jjfs: changes from ${identity.name}, published as one commit (git remotes cannot hold jj's conflicted commits)`,
       );
       await adoptCommit(rj, git, publish.sha);
-      this.#init.engine.noteConflicts(publish.conflicts.map((path) => ({ kind: 'markers', path })));
       return { local: publish.sha, push: publish.sha, integrated, published: [...published, ...publish.conflicts] };
     }
     return { local, push: local, integrated, published };

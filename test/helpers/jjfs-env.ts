@@ -1,4 +1,5 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,7 +27,9 @@ export class JjfsEnv {
   static async create(prefix = 'jjfs-test-'): Promise<JjfsEnv> {
     // Short base dir: the socket path must stay under 107 bytes.
     const root = await mkdtemp(path.join(os.tmpdir(), prefix));
-    return new JjfsEnv(path.join(root, 'home'), root);
+    const env = new JjfsEnv(path.join(root, 'home'), root);
+    live.add(env);
+    return env;
   }
 
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -73,26 +76,53 @@ export class JjfsEnv {
     return child;
   }
 
+  /**
+   * Stops this env's daemons, clears its mounts and removes its dir, within ~30 s whatever state
+   * the daemon is in (well inside vitest's 60 s hook timeout): `jjfs stop` gets 12 s, SIGTERM
+   * 8 s more, then SIGKILL by pid. Only processes this env started are signalled.
+   */
   async cleanup(): Promise<void> {
-    await this.daemonPid();
-    const live = [...this.pids].filter(isAlive);
-    if (live.length > 0) {
-      // Ask nicely first so mounts are unmounted; then insist.
-      await this.run(['stop'], { timeoutMs: 60_000 }).catch(() => undefined);
-      for (const pid of live) {
-        if (isAlive(pid)) process.kill(pid, 'SIGTERM');
+    try {
+      await this.daemonPid();
+      const pids = [...this.pids].filter(isAlive);
+      if (pids.length > 0) {
+        // Ask nicely first so mounts are unmounted; then insist.
+        await this.run(['stop'], { timeoutMs: 12_000 }).catch(() => undefined);
+        for (const pid of pids) signal(pid, 'SIGTERM');
+        const deadline = Date.now() + 8_000;
+        while (Date.now() < deadline && pids.some(isAlive)) await sleep(50);
+        for (const pid of pids) signal(pid, 'SIGKILL');
       }
-      const deadline = Date.now() + 20_000;
-      while (Date.now() < deadline && live.some(isAlive)) await sleep(50);
-      for (const pid of live) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      // A daemon that died without unmounting leaves stale mounts under our root: clear only ours.
+      for (const mp of await mountPoints()) {
+        if (mp.startsWith(`${this.root}/`)) {
+          await new Promise((r) => execFile('umount', ['-l', mp], () => r(undefined)));
+        }
+      }
+      await rm(this.root, { recursive: true, force: true });
+    } finally {
+      live.delete(this);
     }
-    // A daemon that died without unmounting leaves stale mounts under our root: clear only ours.
-    for (const mp of await mountPoints()) {
-      if (mp.startsWith(`${this.root}/`)) {
-        await new Promise((r) => execFile('umount', ['-l', mp], () => r(undefined)));
+  }
+
+  /** Last resort when the test process exits with this env not cleaned up (a hook that timed out). */
+  cleanupSync(): void {
+    try {
+      const info = JSON.parse(readFileSync(path.join(this.home, 'daemon.json'), 'utf8')) as { pid: number };
+      this.pids.add(info.pid);
+    } catch {
+      // no daemon.json
+    }
+    for (const pid of this.pids) signal(pid, 'SIGKILL');
+    for (const mp of readMountPointsSync()) {
+      if (!mp.startsWith(`${this.root}/`)) continue;
+      try {
+        execFileSync('umount', ['-l', mp], { stdio: 'ignore' });
+      } catch {
+        // already gone
       }
     }
-    await rm(this.root, { recursive: true, force: true });
+    rmSync(this.root, { recursive: true, force: true });
   }
 
   /** Opens REPO at root/NAME and returns the absolute mount path. */
@@ -120,6 +150,34 @@ export class JjfsEnv {
     const out = await this.jj(repo, ['log', '-r', '::main', '--no-graph', '-T', '"x\\n"']);
     return out.split('\n').filter((l) => l === 'x').length;
   }
+}
+
+/** Envs not cleaned up yet: the exit hook below still owes them a cleanup. */
+const live = new Set<JjfsEnv>();
+// vitest abandons a hook that timed out, and the worker then exits: whatever that cleanup had not
+// done yet is done here, synchronously (the only kind of work an 'exit' handler may do).
+process.on('exit', () => {
+  for (const env of live) env.cleanupSync();
+});
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    if (isAlive(pid)) process.kill(pid, sig);
+  } catch {
+    // exited meanwhile
+  }
+}
+
+function readMountPointsSync(): string[] {
+  return parseMounts(readFileSync('/proc/mounts', 'utf8'));
+}
+
+function parseMounts(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.split(' ')[1])
+    .filter((p): p is string => !!p)
+    .map((p) => p.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
 }
 
 export function isAlive(pid: number): boolean {
@@ -155,10 +213,5 @@ export async function readOrUndefined(file: string): Promise<string | undefined>
 
 /** Mount points currently in /proc/mounts. */
 export async function mountPoints(): Promise<string[]> {
-  const { readFile: rf } = await import('node:fs/promises');
-  return (await rf('/proc/mounts', 'utf8'))
-    .split('\n')
-    .map((l) => l.split(' ')[1])
-    .filter((p): p is string => !!p)
-    .map((p) => p.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
+  return parseMounts(await readFile('/proc/mounts', 'utf8'));
 }
