@@ -18,11 +18,14 @@ import type { RepoJj } from './repo-jj.js';
  * never a jj commit from outside the workspace (only W's own process rewrites W@).
  */
 
-/** jj's list of conflicted paths, as printed after a rebase ("There are unresolved conflicts at these paths:"). */
-export function parseConflictList(stderr: string): string[] {
-  const lines = stderr.split('\n');
-  const start = lines.findIndex((l) => /unresolved conflicts at these paths/.test(l));
-  if (start < 0) return [];
+/**
+ * jj's list of conflicted paths: after a rebase, the lines under "There are unresolved conflicts at
+ * these paths:"; from `jj resolve --list` (`header: false`), every line.
+ */
+export function parseConflictList(text: string, header = true): string[] {
+  const lines = text.split('\n');
+  const start = header ? lines.findIndex((l) => /unresolved conflicts at these paths/.test(l)) : -1;
+  if (header && start < 0) return [];
   const paths: string[] = [];
   for (const line of lines.slice(start + 1)) {
     const m = /^(.+?)\s+\d+-sided conflict/.exec(line);
@@ -49,34 +52,56 @@ export interface RepairContext {
   policy: InsertionPolicy;
 }
 
-/** What {@link repairRebase} did. */
+/** What {@link repairConflicts} did. */
 export interface Repair {
   /** Conflicts left for a person. */
   notes: ConflictNote[];
-  /** The commits that met: main, and W@ as it was before the rebase. */
-  sides: [string, string];
+  /** The commits that met (main's, then W's own), as jj labelled them; empty when it did not. */
+  sides: string[];
 }
 
-const EVOLOG_TEMPLATE = 'commit.commit_id() ++ " " ++ commit.parents().map(|c| c.commit_id()).join(",") ++ "\\n"';
+/** The terms of a 2-sided jj conflict, read from the commit's `jj:trees` header (side, base, side). */
+interface ConflictTerms {
+  base: string;
+  ours: string;
+  theirs: string;
+  /** Commit ids jj named the sides by (`jj:conflict-labels`), ours then theirs, when present. */
+  sides: string[];
+}
 
 /**
- * Resolves `paths` (conflicted in W@ after it was rebased onto `main`) and writes the outcome into
- * W's files. The sides: base = W's old parent, ours = `main`, theirs = W@ before the rebase (its
- * predecessor in jj's evolution log). Returns the conflicts a person should look at.
+ * Reads how jj stored W@'s conflict: jj's git backend writes a conflicted commit with a header
+ * `jj:trees <side> <base> <side>` (one tree per term) and, for a rebase, labels naming the
+ * destination (ours) and the rebased revision (theirs). Undefined when it has more than two sides.
  */
-export async function repairRebase(ctx: RepairContext, w: RepairTarget, main: string, paths: readonly string[]): Promise<Repair> {
+async function conflictTerms(git: GitRunner, gitDir: string, commit: string): Promise<ConflictTerms | undefined> {
+  const text = (await git.run(['cat-file', 'commit', commit], { gitDir, summary: 'git cat-file' })).stdout;
+  const header = text.slice(0, text.indexOf('\n\n') < 0 ? text.length : text.indexOf('\n\n'));
+  const trees = /^jj:trees (.+)$/m.exec(header)?.[1]?.trim().split(/\s+/) ?? [];
+  if (trees.length !== 3) return undefined;
+  const [ours = '', base = '', theirs = ''] = trees;
+  // Continuation lines of the labels header start with a space; each label is "<change> <commit> ...".
+  const labels = /^jj:conflict-labels (.*(?:\n .*)*)/m.exec(header)?.[1]?.split('\n').map((l) => l.trim().split(' ')[1] ?? '') ?? [];
+  const sides = labels.length === 3 ? [labels[0]!, labels[2]!].filter((id) => /^[0-9a-f]+$/.test(id)) : [];
+  return { base, ours, theirs, sides };
+}
+
+/**
+ * Resolves `paths` (conflicted in W@, a 2-sided conflict such as a rebase onto `main` leaves) and
+ * writes the outcome into W's files. The sides come from jj's own record of the conflict (base =
+ * W's old parent, ours = `main`, theirs = W before the rebase). Returns undefined — and changes
+ * nothing — for a conflict of more than two sides (only repos from before this merge have those).
+ */
+export async function repairConflicts(ctx: RepairContext, w: RepairTarget, paths: readonly string[]): Promise<Repair | undefined> {
   const { rj, git } = ctx;
   const gitDir = rj.paths.gitDir;
-  const evo = await rj.repo(['evolog', '-r', `${w.id}@`, '--no-graph', '--limit', '2', '-T', EVOLOG_TEMPLATE]);
-  const [, before] = evo.stdout.split('\n').filter((l) => l !== '');
-  const [theirsCommit, parents = ''] = (before ?? '').split(' ');
-  const baseCommit = parents.split(',')[0];
-  if (!theirsCommit || !baseCommit) throw new Error(`cannot find ${w.id}@ before its rebase in jj's evolution log`);
-
+  const commit = (await rj.repo(['log', '--no-graph', '-r', `${w.id}@`, '-T', 'commit_id'])).stdout.trim();
+  const terms = await conflictTerms(git, gitDir, commit);
+  if (!terms) return undefined;
   const [base, ours, theirs] = await Promise.all([
-    readEntries(git, gitDir, baseCommit, paths),
-    readEntries(git, gitDir, main, paths),
-    readEntries(git, gitDir, theirsCommit, paths),
+    readEntries(git, gitDir, terms.base, paths),
+    readEntries(git, gitDir, terms.ours, paths),
+    readEntries(git, gitDir, terms.theirs, paths),
   ]);
   const files = [base, ours, theirs].flatMap((m) => [...m.values()].filter(isRegularFile).map((e) => e.oid));
   const blobs = await readBlobs(git, gitDir, files);
@@ -95,7 +120,7 @@ export async function repairRebase(ctx: RepairContext, w: RepairTarget, main: st
     }),
   );
   await new WorkspaceWriter(git, gitDir, w.dir).apply(outcomes);
-  return { notes: outcomes.flatMap((o) => (o.note ? [o.note] : [])), sides: [main, theirsCommit] };
+  return { notes: outcomes.flatMap((o) => (o.note ? [o.note] : [])), sides: terms.sides };
 }
 
 /** Writes {@link PathOutcome}s into a workspace directory, replacing what jj materialised there. */

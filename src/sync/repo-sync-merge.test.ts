@@ -48,7 +48,7 @@ describe('RepoSync merges concurrent edits (real jj)', () => {
     const desc = (await h.rj.repo(['log', '--no-graph', '-r', 'main', '-T', 'description'])).stdout;
     expect(desc).toContain('Jjfs-Conflict: "f.md"');
     // Both sides' original commits are named, and jj can still show each one's own version.
-    const sides = new RegExp(`${SIDES_TRAILER} ([0-9a-f]{40}) ([0-9a-f]{40})`).exec(desc);
+    const sides = new RegExp(`${SIDES_TRAILER} ([0-9a-f]{8,}) ([0-9a-f]{8,})`).exec(desc);
     expect(sides).not.toBeNull();
     const theirs = (await h.rj.repo(['file', 'show', '-r', sides![2]!, 'root:"f.md"'])).stdout;
     expect(theirs).toBe('title B\nbody\n');
@@ -72,6 +72,23 @@ describe('RepoSync merges concurrent edits (real jj)', () => {
     await h.engine.syncNow();
     expect(await h.read(a, 'f.md')).toBe('resolved\n');
     expect(await h.engine.conflicts()).toEqual([]);
+  });
+
+  it('a workspace left conflicted by a crash between rebase and repair is repaired before its commit', async () => {
+    h = await makeHarness(2);
+    const [a, b] = h.ws as [WorkspaceSpec, WorkspaceSpec];
+    await writeFile(join(a.dir, 'log.md'), 'start\n');
+    await h.engine.syncNow();
+    await appendFile(join(a.dir, 'log.md'), 'a1\n');
+    await appendFile(join(b.dir, 'log.md'), 'b1\n');
+    // What the engine was doing when the daemon died: a committed, b rebased (jj's conflict in b).
+    await h.rj.workspace(a.dir, ['commit', '-m', 'a']);
+    await h.rj.workspace(b.dir, ['rebase', '-s', '@', '-d', 'main']);
+    expect(await h.read(b, 'log.md')).toMatch(/^<<<<<<< /m);
+    const r = await h.engine.syncNow();
+    expect(r.behind).toEqual([]);
+    for (const w of [a, b]) expect(await h.read(w, 'log.md')).toBe('start\na1\nb1\n');
+    expect((await h.rj.repo(['log', '--no-graph', '-r', '::main & conflicts()', '-T', 'commit_id'])).stdout).toBe('');
   });
 
   it("'markers' policy: concurrent insertions become a conflict to review", async () => {

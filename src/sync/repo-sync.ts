@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { Logger } from '../log.js';
 import { ConflictList } from './conflict-list.js';
-import { repairRebase } from './conflict-repair.js';
+import { repairConflicts } from './conflict-repair.js';
 import { Debouncer } from './debounce.js';
 import type { WorkspaceGate } from './gate.js';
 import type { GitRunner } from './git.js';
@@ -19,6 +19,7 @@ import {
   rebaseOntoMain,
   recoverWorkspace,
   snapshotWorkspace,
+  workspaceConflicts,
   type RepoState,
 } from './workspace-ops.js';
 
@@ -414,12 +415,21 @@ export class RepoSync {
       const rebase = await rebaseOntoMain(this.#rj, w.spec.dir);
       w.refused = rebase.refused;
       if (rebase.conflicts.length === 0 || state.mainConflicted) return state.mainConflicted;
-      const repair = await repairRebase({ rj: this.#rj, git: this.#git, policy: this.#insertions }, w.spec, state.main, rebase.conflicts);
-      w.notes.push(...repair.notes);
-      if (repair.notes.length > 0) w.sides.push(...repair.sides);
-      this.#log.info('merged concurrent edits', { repo: this.name, id: w.spec.id, paths: rebase.conflicts, conflicts: repair.notes.map((n) => n.path) });
+      await this.#repair(w, rebase.conflicts);
       return true;
     });
+  }
+
+  /** Resolves W@'s jj conflicts into W's files (caller holds W's gate); notes go to W's next commit. */
+  async #repair(w: WsState, paths: string[]): Promise<void> {
+    const repair = await repairConflicts({ rj: this.#rj, git: this.#git, policy: this.#insertions }, w.spec, paths);
+    if (!repair) {
+      this.#log.warn('conflict with more than two sides left to jj', { repo: this.name, id: w.spec.id, paths });
+      return;
+    }
+    w.notes.push(...repair.notes);
+    if (repair.notes.length > 0) w.sides.push(...repair.sides);
+    this.#log.info('merged concurrent edits', { repo: this.name, id: w.spec.id, paths, conflicts: repair.notes.map((n) => n.path) });
   }
 
   async #round(targetIds: string[], all = false): Promise<RoundReport> {
@@ -443,6 +453,12 @@ export class RepoSync {
             const snap = await snapshotWorkspace(this.#rj, w.spec.dir);
             w.refused = snap.refused;
             dirty = !snap.clean;
+            // A crash between a rebase and its repair leaves W@ conflicted: repair it now, never
+            // commit a jj conflict into main.
+            if (snap.conflict && !state.mainConflicted) {
+              const paths = await workspaceConflicts(this.#rj, w.spec.id);
+              if (paths.length > 0) await this.#rewriting(w, () => this.#repair(w, paths));
+            }
           }
           if (dirty) {
             // Committing writes no files in W (the new @ has the same tree): no gate needed.

@@ -81,14 +81,26 @@ export async function readRepoState(rj: RepoJj): Promise<RepoState> {
 export interface SnapshotInfo {
   clean: boolean;
   changeId: string;
+  /** W@ holds a jj conflict (only after a crash between a rebase and its repair). */
+  conflict: boolean;
   refused: RefusedFile[];
 }
 
 /** Snapshots W (in W's own process) and says whether W@ has changes. Writes no files in W. */
 export async function snapshotWorkspace(rj: RepoJj, dir: string): Promise<SnapshotInfo> {
-  const r = await rj.workspace(dir, ['log', '--no-graph', '-r', '@', '-T', 'if(empty, "clean", "dirty") ++ " " ++ change_id']);
-  const [word = '', changeId = ''] = r.stdout.trim().split(' ');
-  return { clean: word === 'clean', changeId, refused: parseRefusedFiles(r.stderr) };
+  const r = await rj.workspace(dir, ['log', '--no-graph', '-r', '@', '-T', 'if(empty, "clean", "dirty") ++ " " ++ change_id ++ " " ++ if(conflict, "conflict", "-")']);
+  const [word = '', changeId = '', conflict = ''] = r.stdout.trim().split(' ');
+  return { clean: word === 'clean', changeId, conflict: conflict === 'conflict', refused: parseRefusedFiles(r.stderr) };
+}
+
+/** Paths conflicted in workspace `name`'s working-copy commit (read without touching any working copy). */
+export async function workspaceConflicts(rj: RepoJj, name: string): Promise<string[]> {
+  const r = await rj.repo(['resolve', '--list', '-r', `${name}@`]).catch((err: unknown) => {
+    // "No conflicts found at this revision" is an error exit: nothing to list.
+    if (err instanceof JjError && /No conflicts/i.test(err.stderr)) return { stdout: '' };
+    throw err;
+  });
+  return parseConflictList(r.stdout, false);
 }
 
 /** `jj commit -m message` in W: snapshot + commit; `main` advances (advance-branches). No file writes. */
