@@ -1,43 +1,17 @@
 import { rm } from 'node:fs/promises';
 import type { Logger } from '../log.js';
 import { ConflictList } from './conflict-list.js';
-import { repairConflicts } from './conflict-repair.js';
 import { Debouncer } from './debounce.js';
 import type { WorkspaceGate } from './gate.js';
 import type { GitRunner } from './git.js';
-import { JjError, type JjRunner } from './jj-runner.js';
-import { conflictTrailers, type ConflictNote } from './merge-paths.js';
+import type { JjRunner } from './jj-runner.js';
+import type { ConflictNote } from './merge-paths.js';
 import type { InsertionPolicy } from './merge-text.js';
 import { RepoJj, repoPaths, type RefusedFile } from './repo-jj.js';
-import {
-  assertWorkspaceId,
-  commitWorkspace,
-  forgetWorkspace,
-  listConflicts,
-  newOnMain,
-  readRepoState,
-  rebaseOntoMain,
-  recoverWorkspace,
-  snapshotWorkspace,
-  workspaceConflicts,
-  type RepoState,
-} from './workspace-ops.js';
+import { assertWorkspaceId, forgetWorkspace, listConflicts, readRepoState, snapshotWorkspace, type RepoState } from './workspace-ops.js';
+import { syncedWorkspace, WorkspaceSteps, type ChangeSuppressor, type SyncedWorkspace, type WorkspaceSpec } from './workspace-steps.js';
 
-/** A workspace the engine keeps in sync: one per mount. */
-export interface WorkspaceSpec {
-  /** jj workspace name (see `assertWorkspaceId`). */
-  id: string;
-  /** The backing workspace directory. */
-  dir: string;
-  /** Human label, the mount path; goes into commit messages. */
-  label: string;
-}
-
-/** Silences change notifications for a workspace while the engine's own jj writes into it. */
-export interface ChangeSuppressor {
-  /** Starts suppressing events for `workspaceId`; call the returned function to stop. */
-  suppress(workspaceId: string): () => void;
-}
+export type { ChangeSuppressor, WorkspaceSpec } from './workspace-steps.js';
 
 /** Timing knobs of {@link RepoSync}. */
 export interface RepoSyncOptions {
@@ -99,18 +73,6 @@ export interface RepoSyncStatus {
   workspaces: WorkspaceStatus[];
 }
 
-interface WsState {
-  spec: WorkspaceSpec;
-  healthy: boolean;
-  lastError?: string;
-  parent?: string;
-  refused: RefusedFile[];
-  /** Conflicts resolved into W's files and not committed yet: trailers of W's next commit. */
-  notes: ConflictNote[];
-  /** The commits whose clash made {@link notes} (kept findable through the trailer). */
-  sides: string[];
-}
-
 /**
  * Keeps every attached workspace of one repo converged on bookmark `main`.
  *
@@ -125,13 +87,10 @@ interface WsState {
 export class RepoSync {
   readonly name: string;
   readonly #rj: RepoJj;
-  readonly #git: GitRunner;
-  readonly #insertions: InsertionPolicy;
+  readonly #steps: WorkspaceSteps;
   readonly #conflictList: ConflictList;
-  readonly #gate: WorkspaceGate;
   readonly #log: Logger;
-  readonly #suppressor: ChangeSuppressor | undefined;
-  readonly #ws = new Map<string, WsState>();
+  readonly #ws = new Map<string, SyncedWorkspace>();
   readonly #ready = new Set<string>();
   readonly #debouncer: Debouncer;
   #queue: Promise<unknown> = Promise.resolve();
@@ -144,12 +103,17 @@ export class RepoSync {
   constructor(init: RepoSyncInit) {
     this.name = init.name;
     this.#rj = new RepoJj(init.jj, repoPaths(init.repoHome));
-    this.#git = init.git;
-    this.#insertions = init.options.insertions ?? 'merge';
     this.#conflictList = new ConflictList(this.#rj, init.git);
-    this.#gate = init.gate;
     this.#log = init.log.child('sync');
-    this.#suppressor = init.suppressor;
+    this.#steps = new WorkspaceSteps({
+      repo: init.name,
+      rj: this.#rj,
+      git: init.git,
+      gate: init.gate,
+      log: this.#log,
+      insertions: init.options.insertions ?? 'merge',
+      ...(init.suppressor ? { suppressor: init.suppressor } : {}),
+    });
     this.#debouncer = new Debouncer(init.options, (id) => {
       this.#ready.add(id);
       this.#scheduleRound();
@@ -164,7 +128,7 @@ export class RepoSync {
   async attach(ws: WorkspaceSpec): Promise<void> {
     assertWorkspaceId(ws.id);
     if (this.#ws.has(ws.id)) throw new Error(`workspace ${ws.id} is already attached to ${this.name}`);
-    this.#ws.set(ws.id, { spec: ws, healthy: true, refused: [], notes: [], sides: [] });
+    this.#ws.set(ws.id, syncedWorkspace(ws));
     await this.#enqueue(async () => {
       const st = this.#ws.get(ws.id);
       if (st) await this.#recover(st);
@@ -348,88 +312,20 @@ export class RepoSync {
     return state;
   }
 
-  /** Runs `fn` with W's write gate closed and W's watcher suppressed (fn rewrites W's files). */
-  async #rewriting<T>(w: WsState, fn: () => Promise<T>): Promise<T> {
-    const unsuppress = this.#suppressor?.suppress(w.spec.id);
+  async #recover(w: SyncedWorkspace): Promise<void> {
     try {
-      const release = await this.#gate.hold(w.spec.id);
-      try {
-        return await fn();
-      } finally {
-        // Release the gate first: the suppression window (with its grace period) then still
-        // covers the file events jj's own writes produce.
-        release();
-      }
-    } finally {
-      unsuppress?.();
-    }
-  }
-
-  /** Runs a jj step in W; a stale W is recovered (edits kept) and the step retried once. */
-  async #inWorkspace<T>(w: WsState, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!(err instanceof JjError) || err.kind !== 'stale') throw err;
-      this.#log.warn('workspace is stale; recovering', { repo: this.name, id: w.spec.id });
-      await this.#rewriting(w, () => recoverWorkspace(this.#rj, w.spec.id, w.spec.dir, true));
-      return await fn();
-    }
-  }
-
-  async #recover(w: WsState): Promise<void> {
-    try {
-      await this.#inWorkspace(w, () => snapshotWorkspace(this.#rj, w.spec.dir));
+      await this.#steps.inWorkspace(w, () => snapshotWorkspace(this.#rj, w.spec.dir));
       const state = await this.#refresh();
       const own = state.workingCopies.get(w.spec.id);
       if (!own) throw new Error(`jj has no workspace named ${w.spec.id}`);
       if (own.divergent || state.divergent.some((d) => d.changeId === own.changeId)) {
-        this.#log.warn('workspace is divergent; squashing stranded edits back in', { repo: this.name, id: w.spec.id });
-        await this.#rewriting(w, () => recoverWorkspace(this.#rj, w.spec.id, w.spec.dir, false));
+        await this.#steps.squashStranded(w);
         await this.#refresh();
       }
-      this.#healthy(w);
+      this.#steps.healthy(w);
     } catch (err) {
-      this.#fail(w, err);
+      this.#steps.fail(w, err);
     }
-  }
-
-  /**
-   * Puts W on main: `rebase -s @ -d main` in W. When that leaves conflicts (W and main changed the
-   * same files), they are resolved into W's files at once, under the same gate, so no jj conflict
-   * is ever committed into main (see conflict-repair.ts); W then holds edits that need a commit.
-   * When main itself is conflicted (a repo from before) and W is clean we use `new main` instead,
-   * so that W shows main's own conflict labels (identical bytes everywhere).
-   * Returns true if W may hold edits that still need a commit.
-   */
-  async #bringToMain(w: WsState, state: RepoState): Promise<boolean> {
-    return this.#rewriting(w, async () => {
-      if (state.mainConflicted) {
-        const snap = await snapshotWorkspace(this.#rj, w.spec.dir);
-        w.refused = snap.refused;
-        if (snap.clean) {
-          await newOnMain(this.#rj, w.spec.dir, snap.changeId);
-          return false;
-        }
-      }
-      const rebase = await rebaseOntoMain(this.#rj, w.spec.dir);
-      w.refused = rebase.refused;
-      if (rebase.conflicts.length === 0 || state.mainConflicted) return state.mainConflicted;
-      await this.#repair(w, rebase.conflicts);
-      return true;
-    });
-  }
-
-  /** Resolves W@'s jj conflicts into W's files (caller holds W's gate); notes go to W's next commit. */
-  async #repair(w: WsState, paths: string[]): Promise<void> {
-    const repair = await repairConflicts({ rj: this.#rj, git: this.#git, policy: this.#insertions }, w.spec, paths);
-    if (!repair) {
-      this.#log.warn('conflict with more than two sides left to jj', { repo: this.name, id: w.spec.id, paths });
-      return;
-    }
-    w.notes.push(...repair.notes);
-    if (repair.notes.length > 0) w.sides.push(...repair.sides);
-    this.#log.info('merged concurrent edits', { repo: this.name, id: w.spec.id, paths, conflicts: repair.notes.map((n) => n.path) });
   }
 
   async #round(targetIds: string[], all = false): Promise<RoundReport> {
@@ -443,37 +339,15 @@ export class RepoSync {
       const w = this.#ws.get(id);
       if (!w) continue;
       try {
-        await this.#inWorkspace(w, async () => {
-          let dirty = false;
-          if (w.parent !== state.main) {
-            dirty = await this.#bringToMain(w, state);
-            w.parent = state.main;
-          }
-          if (!dirty) {
-            const snap = await snapshotWorkspace(this.#rj, w.spec.dir);
-            w.refused = snap.refused;
-            dirty = !snap.clean;
-            // A crash between a rebase and its repair leaves W@ conflicted: repair it now, never
-            // commit a jj conflict into main.
-            if (snap.conflict && !state.mainConflicted) {
-              const paths = await workspaceConflicts(this.#rj, w.spec.id);
-              if (paths.length > 0) await this.#rewriting(w, () => this.#repair(w, paths));
-            }
-          }
-          if (dirty) {
-            // Committing writes no files in W (the new @ has the same tree): no gate needed.
-            const notes = w.notes;
-            w.refused = await commitWorkspace(this.#rj, w.spec.dir, `${w.spec.label} ${new Date().toISOString()}${conflictTrailers(notes, w.sides)}`);
-            w.notes = [];
-            w.sides = [];
-            this.#conflictList.add(notes);
-            report.committed.push(id);
-            state = await this.#checkMainAdvanced(w, await this.#refresh());
-          }
-        });
-        this.#healthy(w);
+        const notes = await this.#steps.inWorkspace(w, () => this.#steps.commitChanges(w, state));
+        if (notes) {
+          this.#conflictList.add(notes);
+          report.committed.push(id);
+          state = await this.#checkMainAdvanced(w, await this.#refresh());
+        }
+        this.#steps.healthy(w);
       } catch (err) {
-        report.failed.push({ id, error: this.#fail(w, err) });
+        report.failed.push({ id, error: this.#steps.fail(w, err) });
       }
     }
 
@@ -488,13 +362,13 @@ export class RepoSync {
     await Promise.all(
       behind.map(async (w) => {
         try {
-          const needsCommit = await this.#inWorkspace(w, () => this.#bringToMain(w, state));
+          const needsCommit = await this.#steps.inWorkspace(w, () => this.#steps.bringToMain(w, state));
           w.parent = state.main;
           report.updated.push(w.spec.id);
-          this.#healthy(w);
+          this.#steps.healthy(w);
           if (needsCommit) this.markDirty(w.spec.id);
         } catch (err) {
-          report.failed.push({ id: w.spec.id, error: this.#fail(w, err) });
+          report.failed.push({ id: w.spec.id, error: this.#steps.fail(w, err) });
         }
       }),
     );
@@ -516,30 +390,11 @@ export class RepoSync {
   }
 
   /** advance-branches should have moved main to W@-; if it did not, move it explicitly. */
-  async #checkMainAdvanced(w: WsState, state: RepoState): Promise<RepoState> {
+  async #checkMainAdvanced(w: SyncedWorkspace, state: RepoState): Promise<RepoState> {
     const parent = state.workingCopies.get(w.spec.id)?.parents[0];
     if (parent === undefined || parent === state.main) return state;
     this.#log.warn('main did not advance with the commit; moving it explicitly', { repo: this.name, id: w.spec.id });
     await this.#rj.repo(['bookmark', 'set', 'main', '-r', parent]);
     return this.#refresh();
-  }
-
-  #healthy(w: WsState): void {
-    if (!w.healthy) this.#log.info('workspace healthy again', { repo: this.name, id: w.spec.id });
-    w.healthy = true;
-    delete w.lastError;
-  }
-
-  #fail(w: WsState, err: unknown): string {
-    const message = err instanceof Error ? err.message : String(err);
-    w.healthy = false;
-    w.lastError = message;
-    this.#log.error('workspace sync failed', {
-      repo: this.name,
-      id: w.spec.id,
-      error: message,
-      ...(err instanceof JjError ? { stderr: err.stderr } : {}),
-    });
-    return message;
   }
 }
