@@ -6,7 +6,7 @@ import type { Command } from './command.js';
 import { startCommand, statusCommand, stopCommand, listCommand } from './commands/daemon.js';
 import { diffCommand, logCommand, showCommand } from './commands/history.js';
 import { doctorCommand } from './commands/doctor.js';
-import { closeCommand, conflictsCommand, openCommand, syncCommand } from './commands/mounts.js';
+import { closeCommand, conflictsCommand, openCommand, syncCommand, unsyncedCommand } from './commands/mounts.js';
 import { remoteCommand } from './commands/remote.js';
 import { initCommand, reposCommand } from './commands/repos.js';
 import { restoreCommand, undoCommand } from './commands/restore.js';
@@ -24,6 +24,7 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   syncCommand,
   conflictsCommand,
+  unsyncedCommand,
   logCommand,
   showCommand,
   diffCommand,

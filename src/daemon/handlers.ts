@@ -29,7 +29,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
         jj: services.jj,
         fuse: services.fuse(),
         repos,
-        mounts: await services.mounts(),
+        mounts: await services.mounts({ unsynced: true }),
         warnings: [...ctx.warnings],
         stats: services.stats(),
       };
@@ -60,7 +60,10 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     open: (params) => services.open(params),
 
     /** Unmounts after recording the mount's last changes. */
-    close: async ({ path }) => ({ mount: await services.closeMount(path) }),
+    close: async ({ path, force }) => services.closeMount(path, force === true),
+
+    /** What live mounts hold that history does not (nested repositories, refused, special, ignored files). */
+    unsynced: async ({ repo, path }) => ({ mounts: await services.unsynced({ ...(repo === undefined ? {} : { repo }), ...(path === undefined ? {} : { path }) }) }),
 
     /** Forces a round and waits for convergence; `remote` adds a remote round (fetch, integrate, push). */
     sync: async ({ repo, remote }) => ({ rounds: await services.sync(repo, remote ?? false) }),

@@ -13,10 +13,11 @@ import { MountAnnouncer } from '../fs/mount-announcer.js';
 import type { Notifier } from '../fs/notifier.js';
 import { MountGate } from '../fs/write-gate.js';
 import type { Logger } from '../log.js';
-import type { CommitRef, MountInfo } from '../rpc/protocol.js';
+import type { CommitRef, MountInfo, UnsyncedReport } from '../rpc/protocol.js';
+import { describeUnsynced } from '../rpc/unsynced-text.js';
 import { KeyedMutex } from '../util/mutex.js';
 import { checkOpenTarget } from './open-target.js';
-import { rescueMountPoint } from './rescue.js';
+import { moveOut, rescueMountPoint } from './rescue.js';
 import type { RepoService } from './repos.js';
 import type { SyncHub } from './sync-hub.js';
 
@@ -139,7 +140,7 @@ export class MountService {
    * its workspace and deletes the backing directory. If the last changes cannot be recorded, the
    * workspace is kept and the error says where.
    */
-  close(target: string): Promise<MountInfo> {
+  close(target: string, force = false): Promise<{ mount: MountInfo; rescued?: string }> {
     return this.lock.run('mounts', async () => {
       const where = path.resolve(target);
       const found = [...this.live.values()].find((m) => m.config.path === where);
@@ -147,10 +148,26 @@ export class MountService {
         throw new JjfsError('not-found', `${where} is not a jjfs mount. See the mounts with: jjfs list`);
       }
       const info = this.info(found);
+      // Paths that exist only in this mount would be deleted with its workspace: refuse, or with
+      // --force move them out first (a rename inside JJFS_HOME: every byte kept, nothing copied).
+      const only = found.config.at === undefined ? (await this.hub.unsynced(found.config.repo, found.config.id)).paths : [];
+      const rescue = path.join(this.paths.home, 'rescued', `${found.config.repo}-${path.basename(where)}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      if (only.length > 0 && !force) {
+        const list = only.slice(0, 20).map((p) => `  ${p.path} (${describeUnsynced(p)})`);
+        throw new JjfsError(
+          'conflict',
+          `${where} holds ${only.length} path(s) that exist only in this mount and are not in history:\n${list.join('\n')}${only.length > 20 ? '\n  …' : ''}\n` +
+            `Move them elsewhere first, or close with --force to move them to ${path.join(this.paths.home, 'rescued')}/.`,
+          { paths: only },
+        );
+      }
       // Freeze first: a process that stays inside after the lazy unmount gets EROFS rather than
       // writing into a workspace that the final round below records and then deletes.
       found.fuse?.freeze();
       await found.fuse?.unmount();
+      // After the unmount (nothing writes there any more), before the final round deletes the
+      // workspace: these paths are untracked, so moving them changes nothing in history.
+      if (only.length > 0) await moveOut(found.config.workspace, only.map((p) => p.path), rescue);
       try {
         if (found.config.at !== undefined) {
           // Read-only: nothing to record. Forget the workspace, then delete its files.
@@ -172,9 +189,19 @@ export class MountService {
       });
       this.live.delete(found.config.id);
       await rmdir(where).catch(() => undefined); // only if empty; a lingering shell may keep it
-      this.log.info('closed', { repo: found.config.repo, path: where });
-      return { ...info, state: 'unmounted' };
+      this.log.info('closed', { repo: found.config.repo, path: where, ...(only.length > 0 ? { rescued: rescue } : {}) });
+      return { mount: { ...info, state: 'unmounted' }, ...(only.length > 0 ? { rescued: rescue } : {}) };
     });
+  }
+
+  /** What live mounts hold that history does not: those of `repo`, or the one at `target`. */
+  async unsynced(filter: { repo?: string; path?: string }): Promise<Array<{ repo: string; path: string; report: UnsyncedReport }>> {
+    const where = filter.path === undefined ? undefined : path.resolve(filter.path);
+    const chosen = [...this.live.values()].filter(
+      (m) => m.config.at === undefined && (filter.repo === undefined || m.config.repo === filter.repo) && (where === undefined || m.config.path === where),
+    );
+    if (where !== undefined && chosen.length === 0) throw new JjfsError('not-found', `${where} is not a jjfs mount. See the mounts with: jjfs list`);
+    return Promise.all(chosen.map(async (m) => ({ repo: m.config.repo, path: m.config.path, report: await this.hub.unsynced(m.config.repo, m.config.id) })));
   }
 
   /** Remounts every mount in config.json (after a restart, clean or not). */
@@ -200,16 +227,23 @@ export class MountService {
     });
   }
 
-  /** Every mount with its state; reads /proc/mounts to notice mounts removed behind our back. */
-  async list(): Promise<MountInfo[]> {
+  /**
+   * Every mount with its state; reads /proc/mounts to notice mounts removed behind our back. With
+   * `unsynced`, each live mount also says what it holds that history does not.
+   */
+  async list(opts: { unsynced?: boolean } = {}): Promise<MountInfo[]> {
     const mounted = new Set((await listFuseMounts()).map((m) => m.path));
-    return [...this.live.values()].map((m) => {
-      const info = this.info(m);
-      if (info.state === 'mounted' && !mounted.has(m.config.path)) {
-        return { ...info, state: 'stale' as const, error: 'the mount was removed outside jjfs; restart jjfsd to remount it' };
-      }
-      return info;
-    });
+    return Promise.all(
+      [...this.live.values()].map(async (m) => {
+        const info = this.info(m);
+        if (info.state === 'mounted' && !mounted.has(m.config.path)) {
+          return { ...info, state: 'stale' as const, error: 'the mount was removed outside jjfs; restart jjfsd to remount it' };
+        }
+        if (!opts.unsynced || m.config.at !== undefined) return info;
+        const report = await this.hub.unsynced(m.config.repo, m.config.id).catch(() => undefined);
+        return report && report.paths.length > 0 ? { ...info, unsynced: report } : info;
+      }),
+    );
   }
 
   repoOf(id: string): string | undefined {
@@ -335,3 +369,4 @@ async function allMountPoints(): Promise<Set<string>> {
     return new Set();
   }
 }
+

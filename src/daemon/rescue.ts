@@ -9,7 +9,7 @@
  * rescued one is put next to it as `<name>.jjfs-rescued-<time>` (dropped only when byte-identical).
  * Directories on both sides are merged entry by entry.
  */
-import { cp, lstat, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
+import { cp, lstat, mkdir, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { isErrnoException } from '../errors.js';
 
@@ -92,5 +92,19 @@ async function freeName(base: string): Promise<string> {
   for (let i = 0; ; i++) {
     const candidate = i === 0 ? base : `${base}-${i}`;
     if ((await lstat(candidate).catch(() => undefined)) === undefined) return candidate;
+  }
+}
+
+/**
+ * Moves `paths` (relative to `dir`, a directory may end with `/`) to the same relative places
+ * under `dest`, by rename: every byte kept, nothing copied. Used by `close --force` on a workspace
+ * that is no longer mounted.
+ */
+export async function moveOut(dir: string, paths: readonly string[], dest: string): Promise<void> {
+  for (const p of paths) {
+    const rel = p.replace(/\/+$/, '');
+    const target = path.join(dest, rel);
+    await mkdir(path.dirname(target), { recursive: true });
+    await rename(path.join(dir, rel), target);
   }
 }

@@ -1,4 +1,4 @@
-import type { MountInfo, Methods, RoundInfo, StatusResult } from '../rpc/protocol.js';
+import type { MountInfo, Methods, RoundInfo, StatusResult, UnsyncedReport } from '../rpc/protocol.js';
 import type { HistoryService } from './history-service.js';
 import type { RepoService } from './repos.js';
 
@@ -10,9 +10,11 @@ export interface Services {
   jj: { path: string; version: string };
   fuse(): StatusResult['fuse'];
   stats(): StatusResult['stats'];
-  mounts(): Promise<MountInfo[]>;
+  /** Every mount; with `unsynced`, what each holds that history does not. */
+  mounts(opts?: { unsynced?: boolean }): Promise<MountInfo[]>;
+  unsynced(filter: { repo?: string; path?: string }): Promise<Array<{ repo: string; path: string; report: UnsyncedReport }>>;
   open(params: Methods['open']['params']): Promise<Methods['open']['result']>;
-  closeMount(path: string): Promise<MountInfo>;
+  closeMount(path: string, force: boolean): Promise<{ mount: MountInfo; rescued?: string }>;
   sync(repo: string | undefined, remote: boolean): Promise<RoundInfo[]>;
   conflicts(repo: string | undefined): Promise<Array<{ repo: string; paths: string[] }>>;
   /** Brings back every mount recorded in config.json (after a restart or crash). */

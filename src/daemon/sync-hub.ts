@@ -3,7 +3,7 @@ import type { RepoConfig } from '../config/schema.js';
 import { messageOf } from '../errors.js';
 import { GateRegistry } from '../fs/write-gate.js';
 import type { Logger } from '../log.js';
-import type { RoundInfo } from '../rpc/protocol.js';
+import type { RoundInfo, UnsyncedReport } from '../rpc/protocol.js';
 import type { GitRunner } from '../sync/git.js';
 import type { JjRunner } from '../sync/jj-runner.js';
 import { DAEMON_IGNORES } from '../sync/repo-init.js';
@@ -129,6 +129,11 @@ export class SyncHub {
 
   async conflicts(repo: string): Promise<string[]> {
     return this.engine(repo).conflicts();
+  }
+
+  /** What workspace `id` of `repo` holds that history does not (no jj process). */
+  unsynced(repo: string, id: string): Promise<UnsyncedReport> {
+    return this.engine(repo).unsynced(id);
   }
 
   status(repo: string): RepoSyncStatus | undefined {

@@ -127,9 +127,13 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
     jj: { path: jjFound.path, version: jjFound.version },
     fuse: () => fuse,
     stats: () => ({ jjCalls }),
-    mounts: () => live.list(),
+    mounts: (opts) => live.list(opts),
+    unsynced: (filter) => {
+      if (filter.repo !== undefined) repos.require(filter.repo);
+      return live.unsynced(filter);
+    },
     open: ({ repo, path: target, at }) => live.open(repo, target, at),
-    closeMount: (target) => live.close(target),
+    closeMount: (target, force) => live.close(target, force),
     sync: async (repo, remote) => {
       if (!remote) {
         const rounds = await hub.sync(reposToSync(repo));

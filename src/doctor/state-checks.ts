@@ -15,7 +15,7 @@ import { listFuseMounts, probeMount } from '../fs/unmount.js';
 import type { StatusResult } from '../rpc/protocol.js';
 import { installedService, managerFor } from '../service/install.js';
 import { serviceTarget } from '../service/manager.js';
-import { ok, problem, type Check } from './system-checks.js';
+import { ok, problem, warning, type Check } from './system-checks.js';
 
 /** The daemon as the CLI found it. */
 export type DaemonContact = { kind: 'answering'; status: StatusResult } | { kind: 'absent' } | { kind: 'unusable'; reason: string };
@@ -139,9 +139,17 @@ export function checkMounts(config: Config, daemon: DaemonContact): Check[] {
         : 'remount it: jjfs stop && jjfs start';
     checks.push(problem('mount', `${m.path} (repo ${m.repo}) is ${m.state}: ${why}`, fix));
   }
-  if (checks.length > 0) return checks;
+  // Paths that exist in one mount only: not a fault of jjfs, but the user must know (close would
+  // refuse, and nothing backs them up).
+  for (const m of status.mounts) {
+    const listed = (m.unsynced?.paths ?? []).filter((p) => p.reason === 'git-repository' || p.reason === 'too-large');
+    if (listed.length === 0) continue;
+    const what = listed.map((p) => `${p.path} (${p.reason === 'git-repository' ? 'a nested git repository' : 'over the new-file size limit'})`);
+    checks.push(warning('unsynced', `${m.path}: ${what.join(', ')} — not synced, exist only in this mount`, `see jjfs unsynced ${m.path}; move them out of the mount to keep them`));
+  }
+  if (checks.some((c) => !c.ok)) return checks;
   const repos = [...new Set(status.mounts.map((m) => m.repo))];
-  return [ok('mounts', status.mounts.length === 0 ? 'none configured' : `${status.mounts.length} mounted, workspaces healthy (${repos.join(', ')})`)];
+  return [ok('mounts', status.mounts.length === 0 ? 'none configured' : `${status.mounts.length} mounted, workspaces healthy (${repos.join(', ')})`), ...checks];
 }
 
 /** Every configured remote answers `git ls-remote` (bounded; credentials never shown). */

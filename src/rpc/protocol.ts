@@ -21,6 +21,30 @@ export interface MountInfo {
   at?: string;
   lastSync?: string;
   error?: string;
+  /** What this mount holds that history does not (status only; absent when nothing is left out). */
+  unsynced?: UnsyncedReport;
+}
+
+/** Why a path is not synced. */
+export type UnsyncedReason = 'git-repository' | 'too-large' | 'special-file' | 'ignored';
+
+/** One path that exists in a mount but not in history. */
+export interface UnsyncedPath {
+  /** Relative to the mount; a directory ends with `/`. */
+  path: string;
+  reason: UnsyncedReason;
+  /** jj's size message, the ignore file, or the kind of special file. */
+  detail?: string;
+}
+
+/** Everything a mount holds that history does not. */
+export interface UnsyncedReport {
+  /** Paths that exist only in this mount (ignored files included). */
+  paths: UnsyncedPath[];
+  /** Paths ignored by the user's ignore files, counted per file. */
+  ignored: Array<{ source: string; count: number }>;
+  /** Editor droppings ignored by jjfs's own list: counted, not listed. */
+  droppings: number;
 }
 
 /** A repo's git remote as status shows it. The URL never carries credentials. */
@@ -191,8 +215,16 @@ export interface Methods {
     params: { repo: string; path: string; at?: string };
     result: { mount: MountInfo; createdRepo: boolean; version?: CommitRef };
   };
-  /** Unmounts the mount at absolute `path` after recording its last changes. */
-  close: { params: { path: string }; result: { mount: MountInfo } };
+  /**
+   * Unmounts the mount at absolute `path` after recording its last changes. Refused while the
+   * mount holds paths that exist nowhere else (see `unsynced`); `force` moves them to `rescued`.
+   */
+  close: { params: { path: string; force?: boolean }; result: { mount: MountInfo; rescued?: string } };
+  /** What each live mount (of `repo`, or the one at absolute `path`) holds that history does not. */
+  unsynced: {
+    params: { repo?: string; path?: string };
+    result: { mounts: Array<{ repo: string; path: string; report: UnsyncedReport }> };
+  };
   /**
    * Forces a sync round (all repos when `repo` is absent) and waits for convergence; with `remote`,
    * then a remote round too (fetch, integrate, fan out, push).
@@ -239,7 +271,8 @@ export const paramReaders: { [M in MethodName]: (raw: unknown) => ParamsOf<M> } 
   'remote.add': object({ repo: str, url: str }),
   'remote.remove': object({ repo: str }),
   open: object<{ repo: string; path: string; at?: string }>({ repo: str, path: str, at: optional(str) }),
-  close: object({ path: str }),
+  close: object<{ path: string; force?: boolean }>({ path: str, force: optional(bool) }),
+  unsynced: object<{ repo?: string; path?: string }>({ repo: optional(str), path: optional(str) }),
   sync: object<{ repo?: string; remote?: boolean }>({ repo: optional(str), remote: optional(bool) }),
   conflicts: object<{ repo?: string }>({ repo: optional(str) }),
   shutdown: none,

@@ -7,7 +7,9 @@ import type { GitRunner } from './git.js';
 import type { JjRunner } from './jj-runner.js';
 import type { ConflictNote } from './merge-paths.js';
 import type { InsertionPolicy } from './merge-text.js';
+import type { UnsyncedReport } from '../rpc/protocol.js';
 import { RepoJj, repoPaths, type RefusedFile } from './repo-jj.js';
+import { scanUnsynced } from './unsynced.js';
 import { assertWorkspaceId, forgetWorkspace, listConflicts, readRepoState, snapshotWorkspace, type RepoState } from './workspace-ops.js';
 import { syncedWorkspace, WorkspaceSteps, type ChangeSuppressor, type SyncedWorkspace, type WorkspaceSpec } from './workspace-steps.js';
 
@@ -87,6 +89,7 @@ export interface RepoSyncStatus {
 export class RepoSync {
   readonly name: string;
   readonly #rj: RepoJj;
+  readonly #git: GitRunner;
   readonly #steps: WorkspaceSteps;
   readonly #conflictList: ConflictList;
   readonly #log: Logger;
@@ -103,6 +106,7 @@ export class RepoSync {
   constructor(init: RepoSyncInit) {
     this.name = init.name;
     this.#rj = new RepoJj(init.jj, repoPaths(init.repoHome));
+    this.#git = init.git;
     this.#conflictList = new ConflictList(this.#rj, init.git);
     this.#log = init.log.child('sync');
     this.#steps = new WorkspaceSteps({
@@ -245,6 +249,19 @@ export class RepoSync {
     if (!state.mainConflicted) return listed;
     if (this.#conflicts?.main !== state.main) this.#conflicts = { main: state.main, paths: await listConflicts(this.#rj) };
     return [...new Set([...this.#conflicts.paths, ...listed])].sort();
+  }
+
+  /**
+   * What workspace `id` holds that history does not (nested repositories, refused, special and
+   * ignored files). Reads its directory and jj's git store against the last known `main`; spawns
+   * no jj process.
+   */
+  async unsynced(id: string): Promise<UnsyncedReport> {
+    const w = this.#ws.get(id);
+    if (!w) throw new Error(`workspace ${id} is not attached to ${this.name}`);
+    const main = this.#state?.main ?? (await this.#refresh()).main;
+    const { gitDir, excludeFile } = this.#rj.paths;
+    return scanUnsynced({ git: this.#git, gitDir, dir: w.spec.dir, commit: main, refused: w.refused, excludeFile });
   }
 
   /** Records conflicts that reached main from elsewhere (the remote merge), so they are listed. */

@@ -1,4 +1,5 @@
 import { JjfsError } from '../../errors.js';
+import { describeUnsynced } from '../../rpc/unsynced-text.js';
 import type { MountInfo, StatusResult } from '../../rpc/protocol.js';
 import { runningDaemon, withClient, type Command } from '../command.js';
 import type { Output } from '../output.js';
@@ -119,6 +120,12 @@ function formatStatus(s: StatusResult, out: Output): string[] {
   }
   lines.push('', out.bold('mounts'));
   if (s.mounts.length === 0) lines.push('  (none; open one with: jjfs open REPO [PATH])');
-  for (const m of s.mounts) lines.push(`  ${formatMount(m, out)}`);
+  for (const m of s.mounts) {
+    lines.push(`  ${formatMount(m, out)}`);
+    // One line per path that exists only in this mount (full list: jjfs unsynced).
+    const listed = m.unsynced?.paths ?? [];
+    for (const p of listed.slice(0, 10)) lines.push(`    ${out.yellow('not synced')} ${p.path}: ${describeUnsynced(p)}`);
+    if (listed.length > 10) lines.push(`    … and ${listed.length - 10} more: jjfs unsynced ${m.path}`);
+  }
   return lines;
 }

@@ -28,7 +28,7 @@ export const doctorCommand: Command = {
     const width = Math.max(...checks.map((c) => c.name.length));
     out.result({ ok: problems.length === 0, problems: problems.length, checks }, () => [
       ...checks.flatMap((c) => [
-        `${c.ok ? out.green('ok     ') : out.red('PROBLEM')} ${c.name.padEnd(width)}  ${c.detail}`,
+        `${!c.ok ? out.red('PROBLEM') : c.warning ? out.yellow('warning') : out.green('ok     ')} ${c.name.padEnd(width)}  ${c.detail}`,
         ...(c.fix ? [`${' '.repeat(8 + width)}  ${out.bold('fix:')} ${c.fix}`] : []),
       ]),
       '',

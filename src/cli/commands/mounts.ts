@@ -4,6 +4,7 @@ import { validateRepoName } from '../../config/validate.js';
 import { JjfsError } from '../../errors.js';
 import { parseAt } from '../../history/time.js';
 import type { RemoteRoundInfo } from '../../rpc/protocol.js';
+import { describeUnsynced } from '../../rpc/unsynced-text.js';
 import { withClient, type Command } from '../command.js';
 import { versionLabel } from './history.js';
 
@@ -39,17 +40,55 @@ export const openCommand: Command = {
 export const closeCommand: Command = {
   name: 'close',
   summary: 'Unmount PATH after recording its last changes',
-  usage: 'jjfs close PATH',
+  usage: 'jjfs close PATH [--force]',
+  details:
+    'Refused while PATH holds files that exist only there (a nested git repository, files over the size limit, ' +
+    'special or ignored files: see jjfs unsynced PATH). --force moves them to a rescue directory under JJFS_HOME ' +
+    'and names it, instead of deleting them with the mount.',
+  options: { force: { type: 'boolean' } },
   positionals: [1, 1],
-  async run({ positionals, cwd, daemon, out }) {
+  async run({ positionals, values, cwd, daemon, out }) {
     const target = canonicalTarget(cwd, positionals[0] as string);
     return withClient(daemon, async (client) => {
-      const result = await client.request('close', { path: target });
-      out.result(result, () =>
+      const result = await client.request('close', { path: target, ...(values['force'] === true ? { force: true } : {}) });
+      out.result(result, () => [
         result.mount.at
           ? `Closed the read-only view ${result.mount.path} (${result.mount.repo} at ${result.mount.at.slice(0, 12)})`
           : `Closed ${result.mount.path} (${result.mount.repo}); its changes are kept in the repo`,
-      );
+        ...(result.rescued ? [`Paths that were not in history were moved to ${result.rescued}`] : []),
+      ]);
+    });
+  },
+};
+
+export const unsyncedCommand: Command = {
+  name: 'unsynced',
+  summary: 'List what mounts hold that is not synced or in history, and why',
+  usage: 'jjfs unsynced [PATH | --repo NAME] [--json]',
+  details:
+    'Nested git repositories (jj records none), files over the new-file size limit, special files (FIFOs, ' +
+    'sockets, devices) and files ignored by a .gitignore exist only in their mount. Editor droppings ignored by ' +
+    'jjfs itself are counted, not listed. Default: every mount.',
+  options: { repo: { type: 'string' } },
+  positionals: [0, 1],
+  async run({ positionals, values, cwd, daemon, out }) {
+    const repo = typeof values['repo'] === 'string' ? validateRepoName(values['repo']) : undefined;
+    if (repo !== undefined && positionals[0] !== undefined) throw new JjfsError('usage', 'Give a PATH or --repo NAME, not both');
+    const where = positionals[0] === undefined ? undefined : canonicalTarget(cwd, positionals[0]);
+    return withClient(daemon, async (client) => {
+      const result = await client.request('unsynced', { ...(repo ? { repo } : {}), ...(where ? { path: where } : {}) });
+      out.result(result, () => {
+        const lines: string[] = [];
+        for (const m of result.mounts) {
+          const { paths, ignored, droppings } = m.report;
+          if (paths.length === 0 && droppings === 0) continue;
+          lines.push(`${m.path} (${m.repo})`);
+          for (const p of paths) lines.push(`  ${p.path}: ${describeUnsynced(p)}`);
+          for (const i of ignored) lines.push(`  ${i.count} path(s) ignored by ${i.source}`);
+          if (droppings > 0) lines.push(`  ${droppings} editor dropping(s) ignored by jjfs (never synced)`);
+        }
+        return lines.length > 0 ? lines : 'Everything in every mount is synced.';
+      });
     });
   },
 };
