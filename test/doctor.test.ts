@@ -12,6 +12,7 @@ import { serviceEnv } from './helpers/service-env.js';
 
 interface Check {
   name: string;
+  level: 'ok' | 'warning' | 'problem';
   ok: boolean;
   detail: string;
   fix?: string;
@@ -33,7 +34,10 @@ async function doctor(extra: NodeJS.ProcessEnv = {}): Promise<{ code: number; ch
   const problems = out.checks.filter((c) => !c.ok);
   expect(out.ok).toBe(problems.length === 0);
   expect(out.problems).toBe(problems.length);
-  for (const c of out.checks) expect(Boolean(c.fix), `${c.name}: a fix exactly when there is a problem`).toBe(!c.ok);
+  for (const c of out.checks) {
+    expect(c.ok, `${c.name}: ok is false exactly for a problem`).toBe(c.level !== 'problem');
+    expect(Boolean(c.fix), `${c.name}: a fix exactly for a problem or a warning`).toBe(c.level !== 'ok');
+  }
   return { code: r.code, checks: out.checks, problems };
 }
 
@@ -69,17 +73,19 @@ describe('jjfs doctor', () => {
     expect(human.stdout).toMatch(/No problems found\.\n$/);
   }, 180_000);
 
-  it('service not installed', async () => {
+  it('service not installed: a warning, exit 0 (exit 1 with --strict)', async () => {
     await env.open('notes', 'a');
-    const { code, problems } = await doctor();
-    expect(code).toBe(1);
-    expect(problems).toEqual([
-      { name: 'service', ok: false, detail: expect.stringMatching(/^not installed \(.*jjfs\.service does not exist\)/), fix: 'jjfs install' },
+    const { code, checks, problems } = await doctor();
+    expect(code).toBe(0);
+    expect(problems).toEqual([]);
+    expect(checks.filter((c) => c.level === 'warning')).toEqual([
+      { name: 'service', level: 'warning', ok: true, detail: expect.stringMatching(/^not installed \(.*jjfs\.service does not exist\)/), fix: 'jjfs install' },
     ]);
+    expect((await env.run(['doctor', '--strict', '--json'], { env: e, timeoutMs: 120_000 })).code).toBe(1);
     const human = await env.run(['doctor'], { env: e });
-    expect(human.code).toBe(1);
-    expect(human.stdout).toMatch(/PROBLEM service +not installed[^\n]*\n +fix: jjfs install\n/);
-    expect(human.stdout).toMatch(/1 problem found\.\n$/);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/warning service +not installed[^\n]*\n +fix: jjfs install\n/);
+    expect(human.stdout).toMatch(/No problems found \(1 warning\)\.\n$/);
   });
 
   it('jj missing (JJFS_JJ=/nonexistent)', async () => {
@@ -103,6 +109,7 @@ describe('jjfs doctor', () => {
     expect(code).toBe(1);
     expect(problems.find((c) => c.name === 'socket')).toEqual({
       name: 'socket',
+      level: 'problem',
       ok: false,
       detail: `${sock} exists but nothing answers: jjfsd died without removing it (crash or kill -9)`,
       fix: 'jjfs start (it removes the stale socket and remounts every mount)',
@@ -121,6 +128,7 @@ describe('jjfs doctor', () => {
     expect(code).toBe(1);
     expect(problems.find((c) => c.name === 'lock')).toEqual({
       name: 'lock',
+      level: 'problem',
       ok: false,
       detail: `${path.join(env.home, 'daemon.lock')} is stale: held by pid ${gone.pid}, which is not running (jjfsd was killed)`,
       fix: 'jjfs start (it takes the stale lock over)',
@@ -138,11 +146,11 @@ describe('jjfs doctor', () => {
     const stale = problems.filter((c) => c.name === 'stale mount');
     expect(stale.map((c) => c.detail).sort()).toEqual([a, b].map((p) => `${p}: "Transport endpoint is not connected" (the jjfsd serving it died)`).sort());
     expect(stale[0]!.fix).toMatch(/^jjfs start \(it clears stale mounts and remounts\); by hand: umount -l \//);
-    expect(names(problems).sort()).toEqual(['lock', 'mounts', 'service', 'socket', 'stale mount', 'stale mount']);
+    expect(names(problems).sort()).toEqual(['lock', 'mounts', 'socket', 'stale mount', 'stale mount']);
     expect(problems.find((c) => c.name === 'mounts')!.fix).toBe('jjfs start');
 
     expect((await env.run(['start'])).code).toBe(0);
-    expect(names((await doctor()).problems)).toEqual(['service']);
+    expect(names((await doctor()).problems)).toEqual([]);
   });
 
   it('unhealthy workspace', async () => {

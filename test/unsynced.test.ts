@@ -64,9 +64,9 @@ describe('unsynced paths', () => {
     expect(text).toContain('proj/: a git repository — not synced, exists only in this mount');
     expect(text.split('\n').filter((l) => l.includes('not synced'))).toHaveLength(3);
     // doctor warns (its exit code depends on the rest of the machine, e.g. no service installed).
-    const doctor = JSON.parse((await env.run(['doctor', '--json'], { timeoutMs: 120_000 })).stdout) as { checks: Array<{ name: string; warning?: boolean; detail: string }> };
+    const doctor = JSON.parse((await env.run(['doctor', '--json'], { timeoutMs: 120_000 })).stdout) as { checks: Array<{ name: string; level: string; detail: string }> };
     const warned = doctor.checks.find((c) => c.name === 'unsynced');
-    expect(warned?.warning).toBe(true);
+    expect(warned?.level).toBe('warning');
     expect(warned?.detail).toContain('proj/');
 
     const refused = await env.run(['close', a]);

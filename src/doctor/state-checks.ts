@@ -103,7 +103,8 @@ export async function checkService(paths: Paths, env: NodeJS.ProcessEnv): Promis
   if (!target) return ok('service', `no service manager support on ${process.platform}; jjfs commands start jjfsd when needed`);
   const installed = installedService(paths, env);
   if (!installed) {
-    return problem('service', `not installed (${target.file} does not exist): jjfsd does not start at login or restart after a crash`, 'jjfs install');
+    // A choice, not a fault: without a service, jjfs commands start jjfsd when they need it.
+    return warning('service', `not installed (${target.file} does not exist): jjfsd does not start at login or restart after a crash`, 'jjfs install');
   }
   if (!installed.forThisHome) {
     return problem('service', `${target.file} runs jjfsd for ${installed.home ?? 'an unknown home'}, not for ${paths.home}`, `run jjfs install with the JJFS_HOME you use (it replaces the file)`);

@@ -17,17 +17,18 @@ import type { FuseChildReport } from './fuse-child.js';
 /** One finding. `fix` is present exactly when `ok` is false. */
 export interface Check {
   name: string;
-  /** false: a problem (doctor exits 1). */
+  /** `problem`: something is broken (doctor exits 1); `warning`: worth knowing, a choice or an
+   * optional piece (exit 0 unless `--strict`). Warnings and problems carry a fix. */
+  level: 'ok' | 'warning' | 'problem';
+  /** false exactly for a problem. */
   ok: boolean;
-  /** Worth knowing, but not a fault: doctor still exits 0. */
-  warning?: true;
   detail: string;
   fix?: string;
 }
 
-export const ok = (name: string, detail: string): Check => ({ name, ok: true, detail });
-export const warning = (name: string, detail: string, fix: string): Check => ({ name, ok: true, warning: true, detail, fix });
-export const problem = (name: string, detail: string, fix: string): Check => ({ name, ok: false, detail, fix });
+export const ok = (name: string, detail: string): Check => ({ name, level: 'ok', ok: true, detail });
+export const warning = (name: string, detail: string, fix: string): Check => ({ name, level: 'warning', ok: true, detail, fix });
+export const problem = (name: string, detail: string, fix: string): Check => ({ name, level: 'problem', ok: false, detail, fix });
 
 /** jj: found, runnable and new enough (the same search the daemon does). */
 export async function checkJj(env: NodeJS.ProcessEnv): Promise<Check> {
