@@ -170,6 +170,38 @@ describe('remote sync between two machines', () => {
     for (const env of [a, b]) expect((await env.run(['conflicts', 'notes'])).stdout).toMatch(/No conflicts/);
   }, 120_000);
 
+  it('with default settings a change in a mount is on the remote within push_delay and a round', async () => {
+    const a = await machine();
+    const remote = await bareRemote(path.join(a.root, 'remote.git'));
+    await ok(a, ['init', 'notes']);
+    await ok(a, ['remote', 'add', remote, '--repo', 'notes']);
+    const m = await a.open('notes', 'm');
+    // Let the first round after `remote add` pass, so what follows is pushed by the edit alone.
+    expect(await waitFor(async () => (await a.json<StatusResult>(['status'])).repos[0]!.remote?.lastPush !== undefined, 30_000, 200)).toBe(true);
+    const started = Date.now();
+    await writeFile(path.join(m, 'backup.md'), 'backed up\n');
+    // push_interval is 300 s by default: only push_delay (10 s of quiet) can bring it here this soon.
+    expect(await waitFor(async () => (await remoteFile(remote, 'backup.md')) === 'backed up\n', 60_000, 200)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(await waitFor(async () => (await a.json<StatusResult>(['status'])).repos[0]!.remote?.unpushed === 0, 10_000, 200)).toBe(true);
+  }, 120_000);
+
+  it('jjfs stop pushes the changes not pushed yet', async () => {
+    const a = await machine();
+    const remote = await bareRemote(path.join(a.root, 'remote.git'));
+    await preconfigure(a, { notes: { push_interval: 0, push_delay: 3600 } });
+    await ok(a, ['init', 'notes']);
+    await ok(a, ['remote', 'add', remote, '--repo', 'notes']);
+    const m = await a.open('notes', 'm');
+    await writeFile(path.join(m, 'late.md'), 'written just before stopping\n');
+    expect((await a.json<{ rounds: RoundInfo[] }>(['sync', 'notes'])).rounds[0]!.converged).toBe(true);
+    const status = await a.json<StatusResult>(['status']);
+    expect(status.repos[0]!.remote?.unpushed).toBeGreaterThanOrEqual(1);
+    expect(await remoteFile(remote, 'late.md')).toBeUndefined();
+    expect((await a.run(['stop'])).code).toBe(0);
+    expect(await remoteFile(remote, 'late.md')).toBe('written just before stopping\n');
+  }, 120_000);
+
   it('init --from starts from a repo with history; its default branch becomes main', async () => {
     const a = await machine();
     const work = path.join(a.root, 'work');

@@ -10,6 +10,8 @@ export interface RepoConfig {
   max_wait_ms: number;
   /** Seconds between remote push/fetch rounds. */
   push_interval: number;
+  /** Seconds of quiet after a local change before it is pushed (0: only the `push_interval` timer). */
+  push_delay: number;
   /** New files larger than this are refused by jj's snapshot (bytes). */
   max_new_file_size: number;
   /**
@@ -46,6 +48,7 @@ export const REPO_DEFAULTS: Readonly<Omit<RepoConfig, 'remote' | 'remote_branch'
   debounce_ms: 60,
   max_wait_ms: 400,
   push_interval: 300,
+  push_delay: 10,
   max_new_file_size: 256 * 1024 * 1024,
 };
 

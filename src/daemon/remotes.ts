@@ -1,3 +1,4 @@
+import { REPO_DEFAULTS } from '../config/schema.js';
 import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../log.js';
 import type { RemoteInfo, RemoteRoundInfo } from '../rpc/protocol.js';
@@ -34,7 +35,8 @@ export class RemoteService implements RemoteHooks {
     this.#init = init;
     this.scheduler = new RemoteScheduler({
       log: init.log,
-      intervalSeconds: (repo) => init.config.snapshot().repos[repo]?.push_interval ?? 300,
+      intervalSeconds: (repo) => init.config.snapshot().repos[repo]?.push_interval ?? REPO_DEFAULTS.push_interval,
+      delaySeconds: (repo) => init.config.snapshot().repos[repo]?.push_delay ?? REPO_DEFAULTS.push_delay,
     });
   }
 
@@ -92,6 +94,29 @@ export class RemoteService implements RemoteHooks {
       }),
     );
     this.#init.log.info('remote sync started', { repo, url: this.scheduler.facts(repo)?.url, branch: target.branch });
+  }
+
+  /** Local changes reached `main` of `repo`: its remote round follows (see RemoteScheduler.localChanges). */
+  localChanges(repo: string, commits: number): void {
+    this.scheduler.localChanges(repo, commits);
+  }
+
+  /**
+   * Pushes what is not pushed yet, for every repo whose remote answers within `timeoutMs` (daemon
+   * stop: the backup should not lag the last edit). A remote that does not answer in time is left
+   * to the next start; nothing is lost either way.
+   */
+  async pushPending(timeoutMs: number): Promise<void> {
+    const pending = this.scheduler.repos().filter((repo) => (this.scheduler.facts(repo)?.unpushed ?? 0) > 0);
+    await Promise.all(
+      pending.map(async (repo) => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), timeoutMs)));
+        const outcome = await Promise.race([this.scheduler.runNow(repo).then(() => 'pushed' as const), late]).catch((e: unknown) => messageOf(e));
+        clearTimeout(timer);
+        if (outcome !== 'pushed') this.#init.log.warn('pending changes not pushed before stopping', { repo, why: outcome === 'late' ? `no answer within ${timeoutMs} ms` : outcome });
+      }),
+    );
   }
 
   /** True when `repo` has a remote. */

@@ -102,7 +102,7 @@ export class RepoService {
         return {
           name,
           path: repoHome(this.paths, name),
-          remote: live.remote ?? (repo.remote ? { url: redactUrl(repo.remote), delayed: false } : null),
+          remote: live.remote ?? (repo.remote ? { url: redactUrl(repo.remote), delayed: false, unpushed: 0 } : null),
           mounts: config.mounts.filter((m) => m.repo === name).length,
           conflicts: live.conflicts ?? [],
           refusedFiles: live.refusedFiles ?? [],

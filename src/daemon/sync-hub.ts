@@ -28,6 +28,8 @@ export class SyncHub {
   /** workspace id → repo name, for routing watcher events. */
   private readonly owners = new Map<string, string>();
   private readonly watchers: WorkspaceWatchers;
+  /** Told when local changes reach a repo's main (the remote side pushes them). */
+  private commitListener: ((repo: string, commits: number) => void) | undefined;
 
   constructor(
     private readonly paths: Paths,
@@ -65,10 +67,16 @@ export class SyncHub {
         log: this.log,
         options: { debounceMs: cfg?.debounce_ms ?? 60, maxWaitMs: cfg?.max_wait_ms ?? 400, insertions: cfg?.concurrent_insertions ?? 'merge' },
         suppressor: this.watchers,
+        onCommitted: (commits) => this.commitListener?.(repo, commits),
       });
       this.engines.set(repo, engine);
     }
     return engine;
+  }
+
+  /** Registers who hears of local changes reaching a repo's main (one listener: the remote service). */
+  onCommitted(listener: (repo: string, commits: number) => void): void {
+    this.commitListener = listener;
   }
 
   /** Creates the jj workspace `id` of `repo` at `dir`, checked out at `rev` (default main). */

@@ -18,6 +18,9 @@ import { SyncHub } from './sync-hub.js';
 /** How long shutdown waits for the last round that records changes made before unmounting. */
 const FINAL_ROUND_TIMEOUT_MS = 30_000;
 
+/** How long shutdown waits for the push of changes not pushed yet. */
+const STOP_PUSH_TIMEOUT_MS = 10_000;
+
 /**
  * Timeout of each git network call (ms). `JJFS_GIT_TIMEOUT_MS` overrides it (tests of a hung
  * remote use a short one).
@@ -101,6 +104,8 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
     },
     remotes,
   );
+  // Backups follow the edits: a repo's remote round runs after push_delay of quiet.
+  hub.onCommitted((repo, commits) => remotes.localChanges(repo, commits));
   const history = new HistoryService(repos, hub, log.child('history'));
   mounts = new MountService(paths, config, repos, hub, fuse, notifier, log.child('daemon'), (repo, at) => history.resolveAt(repo, at));
   const live = mounts;
@@ -158,7 +163,6 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
       remotes.startAll();
     },
     stop: async () => {
-      await remotes.stop();
       await live.unmountAll();
       // Everything written before the unmount is recorded before we exit.
       const repoNames = live.mountedRepos();
@@ -166,6 +170,9 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
       const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), FINAL_ROUND_TIMEOUT_MS).unref());
       const outcome = await Promise.race([final, timeout]).catch((e: unknown) => messageOf(e));
       if (outcome === 'timeout') log.warn('final round did not finish in time; changes stay in the workspaces and are recorded at the next start');
+      // Then what is not pushed yet goes out, if the remote answers soon; the next start pushes the rest.
+      await remotes.pushPending(STOP_PUSH_TIMEOUT_MS);
+      await remotes.stop();
       await hub.stop();
       notifier?.close();
     },

@@ -63,6 +63,8 @@ export interface RemoteInfo {
   delayed: boolean;
   /** Duration of the last finished round (ms). */
   lastRoundMs?: number;
+  /** Local changes recorded since the last push (they go out after `push_delay` of quiet). */
+  unpushed: number;
 }
 
 /** What `sync --remote` did with the remote. */

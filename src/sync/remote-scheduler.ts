@@ -17,6 +17,8 @@ export interface RemoteSchedulerInit {
   log: Logger;
   /** Seconds between rounds of `repo` (`push_interval`); 0 means only `jjfs sync --remote`. */
   intervalSeconds(repo: string): number;
+  /** Quiet seconds after a local change before a round pushes it (`push_delay`); 0: only the timer. */
+  delaySeconds(repo: string): number;
   /** Delay before the first round of a newly registered remote (default 0). */
   firstRoundMs?: number;
 }
@@ -24,6 +26,14 @@ export interface RemoteSchedulerInit {
 interface Entry {
   sync: RemoteSync;
   timer?: NodeJS.Timeout;
+  /** When the timer fires (ms since the epoch). */
+  dueAt?: number;
+  /** Local changes recorded since the last round that pushed (or found nothing to push). */
+  unpushed: number;
+  /** When the oldest of them was recorded. */
+  firstUnpushedAt?: number;
+  /** The timer is a push-follows-the-edits timer (a new change may move it later). */
+  pushTimer?: boolean;
   /** Tail of this repo's rounds: rounds never overlap. */
   chain: Promise<unknown>;
   failures: number;
@@ -56,7 +66,8 @@ export class RemoteScheduler {
       sync,
       chain: Promise.resolve(),
       failures: 0,
-      facts: { url: redactUrl(sync.target.url), branch: sync.target.branch, delayed: false },
+      unpushed: 0,
+      facts: { url: redactUrl(sync.target.url), branch: sync.target.branch, delayed: false, unpushed: 0 },
       abort: new AbortController(),
       stopped: false,
     };
@@ -80,6 +91,34 @@ export class RemoteScheduler {
   /** Repos with a remote. */
   repos(): string[] {
     return [...this.#entries.keys()];
+  }
+
+  /**
+   * `commits` local changes reached `main` of `repo`: push them once the repo has been quiet for
+   * `push_delay`, and at the latest `push_interval` after the first unpushed one. A sooner timer
+   * (the interval's, or a backoff retry after a failure) is left alone: it pushes them too.
+   */
+  localChanges(repo: string, commits: number): void {
+    const entry = this.#entries.get(repo);
+    if (!entry || entry.stopped) return;
+    const now = Date.now();
+    entry.unpushed += commits;
+    entry.facts.unpushed = entry.unpushed;
+    entry.firstUnpushedAt ??= now;
+    this.#schedulePush(entry, now);
+  }
+
+  #schedulePush(entry: Entry, now: number): void {
+    const delay = this.#init.delaySeconds(entry.sync.repo) * 1000;
+    if (delay <= 0 || entry.unpushed === 0 || entry.failures > 0) return;
+    const interval = this.#init.intervalSeconds(entry.sync.repo) * 1000;
+    let due = now + delay;
+    if (interval > 0 && entry.firstUnpushedAt !== undefined) due = Math.min(due, Math.max(now, entry.firstUnpushedAt + interval));
+    // Each new change moves a push timer later (the quiet period starts again), never past the
+    // cap; a timer that is not a push timer and fires sooner stays.
+    if (entry.timer && entry.dueAt !== undefined && entry.dueAt <= due && !entry.pushTimer) return;
+    this.#schedule(entry, due - now);
+    entry.pushTimer = true;
   }
 
   /** Status facts of `repo`'s remote, or undefined when it has none. */
@@ -116,9 +155,13 @@ export class RemoteScheduler {
   #schedule(entry: Entry, delayMs: number): void {
     if (entry.timer) clearTimeout(entry.timer);
     delete entry.timer;
+    delete entry.dueAt;
+    entry.pushTimer = false;
     if (entry.stopped) return;
+    entry.dueAt = Date.now() + delayMs;
     entry.timer = setTimeout(() => {
       delete entry.timer;
+      delete entry.dueAt;
       this.#enqueue(entry).catch(() => undefined); // failures are recorded in the facts and logged
     }, delayMs);
     entry.timer.unref();
@@ -135,11 +178,18 @@ export class RemoteScheduler {
     // An on-demand round replaces the scheduled one; the next is scheduled when this one ends.
     if (entry.timer) clearTimeout(entry.timer);
     delete entry.timer;
+    delete entry.dueAt;
     const started = Date.now();
     const { sync, facts } = entry;
+    // Changes recorded while this round runs may miss its push: only these are settled by it.
+    const settles = entry.unpushed;
     try {
       const result = await sync.round(entry.abort.signal);
       entry.failures = 0;
+      entry.unpushed -= settles;
+      facts.unpushed = entry.unpushed;
+      if (entry.unpushed === 0) delete entry.firstUnpushedAt;
+      else entry.firstUnpushedAt = started;
       facts.lastFetch = result.fetchedAt;
       if (result.pushedAt) facts.lastPush = result.pushedAt;
       delete facts.lastError;
@@ -148,6 +198,7 @@ export class RemoteScheduler {
       facts.lastRoundMs = Date.now() - started;
       const interval = this.#init.intervalSeconds(sync.repo);
       if (interval > 0) this.#schedule(entry, interval * 1000);
+      this.#schedulePush(entry, Date.now());
       return result;
     } catch (error) {
       if (sync.lastFetchAt) facts.lastFetch = sync.lastFetchAt;

@@ -36,6 +36,8 @@ export interface RepoSyncInit {
   log: Logger;
   options: RepoSyncOptions;
   suppressor?: ChangeSuppressor;
+  /** Called with the number of local changes each time some reached main (remote push follows). */
+  onCommitted?: (commits: number) => void;
 }
 
 /** What one round did. */
@@ -93,6 +95,7 @@ export class RepoSync {
   readonly #steps: WorkspaceSteps;
   readonly #conflictList: ConflictList;
   readonly #log: Logger;
+  readonly #onCommitted: ((commits: number) => void) | undefined;
   readonly #ws = new Map<string, SyncedWorkspace>();
   readonly #ready = new Set<string>();
   readonly #debouncer: Debouncer;
@@ -109,6 +112,7 @@ export class RepoSync {
     this.#git = init.git;
     this.#conflictList = new ConflictList(this.#rj, init.git);
     this.#log = init.log.child('sync');
+    this.#onCommitted = init.onCommitted;
     this.#steps = new WorkspaceSteps({
       repo: init.name,
       rj: this.#rj,
@@ -213,6 +217,8 @@ export class RepoSync {
       }
       const report = await this.#round([], true);
       if (!outcome.ok) throw outcome.error;
+      // restore/undo record a change of their own (remote integration records none: it came from there).
+      if (opts.recordFirst) this.#onCommitted?.(1);
       return { result: outcome.value, report, ...(recorded ? { recorded } : {}) };
     });
   }
@@ -399,6 +405,7 @@ export class RepoSync {
     }
     report.durationMs = Date.now() - started;
     this.#lastRound = report;
+    if (report.committed.length > 0) this.#onCommitted?.(report.committed.length);
     if (report.committed.length > 0 || report.failed.length > 0) {
       this.#log.info('round', { repo: this.name, committed: report.committed, updated: report.updated.length, failed: report.failed, ms: report.durationMs });
     }

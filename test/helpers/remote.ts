@@ -36,7 +36,7 @@ export async function remoteLog(remote: string, branch = 'main'): Promise<string
  * Writes config.json of a daemon that has not started yet, so a test can set `push_interval`
  * (there is no command for it). The repos named get no jj repo: `jjfs init NAME` creates it.
  */
-export async function preconfigure(env: JjfsEnv, repos: Record<string, { push_interval: number }>): Promise<void> {
+export async function preconfigure(env: JjfsEnv, repos: Record<string, { push_interval: number; push_delay?: number }>): Promise<void> {
   await mkdir(env.home, { recursive: true, mode: 0o700 });
   const entries = Object.fromEntries(Object.entries(repos).map(([name, r]) => [name, { remote: null, ...r }]));
   await writeFile(path.join(env.home, 'config.json'), `${JSON.stringify({ version: 1, repos: entries, mounts: [] }, null, 2)}\n`);
