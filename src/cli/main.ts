@@ -6,6 +6,7 @@ import type { Command } from './command.js';
 import { startCommand, statusCommand, stopCommand, listCommand } from './commands/daemon.js';
 import { diffCommand, logCommand, showCommand } from './commands/history.js';
 import { doctorCommand } from './commands/doctor.js';
+import { configCommand } from './commands/config.js';
 import { closeCommand, conflictsCommand, openCommand, syncCommand, unsyncedCommand } from './commands/mounts.js';
 import { remoteCommand } from './commands/remote.js';
 import { initCommand, reposCommand } from './commands/repos.js';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   syncCommand,
   conflictsCommand,
   unsyncedCommand,
+  configCommand,
   logCommand,
   showCommand,
   diffCommand,

@@ -49,7 +49,7 @@ export const REPO_DEFAULTS: Readonly<Omit<RepoConfig, 'remote' | 'remote_branch'
   max_wait_ms: 400,
   push_interval: 300,
   push_delay: 10,
-  max_new_file_size: 256 * 1024 * 1024,
+  max_new_file_size: 64 * 1024 * 1024,
 };
 
 export function emptyConfig(): Config {

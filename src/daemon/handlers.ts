@@ -62,6 +62,13 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     /** Unmounts after recording the mount's last changes. */
     close: async ({ path, force }) => services.closeMount(path, force === true),
 
+    /** Every setting of a repo with its value and default. */
+    'config.list': async ({ repo }) => services.settings.list(repo),
+    /** Validates, writes atomically and applies a setting; nothing changes on a bad value. */
+    'config.set': async ({ repo, key, value }) => services.settings.set(repo, key, value),
+    /** Puts a setting back to its default. */
+    'config.unset': async ({ repo, key }) => services.settings.set(repo, key, undefined),
+
     /** What live mounts hold that history does not (nested repositories, refused, special, ignored files). */
     unsynced: async ({ repo, path }) => ({ mounts: await services.unsynced({ ...(repo === undefined ? {} : { repo }), ...(path === undefined ? {} : { path }) }) }),
 

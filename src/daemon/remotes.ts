@@ -90,7 +90,7 @@ export class RemoteService implements RemoteHooks {
         identity: this.#init.identity,
         log: this.#init.log,
         ...(this.#init.timeouts ? { timeouts: this.#init.timeouts } : {}),
-        insertions: this.#init.config.snapshot().repos[repo]?.concurrent_insertions ?? 'merge',
+        insertions: () => this.#init.config.snapshot().repos[repo]?.concurrent_insertions ?? 'merge',
       }),
     );
     this.#init.log.info('remote sync started', { repo, url: this.scheduler.facts(repo)?.url, branch: target.branch });

@@ -17,6 +17,11 @@ export interface Services {
   closeMount(path: string, force: boolean): Promise<{ mount: MountInfo; rescued?: string }>;
   sync(repo: string | undefined, remote: boolean): Promise<RoundInfo[]>;
   conflicts(repo: string | undefined): Promise<Array<{ repo: string; paths: string[] }>>;
+  /** `jjfs config`: list, set and unset per-repo settings; a change is applied at once. */
+  settings: {
+    list(repo: string | undefined): Methods['config.list']['result'];
+    set(repo: string | undefined, key: string, value: string | undefined): Promise<Methods['config.set']['result']>;
+  };
   /** Brings back every mount recorded in config.json (after a restart or crash). */
   restore(): Promise<void>;
   /** Unmounts everything and stops background work. */

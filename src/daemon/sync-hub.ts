@@ -1,14 +1,14 @@
 import { repoHome, type Paths } from '../config/paths.js';
-import type { RepoConfig } from '../config/schema.js';
+import { REPO_DEFAULTS, type RepoConfig } from '../config/schema.js';
 import { messageOf } from '../errors.js';
 import { GateRegistry } from '../fs/write-gate.js';
 import type { Logger } from '../log.js';
 import type { RoundInfo, UnsyncedReport } from '../rpc/protocol.js';
 import type { GitRunner } from '../sync/git.js';
 import type { JjRunner } from '../sync/jj-runner.js';
-import { DAEMON_IGNORES } from '../sync/repo-init.js';
+import { DAEMON_IGNORES, writeRepoSettings } from '../sync/repo-init.js';
 import { RepoJj, repoPaths } from '../sync/repo-jj.js';
-import { RepoSync, type RepoSyncStatus, type RoundReport, type WorkspaceSpec } from '../sync/repo-sync.js';
+import { RepoSync, type RepoSyncOptions, type RepoSyncStatus, type RoundReport, type WorkspaceSpec } from '../sync/repo-sync.js';
 import { addWorkspace, forgetWorkspace } from '../sync/workspace-ops.js';
 import { WorkspaceWatchers } from '../watch/workspace-watcher.js';
 
@@ -57,7 +57,6 @@ export class SyncHub {
   engine(repo: string): RepoSync {
     let engine = this.engines.get(repo);
     if (!engine) {
-      const cfg = this.repoConfig(repo);
       engine = new RepoSync({
         name: repo,
         repoHome: repoHome(this.paths, repo),
@@ -65,13 +64,37 @@ export class SyncHub {
         git: this.git,
         gate: this.gates,
         log: this.log,
-        options: { debounceMs: cfg?.debounce_ms ?? 60, maxWaitMs: cfg?.max_wait_ms ?? 400, insertions: cfg?.concurrent_insertions ?? 'merge' },
+        options: this.engineOptions(repo),
         suppressor: this.watchers,
         onCommitted: (commits) => this.commitListener?.(repo, commits),
       });
       this.engines.set(repo, engine);
     }
     return engine;
+  }
+
+  /** The engine settings of `repo` from its config (defaults from one place: REPO_DEFAULTS). */
+  private engineOptions(repo: string): RepoSyncOptions {
+    const cfg = this.repoConfig(repo);
+    return {
+      debounceMs: cfg?.debounce_ms ?? REPO_DEFAULTS.debounce_ms,
+      maxWaitMs: cfg?.max_wait_ms ?? REPO_DEFAULTS.max_wait_ms,
+      insertions: cfg?.concurrent_insertions ?? 'merge',
+    };
+  }
+
+  /**
+   * Applies `repo`'s settings from config now: the engine's timings and merge policy, and jj's
+   * repo config (the new-file size limit), which every later jj call reads.
+   */
+  async configure(repo: string): Promise<void> {
+    this.engines.get(repo)?.configure(this.engineOptions(repo));
+    await this.writeJjSettings(repo);
+  }
+
+  private writeJjSettings(repo: string): Promise<void> {
+    const size = this.repoConfig(repo)?.max_new_file_size ?? REPO_DEFAULTS.max_new_file_size;
+    return writeRepoSettings(repoHome(this.paths, repo), { maxNewFileSize: String(size) });
   }
 
   /** Registers who hears of local changes reaching a repo's main (one listener: the remote service). */
@@ -91,6 +114,8 @@ export class SyncHub {
 
   /** Starts syncing a workspace (recovering it first) and watching its backing directory. */
   async attach(repo: string, ws: WorkspaceSpec): Promise<void> {
+    // jj's settings follow config.json (a limit changed while the daemon was down applies now).
+    await this.writeJjSettings(repo);
     this.owners.set(ws.id, repo);
     await this.engine(repo).attach(ws);
     await this.watchers.watch(ws.id, ws.dir);

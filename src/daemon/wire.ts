@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { applySetting, configRepo, listSettings, parseSetting, settingInfo, settingKey } from '../config/settings.js';
 import { JjfsError, messageOf } from '../errors.js';
 import type { RoundInfo } from '../rpc/protocol.js';
 import { checkFuse, loadFuse } from '../fs/fuse-loader.js';
@@ -154,6 +155,26 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
           return { ...round, converged: all.length === 0, problems: all, conflicts: await hub.conflicts(round.repo).catch(() => round.conflicts), remote: info };
         }),
       );
+    },
+    settings: {
+      list: (repo) => {
+        const snapshot = config.snapshot();
+        const name = configRepo(snapshot, repo);
+        return { repo: name, settings: listSettings(snapshot.repos[name]!) };
+      },
+      set: async (repo, key, text) => {
+        const k = settingKey(key);
+        const value = text === undefined ? undefined : parseSetting(k, text);
+        const name = await config.update((draft) => {
+          const n = configRepo(draft, repo);
+          applySetting(draft, n, k, value);
+          return n;
+        });
+        // Applied at once: engines and jj's repo config here; the remote scheduler reads config live.
+        await hub.configure(name);
+        log.info('setting changed', { repo: name, key: k, value: value ?? 'default' });
+        return { repo: name, setting: settingInfo(config.snapshot().repos[name]!, k) };
+      },
     },
     conflicts: async (repo) =>
       Promise.all(reposToSync(repo).map(async (name) => ({ repo: name, paths: await hub.conflicts(name) }))),

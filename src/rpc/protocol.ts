@@ -114,6 +114,15 @@ export interface RoundInfo {
   remote?: RemoteRoundInfo;
 }
 
+/** One setting of a repo as `jjfs config` shows it. */
+export interface SettingInfo {
+  key: string;
+  value: number | string;
+  default: number | string;
+  isDefault: boolean;
+  summary: string;
+}
+
 /** A version the user named (REV or TIME), resolved to one commit. */
 export interface CommitRef {
   commit: string;
@@ -232,6 +241,12 @@ export interface Methods {
    * then a remote round too (fetch, integrate, fan out, push).
    */
   sync: { params: { repo?: string; remote?: boolean }; result: { rounds: RoundInfo[] } };
+  /** Every setting of `repo` (default: the only repo) with its value and default. */
+  'config.list': { params: { repo?: string }; result: { repo: string; settings: SettingInfo[] } };
+  /** Sets `key` of `repo` to `value` (text as typed; validated), written atomically and applied at once. */
+  'config.set': { params: { repo?: string; key: string; value: string }; result: { repo: string; setting: SettingInfo } };
+  /** Puts `key` of `repo` back to its default, applied at once. */
+  'config.unset': { params: { repo?: string; key: string }; result: { repo: string; setting: SettingInfo } };
   /** Conflicted paths per repo. */
   conflicts: { params: { repo?: string }; result: { repos: Array<{ repo: string; paths: string[] }> } };
   /** Stops the daemon gracefully. */
@@ -277,6 +292,9 @@ export const paramReaders: { [M in MethodName]: (raw: unknown) => ParamsOf<M> } 
   unsynced: object<{ repo?: string; path?: string }>({ repo: optional(str), path: optional(str) }),
   sync: object<{ repo?: string; remote?: boolean }>({ repo: optional(str), remote: optional(bool) }),
   conflicts: object<{ repo?: string }>({ repo: optional(str) }),
+  'config.list': object<{ repo?: string }>({ repo: optional(str) }),
+  'config.set': object<{ repo?: string; key: string; value: string }>({ repo: optional(str), key: str, value: str }),
+  'config.unset': object<{ repo?: string; key: string }>({ repo: optional(str), key: str }),
   shutdown: none,
   log: object<{ repo: string; path?: string; since?: string; limit?: number }>({
     repo: str,

@@ -11,13 +11,18 @@ export interface DebounceOptions {
  * syncs. Holds no timers (and so costs nothing) for keys that are not pending.
  */
 export class Debouncer {
-  readonly #opts: DebounceOptions;
+  #opts: DebounceOptions;
   readonly #fire: (key: string) => void;
   readonly #pending = new Map<string, { first: number; timer: NodeJS.Timeout }>();
 
   constructor(options: DebounceOptions, fire: (key: string) => void) {
-    this.#opts = options;
+    this.#opts = { ...options };
     this.#fire = fire;
+  }
+
+  /** New timings, used from the next mark on (a pending key keeps its timer). */
+  setOptions(options: DebounceOptions): void {
+    this.#opts = { ...options };
   }
 
   /** Records activity on `key`. */

@@ -61,8 +61,8 @@ export interface RemoteSyncInit {
   identity: JjIdentity;
   log: Logger;
   timeouts?: TransportTimeouts;
-  /** Concurrent insertions at one place: merged (default) or written as conflicts. */
-  insertions?: InsertionPolicy;
+  /** Concurrent insertions at one place: merged (default) or written as conflicts; read at each merge. */
+  insertions?: () => InsertionPolicy;
 }
 
 interface Plan {
@@ -184,7 +184,7 @@ export class RemoteSync {
           identity,
           message: `jjfs: merge ${this.target.branch} from ${redactUrl(this.target.url)}`,
           names: { ours: identity.name, theirs: `${redactUrl(this.target.url)} ${this.target.branch}` },
-          policy: this.#init.insertions ?? 'merge',
+          policy: this.#init.insertions?.() ?? 'merge',
         });
         await adoptCommit(rj, git, merge.sha);
         local = merge.sha;

@@ -270,6 +270,12 @@ export class RepoSync {
     return scanUnsynced({ git: this.#git, gitDir, dir: w.spec.dir, commit: main, refused: w.refused, excludeFile });
   }
 
+  /** Applies changed settings at once (`jjfs config set`): timings from the next change on. */
+  configure(options: RepoSyncOptions): void {
+    this.#debouncer.setOptions(options);
+    this.#steps.setInsertions(options.insertions ?? 'merge');
+  }
+
   /** Records conflicts that reached main from elsewhere (the remote merge), so they are listed. */
   noteConflicts(notes: readonly ConflictNote[]): void {
     this.#conflictList.add(notes);

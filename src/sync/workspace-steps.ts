@@ -72,7 +72,12 @@ export class WorkspaceSteps {
   readonly #init: WorkspaceStepsInit;
 
   constructor(init: WorkspaceStepsInit) {
-    this.#init = init;
+    this.#init = { ...init };
+  }
+
+  /** How concurrent insertions end from now on (`jjfs config set concurrent_insertions`). */
+  setInsertions(policy: InsertionPolicy): void {
+    this.#init.insertions = policy;
   }
 
   /** Runs `fn` with W's write gate closed and W's watcher suppressed (fn rewrites W's files). */

@@ -1,0 +1,118 @@
+import { JjfsError } from '../errors.js';
+import { CONCURRENT_INSERTIONS, REPO_DEFAULTS, type Config, type ConcurrentInsertions, type RepoConfig } from './schema.js';
+
+/**
+ * The per-repo settings `jjfs config` reads and changes: one table with each key's type, bounds,
+ * default and meaning, used by the daemon and by the CLI when the daemon is not running, so a
+ * value is validated the same way wherever it is set.
+ */
+
+/** Keys of {@link SETTINGS}. */
+export type SettingKey = 'debounce_ms' | 'max_wait_ms' | 'push_interval' | 'push_delay' | 'max_new_file_size' | 'concurrent_insertions';
+
+/** A setting's value as stored in config.json. */
+export type SettingValue = number | ConcurrentInsertions;
+
+interface NumberSetting {
+  kind: 'number';
+  min: number;
+  max: number;
+  unit: string;
+  default: number;
+  summary: string;
+}
+
+interface ChoiceSetting {
+  kind: 'choice';
+  values: readonly string[];
+  default: string;
+  summary: string;
+}
+
+const MIB = 1024 * 1024;
+
+/** Every setting, in the order `config list` shows them. */
+export const SETTINGS: Readonly<Record<SettingKey, NumberSetting | ChoiceSetting>> = {
+  debounce_ms: { kind: 'number', min: 0, max: 60_000, unit: 'ms', default: REPO_DEFAULTS.debounce_ms, summary: 'quiet time after the last change before a sync round' },
+  max_wait_ms: { kind: 'number', min: 0, max: 600_000, unit: 'ms', default: REPO_DEFAULTS.max_wait_ms, summary: 'longest a changing mount waits for a round' },
+  push_interval: { kind: 'number', min: 0, max: 7 * 86_400, unit: 's', default: REPO_DEFAULTS.push_interval, summary: 'seconds between remote rounds (0: no timer)' },
+  push_delay: { kind: 'number', min: 0, max: 7 * 86_400, unit: 's', default: REPO_DEFAULTS.push_delay, summary: 'quiet seconds after a local change before it is pushed (0: only the timer)' },
+  max_new_file_size: { kind: 'number', min: 1, max: 16 * 1024 * MIB, unit: 'bytes', default: REPO_DEFAULTS.max_new_file_size, summary: 'new files larger than this are not synced (reported by jjfs unsynced)' },
+  concurrent_insertions: { kind: 'choice', values: CONCURRENT_INSERTIONS, default: 'merge', summary: 'lines two mounts add at one place: merge (keep both) or markers (a conflict to review)' },
+};
+
+/** True when `key` names a setting. */
+export function isSettingKey(key: string): key is SettingKey {
+  return Object.hasOwn(SETTINGS, key);
+}
+
+/** Refuses an unknown key, naming the known ones. */
+export function settingKey(key: string): SettingKey {
+  if (!isSettingKey(key)) {
+    throw new JjfsError('invalid-input', `Unknown setting "${key}". Settings: ${Object.keys(SETTINGS).join(', ')} (see: jjfs config list)`);
+  }
+  return key;
+}
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i;
+const SIZE_FACTOR: Record<string, number> = { b: 1, k: 1024, kb: 1024, kib: 1024, m: MIB, mb: MIB, mib: MIB, g: 1024 * MIB, gb: 1024 * MIB, gib: 1024 * MIB };
+
+/** Parses the text a person typed for `key`; throws a message naming the allowed values. */
+export function parseSetting(key: SettingKey, text: string): SettingValue {
+  const spec = SETTINGS[key];
+  const t = text.trim();
+  if (spec.kind === 'choice') {
+    if (!spec.values.includes(t)) throw new JjfsError('invalid-input', `${key} must be one of ${spec.values.join(', ')} (got ${JSON.stringify(text)})`);
+    return t as ConcurrentInsertions;
+  }
+  let n: number;
+  const size = key === 'max_new_file_size' ? SIZE.exec(t) : null;
+  if (size) n = Math.round(Number(size[1]) * SIZE_FACTOR[(size[2] ?? 'b').toLowerCase()]!);
+  else n = /^\d+$/.test(t) ? Number(t) : NaN;
+  if (!Number.isSafeInteger(n) || n < spec.min || n > spec.max) {
+    const hint = key === 'max_new_file_size' ? ' (a size such as 64MiB, 512k or 1073741824)' : ` (a whole number of ${spec.unit})`;
+    throw new JjfsError('invalid-input', `${key} must be between ${spec.min} and ${spec.max} ${spec.unit}${hint}; got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+/** The value `repo` uses for `key` (its own, or the default). */
+export function settingOf(repo: RepoConfig, key: SettingKey): SettingValue {
+  return (repo[key] ?? SETTINGS[key].default) as SettingValue;
+}
+
+/** Every setting of `repo`, in table order. */
+export function listSettings(repo: RepoConfig): ReturnType<typeof settingInfo>[] {
+  return (Object.keys(SETTINGS) as SettingKey[]).map((key) => settingInfo(repo, key));
+}
+
+/** The repo a `config` command is about: `name`, or the only repo there is. */
+export function configRepo(config: Config, name: string | undefined): string {
+  const names = Object.keys(config.repos).sort();
+  if (name !== undefined) {
+    if (!config.repos[name]) throw new JjfsError('not-found', `No repo named "${name}". Repos: ${names.join(', ') || 'none (create one with: jjfs init NAME)'}`);
+    return name;
+  }
+  if (names.length === 1) return names[0]!;
+  if (names.length === 0) throw new JjfsError('not-found', 'No repo yet. Create one with: jjfs init NAME');
+  throw new JjfsError('usage', `Several repos (${names.join(', ')}): say which with --repo NAME`);
+}
+
+/** Sets (`value` given) or resets to its default (`value` undefined) `key` of `repo` in `config`. */
+export function applySetting(config: Config, repo: string, key: SettingKey, value: SettingValue | undefined): void {
+  const r = config.repos[repo];
+  if (!r) throw new JjfsError('not-found', `No repo named "${repo}"`);
+  if (key === 'concurrent_insertions') {
+    if (value === undefined) delete r.concurrent_insertions;
+    else r.concurrent_insertions = value as ConcurrentInsertions;
+    return;
+  }
+  r[key] = value === undefined ? (SETTINGS[key].default as number) : (value as number);
+}
+
+/** `key` of `repo` as `jjfs config` shows it. */
+export function settingInfo(repo: RepoConfig, key: SettingKey): { key: string; value: SettingValue; default: SettingValue; isDefault: boolean; summary: string } {
+  const value = settingOf(repo, key);
+  const spec = SETTINGS[key];
+  return { key, value, default: spec.default as SettingValue, isDefault: value === spec.default, summary: spec.summary };
+}
