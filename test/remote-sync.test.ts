@@ -197,6 +197,7 @@ describe('remote sync between two machines', () => {
     expect((await a.json<{ rounds: RoundInfo[] }>(['sync', 'notes'])).rounds[0]!.converged).toBe(true);
     const status = await a.json<StatusResult>(['status']);
     expect(status.repos[0]!.remote?.unpushed).toBeGreaterThanOrEqual(1);
+    expect((await a.run(['status'])).stdout).toMatch(/remote: .*, \d+ change\(s\) not pushed yet/);
     expect(await remoteFile(remote, 'late.md')).toBeUndefined();
     expect((await a.run(['stop'])).code).toBe(0);
     expect(await remoteFile(remote, 'late.md')).toBe('written just before stopping\n');

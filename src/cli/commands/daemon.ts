@@ -114,7 +114,7 @@ function formatStatus(s: StatusResult, out: Output): string[] {
     for (const c of r.conflicts) lines.push(`    ${out.red('conflict')} ${c}`);
     for (const f of r.refusedFiles) lines.push(`    ${out.yellow('refused by jj')} ${f}`);
     if (r.remote) {
-      lines.push(`    remote: last push ${r.remote.lastPush ?? 'never'}, last fetch ${r.remote.lastFetch ?? 'never'}`);
+      lines.push(`    remote: last push ${r.remote.lastPush ?? 'never'}, last fetch ${r.remote.lastFetch ?? 'never'}${r.remote.unpushed > 0 ? `, ${r.remote.unpushed} change(s) not pushed yet` : ''}`);
       if (r.remote.lastError) lines.push(`    ${out.yellow('remote sync delayed')}: ${r.remote.lastError}${r.remote.nextRetry ? ` (next retry ${r.remote.nextRetry})` : ''}`);
     }
   }
