@@ -7,6 +7,7 @@ import { startCommand, statusCommand, stopCommand, listCommand } from './command
 import { diffCommand, logCommand, showCommand } from './commands/history.js';
 import { doctorCommand } from './commands/doctor.js';
 import { configCommand } from './commands/config.js';
+import { monitorCommand } from './commands/monitor.js';
 import { closeCommand, conflictsCommand, openCommand, syncCommand, unsyncedCommand } from './commands/mounts.js';
 import { remoteCommand } from './commands/remote.js';
 import { initCommand, reposCommand } from './commands/repos.js';
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   conflictsCommand,
   unsyncedCommand,
   configCommand,
+  monitorCommand,
   logCommand,
   showCommand,
   diffCommand,

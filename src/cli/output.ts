@@ -3,11 +3,15 @@ export interface Output {
   readonly json: boolean;
   /** Prints a result: `value` as JSON in --json mode, else the human `text` (lines). */
   result(value: unknown, text: () => string | string[]): void;
+  /** One line of a stream (`monitor`): compact JSON in --json mode (a line per value), else `text`. */
+  line(value: unknown, text: () => string): void;
   /** Raw bytes to stdout, unchanged (`show` of a file's content). */
   raw(bytes: Uint8Array): void;
   /** A line of human progress on stderr (suppressed in --json mode). */
   note(message: string): void;
   error(message: string): void;
+  /** A line on stderr in both modes (a stream's "subscribed" or "ended", which scripts wait for too). */
+  status(message: string): void;
   bold(s: string): string;
   dim(s: string): string;
   red(s: string): string;
@@ -30,6 +34,9 @@ export function createOutput(opts: { json: boolean; stdout?: NodeJS.WriteStream;
         if (lines.length > 0) stdout.write(`${lines.join('\n')}\n`);
       }
     },
+    line(value, text) {
+      stdout.write(`${opts.json ? JSON.stringify(value) : text()}\n`);
+    },
     raw(bytes) {
       stdout.write(bytes);
     },
@@ -39,6 +46,9 @@ export function createOutput(opts: { json: boolean; stdout?: NodeJS.WriteStream;
     error(message) {
       if (opts.json) stderr.write(`${JSON.stringify({ error: message })}\n`);
       else stderr.write(`jjfs: ${message}\n`);
+    },
+    status(message) {
+      stderr.write(`${message}\n`);
     },
     bold: paint('1'),
     dim: paint('2'),

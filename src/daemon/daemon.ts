@@ -93,6 +93,7 @@ export class Daemon {
             setTimeout(() => void this.shutdown('rpc'), 10);
           },
         }),
+        subscribe: (params, push) => this.services!.subscribe(params, push),
         log: this.log.child('rpc'),
       });
       // Remount before listening: a CLI that sees the socket answer must also see every mount back.

@@ -37,6 +37,12 @@ export class RemoteService implements RemoteHooks {
       log: init.log,
       intervalSeconds: (repo) => init.config.snapshot().repos[repo]?.push_interval ?? REPO_DEFAULTS.push_interval,
       delaySeconds: (repo) => init.config.snapshot().repos[repo]?.push_delay ?? REPO_DEFAULTS.push_delay,
+      onRound: (repo, outcome) =>
+        init.hub.events.emit(
+          'error' in outcome
+            ? { type: 'remote-error', repo, error: outcome.error }
+            : { type: 'remote', repo, integrated: outcome.result.integrated, pushed: outcome.result.pushed, idle: outcome.result.idle, ms: outcome.result.durationMs },
+        ),
     });
   }
 

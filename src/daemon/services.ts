@@ -1,4 +1,4 @@
-import type { MountInfo, Methods, RoundInfo, StatusResult, UnsyncedReport } from '../rpc/protocol.js';
+import type { MonitorEvent, MountInfo, Methods, RoundInfo, StatusResult, UnsyncedReport } from '../rpc/protocol.js';
 import type { HistoryService } from './history-service.js';
 import type { RepoService } from './repos.js';
 
@@ -17,6 +17,8 @@ export interface Services {
   closeMount(path: string, force: boolean): Promise<{ mount: MountInfo; rescued?: string }>;
   sync(repo: string | undefined, remote: boolean): Promise<RoundInfo[]>;
   conflicts(repo: string | undefined): Promise<Array<{ repo: string; paths: string[] }>>;
+  /** `jjfs monitor`: streams what the daemon does to `push` until the returned function is called. */
+  subscribe(params: { repo?: string }, push: (event: MonitorEvent) => void): () => void;
   /** `jjfs config`: list, set and unset per-repo settings; a change is applied at once. */
   settings: {
     list(repo: string | undefined): Methods['config.list']['result'];

@@ -3,7 +3,7 @@ import { REPO_DEFAULTS, type RepoConfig } from '../config/schema.js';
 import { messageOf } from '../errors.js';
 import { GateRegistry } from '../fs/write-gate.js';
 import type { Logger } from '../log.js';
-import type { RoundInfo, UnsyncedReport } from '../rpc/protocol.js';
+import type { MonitorEvent, RoundInfo, UnsyncedReport } from '../rpc/protocol.js';
 import type { GitRunner } from '../sync/git.js';
 import type { JjRunner } from '../sync/jj-runner.js';
 import { DAEMON_IGNORES, writeRepoSettings } from '../sync/repo-init.js';
@@ -11,6 +11,7 @@ import { RepoJj, repoPaths } from '../sync/repo-jj.js';
 import { RepoSync, type RepoSyncOptions, type RepoSyncStatus, type RoundReport, type WorkspaceSpec } from '../sync/repo-sync.js';
 import { addWorkspace, forgetWorkspace } from '../sync/workspace-ops.js';
 import { WorkspaceWatchers } from '../watch/workspace-watcher.js';
+import { EventBus } from './events.js';
 
 /** Receives every change seen in a backing workspace (see WorkspaceWatchers' onEvents). */
 export type BackingEventsListener = (
@@ -28,6 +29,12 @@ export class SyncHub {
   /** workspace id → repo name, for routing watcher events. */
   private readonly owners = new Map<string, string>();
   private readonly watchers: WorkspaceWatchers;
+  /** What the daemon does, for `jjfs monitor`. */
+  readonly events = new EventBus();
+  private readonly labels = new Map<string, string>();
+  private readonly lastChangeEvent = new Map<string, number>();
+  /** Conflicts last reported to monitors, per repo. */
+  private readonly knownConflicts = new Map<string, string[]>();
   /** Told when local changes reach a repo's main (the remote side pushes them). */
   private commitListener: ((repo: string, commits: number) => void) | undefined;
 
@@ -67,6 +74,7 @@ export class SyncHub {
         options: this.engineOptions(repo),
         suppressor: this.watchers,
         onCommitted: (commits) => this.commitListener?.(repo, commits),
+        onRound: (report) => this.announceRound(repo, report),
       });
       this.engines.set(repo, engine);
     }
@@ -117,6 +125,7 @@ export class SyncHub {
     // jj's settings follow config.json (a limit changed while the daemon was down applies now).
     await this.writeJjSettings(repo);
     this.owners.set(ws.id, repo);
+    this.labels.set(ws.id, ws.label);
     await this.engine(repo).attach(ws);
     await this.watchers.watch(ws.id, ws.dir);
   }
@@ -126,18 +135,63 @@ export class SyncHub {
     await this.watchers.unwatch(id).catch(() => undefined);
     await this.engine(repo).removeWorkspace(id);
     this.owners.delete(id);
+    this.labels.delete(id);
+    this.lastChangeEvent.delete(id);
   }
 
   /** Stops syncing a workspace without touching it (daemon shutdown, unhealthy mount). */
+  /** Starts streaming events to `push` (of `repo`, or all); returns the unsubscribe function. */
+  subscribe(repo: string | undefined, push: (event: MonitorEvent) => void): () => void {
+    // Conflicts already there are not news: seed what monitors were told.
+    for (const [name, engine] of this.engines) {
+      if (!this.knownConflicts.has(name)) void engine.conflicts().then((c) => this.knownConflicts.set(name, c), () => undefined);
+    }
+    return this.events.subscribe((event) => {
+      if (repo === undefined || event.repo === repo) push(event);
+    });
+  }
+
   async detach(repo: string, id: string): Promise<void> {
     await this.watchers.unwatch(id).catch(() => undefined);
     await this.engine(repo).detach(id);
     this.owners.delete(id);
+    this.labels.delete(id);
+    this.lastChangeEvent.delete(id);
   }
 
   markDirty(id: string): void {
     const repo = this.owners.get(id);
-    if (repo) this.engines.get(repo)?.markDirty(id);
+    if (!repo) return;
+    this.engines.get(repo)?.markDirty(id);
+    // At most one `change` event per mount per second: a write storm is one line in monitor.
+    const now = Date.now();
+    if (this.events.active && now - (this.lastChangeEvent.get(id) ?? 0) >= 1_000) {
+      this.lastChangeEvent.set(id, now);
+      this.events.emit({ type: 'change', repo, mount: this.labels.get(id) ?? id });
+    }
+  }
+
+  /** A round's event, then the conflicts it made or cleared (computed only while someone listens). */
+  private announceRound(repo: string, report: RoundReport): void {
+    if (!this.events.active) return;
+    const label = (id: string) => this.labels.get(id) ?? id;
+    this.events.emit({
+      type: 'round',
+      repo,
+      committed: report.committed.map(label),
+      updated: report.updated.length,
+      failed: report.failed.map((f) => `${label(f.id)}: ${f.error}`),
+      ms: report.durationMs,
+    });
+    const before = new Set(this.knownConflicts.get(repo) ?? []);
+    void this.engine(repo)
+      .conflicts()
+      .then((now) => {
+        this.knownConflicts.set(repo, now);
+        for (const path of now) if (!before.has(path)) this.events.emit({ type: 'conflict', repo, path });
+        for (const path of before) if (!now.includes(path)) this.events.emit({ type: 'resolved', repo, path });
+      })
+      .catch(() => undefined);
   }
 
   /** Forces a round in `repos` and reports, per repo, whether every workspace converged. */

@@ -156,6 +156,10 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
         }),
       );
     },
+    subscribe: ({ repo }, push) => {
+      if (repo !== undefined) repos.require(repo);
+      return hub.subscribe(repo, push);
+    },
     settings: {
       list: (repo) => {
         const snapshot = config.snapshot();

@@ -3,7 +3,7 @@ import { JSONRPCClient, type JSONRPCResponse } from 'json-rpc-2.0';
 import { JjfsError, messageOf } from '../errors.js';
 import { kindOfCode } from './errors.js';
 import { LineDecoder } from './framing.js';
-import { type MethodName, type ParamsOf, type ResultOf } from './protocol.js';
+import { MONITOR_NOTIFICATION, type MethodName, type MonitorEvent, type ParamsOf, type ResultOf } from './protocol.js';
 
 /** Responses can be large (status of many mounts); this only guards against a runaway peer. */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -12,6 +12,8 @@ const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 export class RpcClient {
   private readonly rpc: JSONRPCClient;
   private closed = false;
+  private onEvent: ((event: MonitorEvent) => void) | undefined;
+  private onClose: (() => void) | undefined;
 
   private constructor(private readonly socket: net.Socket) {
     this.rpc = new JSONRPCClient((request) => {
@@ -23,7 +25,9 @@ export class RpcClient {
       MAX_RESPONSE_BYTES,
       (line) => {
         try {
-          this.rpc.receive(JSON.parse(line) as JSONRPCResponse);
+          const message = JSON.parse(line) as JSONRPCResponse | { method?: unknown; params?: unknown };
+          if ('method' in message && message.method === MONITOR_NOTIFICATION) this.onEvent?.(message.params as MonitorEvent);
+          else this.rpc.receive(message as JSONRPCResponse);
         } catch {
           // a malformed response fails only its own request, by timeout or close below
         }
@@ -34,6 +38,7 @@ export class RpcClient {
     const onGone = (error?: Error): void => {
       if (this.closed) return;
       this.closed = true;
+      this.onClose?.();
       this.rpc.rejectAllPendingRequests(
         `The daemon closed the connection${error ? ` (${error.message})` : ''}; see the log for why.`,
       );
@@ -68,6 +73,16 @@ export class RpcClient {
       throw new JjfsError(kindOfCode(response.error.code), response.error.message, { code: response.error.code });
     }
     return (response as { result: ResultOf<M> }).result;
+  }
+
+  /**
+   * Turns this connection into a `monitor` stream: `onEvent` gets each event, `onClose` runs when
+   * the daemon goes away. Resolves once subscribed.
+   */
+  async monitor(params: ParamsOf<'monitor'>, onEvent: (event: MonitorEvent) => void, onClose: () => void): Promise<void> {
+    this.onEvent = onEvent;
+    this.onClose = onClose;
+    await this.request('monitor', params);
   }
 
   private id = 0;

@@ -114,6 +114,23 @@ export interface RoundInfo {
   remote?: RemoteRoundInfo;
 }
 
+/** The notification method that carries {@link MonitorEvent}s to a `monitor` connection. */
+export const MONITOR_NOTIFICATION = 'event';
+
+/** What the daemon does, as `jjfs monitor` streams it. `time` is ISO 8601. */
+export type MonitorEvent = { time: string; repo: string } & (
+  /** Something was written in a mount (at most one per mount per second). */
+  | { type: 'change'; mount: string }
+  /** A sync round: mounts whose changes were recorded, mounts brought up to date, failures. */
+  | { type: 'round'; committed: string[]; updated: number; failed: string[]; ms: number }
+  /** A conflict appeared at `path` / was resolved. */
+  | { type: 'conflict'; path: string }
+  | { type: 'resolved'; path: string }
+  /** A remote round: how remote changes came in, whether it pushed. */
+  | { type: 'remote'; integrated: RemoteRoundInfo['integrated']; pushed: boolean; idle: boolean; ms: number }
+  | { type: 'remote-error'; error: string }
+);
+
 /** One setting of a repo as `jjfs config` shows it. */
 export interface SettingInfo {
   key: string;
@@ -247,6 +264,11 @@ export interface Methods {
   'config.set': { params: { repo?: string; key: string; value: string }; result: { repo: string; setting: SettingInfo } };
   /** Puts `key` of `repo` back to its default, applied at once. */
   'config.unset': { params: { repo?: string; key: string }; result: { repo: string; setting: SettingInfo } };
+  /**
+   * Subscribes this connection to {@link MonitorEvent}s (of `repo`, or all): the answer comes at
+   * once, then `event` notifications until the connection closes.
+   */
+  monitor: { params: { repo?: string }; result: { subscribed: true } };
   /** Conflicted paths per repo. */
   conflicts: { params: { repo?: string }; result: { repos: Array<{ repo: string; paths: string[] }> } };
   /** Stops the daemon gracefully. */
@@ -292,6 +314,7 @@ export const paramReaders: { [M in MethodName]: (raw: unknown) => ParamsOf<M> } 
   unsynced: object<{ repo?: string; path?: string }>({ repo: optional(str), path: optional(str) }),
   sync: object<{ repo?: string; remote?: boolean }>({ repo: optional(str), remote: optional(bool) }),
   conflicts: object<{ repo?: string }>({ repo: optional(str) }),
+  monitor: object<{ repo?: string }>({ repo: optional(str) }),
   'config.list': object<{ repo?: string }>({ repo: optional(str) }),
   'config.set': object<{ repo?: string; key: string; value: string }>({ repo: optional(str), key: str, value: str }),
   'config.unset': object<{ repo?: string; key: string }>({ repo: optional(str), key: str }),

@@ -4,13 +4,18 @@ import { JjfsError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { codeOfKind, StandardCode } from './errors.js';
 import { LineDecoder } from './framing.js';
-import { MAX_REQUEST_BYTES, type MethodName, paramReaders, type ParamsOf, type ResultOf } from './protocol.js';
+import { MAX_REQUEST_BYTES, MONITOR_NOTIFICATION, type MethodName, type MonitorEvent, paramReaders, type ParamsOf, type ResultOf } from './protocol.js';
 
-/** The daemon side of every method. */
-export type Handlers = { [M in MethodName]: (params: ParamsOf<M>) => Promise<ResultOf<M>> };
+/** The daemon side of every request/response method (`monitor` is a subscription, see below). */
+export type Handlers = { [M in Exclude<MethodName, 'monitor'>]: (params: ParamsOf<M>) => Promise<ResultOf<M>> };
+
+/** Subscribes a `monitor` connection: `push` sends one event; the returned function unsubscribes. */
+export type Subscribe = (params: ParamsOf<'monitor'>, push: (event: MonitorEvent) => void) => () => void;
 
 export interface RpcServerOptions {
   handlers: Handlers;
+  /** Serves `monitor`; without it the method answers MethodNotFound. */
+  subscribe?: Subscribe;
   log: Logger;
   /** A connection with no complete request for this long is closed (ms). */
   idleTimeoutMs?: number;
@@ -35,11 +40,11 @@ export class RpcServer {
       options.log.error('handler failed', { error: messageOf(error), stack: (error as Error)?.stack });
       return createJSONRPCErrorResponse(id, StandardCode.InternalError, `Internal error: ${messageOf(error)}`);
     };
-    for (const name of Object.keys(paramReaders) as MethodName[]) this.register(name);
+    for (const name of Object.keys(paramReaders) as MethodName[]) if (name !== 'monitor') this.register(name);
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
-  private register<M extends MethodName>(name: M): void {
+  private register<M extends Exclude<MethodName, 'monitor'>>(name: M): void {
     const read = paramReaders[name];
     const handler = this.options.handlers[name];
     this.rpc.addMethodAdvanced(name, async (request) => {
@@ -88,6 +93,7 @@ export class RpcServer {
     const decoder = new LineDecoder(
       MAX_REQUEST_BYTES,
       (line) => {
+        if (this.monitorRequest(line, socket, send)) return;
         this.inFlight += 1;
         this.rpc
           .receiveJSON(line)
@@ -112,6 +118,48 @@ export class RpcServer {
     socket.on('data', (chunk: Buffer) => decoder.push(chunk));
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.sockets.delete(socket));
+  }
+
+  /**
+   * A `monitor` request turns its connection into an event stream: answered at once, then one
+   * `event` notification per line until the client closes it (no idle timeout from then on).
+   * Returns false for any other line (the normal request path handles it).
+   */
+  private monitorRequest(line: string, socket: net.Socket, send: (r: JSONRPCResponse | null) => void): boolean {
+    if (!line.includes('"monitor"')) return false;
+    let request: { id?: unknown; method?: unknown; params?: unknown };
+    try {
+      request = JSON.parse(line) as typeof request;
+    } catch {
+      return false;
+    }
+    if (typeof request !== 'object' || request === null || Array.isArray(request) || request.method !== 'monitor') return false;
+    const id = typeof request.id === 'number' || typeof request.id === 'string' ? request.id : null;
+    const subscribe = this.options.subscribe;
+    if (!subscribe) {
+      send(createJSONRPCErrorResponse(id, StandardCode.MethodNotFound, 'Method not found: monitor'));
+      return true;
+    }
+    let params: ParamsOf<'monitor'>;
+    try {
+      params = paramReaders.monitor(request.params ?? {});
+    } catch (error) {
+      send(createJSONRPCErrorResponse(id, StandardCode.InvalidParams, messageOf(error)));
+      return true;
+    }
+    let unsubscribe: () => void;
+    try {
+      unsubscribe = subscribe(params, (event) => {
+        if (!socket.destroyed) socket.write(`${JSON.stringify({ jsonrpc: '2.0', method: MONITOR_NOTIFICATION, params: event })}\n`);
+      });
+    } catch (error) {
+      send(this.rpc.mapErrorToJSONRPCErrorResponse(id, error));
+      return true;
+    }
+    socket.setTimeout(0);
+    socket.once('close', unsubscribe);
+    send({ jsonrpc: '2.0', id, result: { subscribed: true } });
+    return true;
   }
 
   /**

@@ -21,6 +21,8 @@ export interface RemoteSchedulerInit {
   delaySeconds(repo: string): number;
   /** Delay before the first round of a newly registered remote (default 0). */
   firstRoundMs?: number;
+  /** Told of every finished round (`jjfs monitor`): its result, or why it failed. */
+  onRound?: (repo: string, outcome: { result: RemoteRoundResult } | { error: string }) => void;
 }
 
 interface Entry {
@@ -196,6 +198,7 @@ export class RemoteScheduler {
       delete facts.nextRetry;
       facts.delayed = false;
       facts.lastRoundMs = Date.now() - started;
+      this.#init.onRound?.(sync.repo, { result });
       const interval = this.#init.intervalSeconds(sync.repo);
       if (interval > 0) this.#schedule(entry, interval * 1000);
       this.#schedulePush(entry, Date.now());
@@ -210,6 +213,7 @@ export class RemoteScheduler {
       facts.nextRetry = new Date(Date.now() + delay).toISOString();
       facts.delayed = true;
       this.#init.log.warn('remote sync delayed', { repo: sync.repo, error: facts.lastError, retryInS: delay / 1000, failures: entry.failures });
+      this.#init.onRound?.(sync.repo, { error: facts.lastError });
       this.#schedule(entry, delay);
       throw error;
     }

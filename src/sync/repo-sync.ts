@@ -38,6 +38,8 @@ export interface RepoSyncInit {
   suppressor?: ChangeSuppressor;
   /** Called with the number of local changes each time some reached main (remote push follows). */
   onCommitted?: (commits: number) => void;
+  /** Called after every round that recorded, updated or failed something (`jjfs monitor`). */
+  onRound?: (report: RoundReport) => void;
 }
 
 /** What one round did. */
@@ -96,6 +98,7 @@ export class RepoSync {
   readonly #conflictList: ConflictList;
   readonly #log: Logger;
   readonly #onCommitted: ((commits: number) => void) | undefined;
+  readonly #onRound: ((report: RoundReport) => void) | undefined;
   readonly #ws = new Map<string, SyncedWorkspace>();
   readonly #ready = new Set<string>();
   readonly #debouncer: Debouncer;
@@ -113,6 +116,7 @@ export class RepoSync {
     this.#conflictList = new ConflictList(this.#rj, init.git);
     this.#log = init.log.child('sync');
     this.#onCommitted = init.onCommitted;
+    this.#onRound = init.onRound;
     this.#steps = new WorkspaceSteps({
       repo: init.name,
       rj: this.#rj,
@@ -412,6 +416,7 @@ export class RepoSync {
     report.durationMs = Date.now() - started;
     this.#lastRound = report;
     if (report.committed.length > 0) this.#onCommitted?.(report.committed.length);
+    if (report.committed.length > 0 || report.updated.length > 0 || report.failed.length > 0) this.#onRound?.(report);
     if (report.committed.length > 0 || report.failed.length > 0) {
       this.#log.info('round', { repo: this.name, committed: report.committed, updated: report.updated.length, failed: report.failed, ms: report.durationMs });
     }
