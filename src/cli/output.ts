@@ -10,6 +10,11 @@ export interface Output {
   /** A line of human progress on stderr (suppressed in --json mode). */
   note(message: string): void;
   error(message: string): void;
+  /**
+   * Shows `label` with the seconds elapsed while `work` runs (rewritten in place every 200 ms), on
+   * a terminal only: piped output and --json get nothing extra. The line is cleared at the end.
+   */
+  progress<T>(label: string, work: Promise<T>): Promise<T>;
   /** A line on stderr in both modes (a stream's "subscribed" or "ended", which scripts wait for too). */
   status(message: string): void;
   bold(s: string): string;
@@ -46,6 +51,19 @@ export function createOutput(opts: { json: boolean; stdout?: NodeJS.WriteStream;
     error(message) {
       if (opts.json) stderr.write(`${JSON.stringify({ error: message })}\n`);
       else stderr.write(`jjfs: ${message}\n`);
+    },
+    async progress(label, work) {
+      if (opts.json || stderr.isTTY !== true) return work;
+      const started = Date.now();
+      const draw = () => stderr.write(`\r${label} … ${((Date.now() - started) / 1000).toFixed(1)} s\u001b[K`);
+      draw();
+      const timer = setInterval(draw, 200);
+      try {
+        return await work;
+      } finally {
+        clearInterval(timer);
+        stderr.write('\r\u001b[K');
+      }
     },
     status(message) {
       stderr.write(`${message}\n`);

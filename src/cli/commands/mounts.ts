@@ -26,7 +26,7 @@ export const openCommand: Command = {
     const defaultPath = atText === undefined ? repo : `${repo}@${atText.trim().replace(/[^A-Za-z0-9._-]+/g, '-')}`;
     const target = canonicalTarget(cwd, positionals[1] ?? defaultPath);
     return withClient(daemon, async (client) => {
-      const result = await client.request('open', { repo, path: target, ...(at !== undefined ? { at } : {}) });
+      const result = await out.progress(`Opening ${repo} at ${target}`, client.request('open', { repo, path: target, ...(at !== undefined ? { at } : {}) }));
       out.result(result, () => [
         ...(result.createdRepo ? [`Created repo "${repo}"`] : []),
         result.version
@@ -50,7 +50,7 @@ export const closeCommand: Command = {
   async run({ positionals, values, cwd, daemon, out }) {
     const target = canonicalTarget(cwd, positionals[0] as string);
     return withClient(daemon, async (client) => {
-      const result = await client.request('close', { path: target, ...(values['force'] === true ? { force: true } : {}) });
+      const result = await out.progress(`Closing ${target}`, client.request('close', { path: target, ...(values['force'] === true ? { force: true } : {}) }));
       out.result(result, () => [
         result.mount.at
           ? `Closed the read-only view ${result.mount.path} (${result.mount.repo} at ${result.mount.at.slice(0, 12)})`

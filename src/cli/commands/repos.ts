@@ -1,4 +1,4 @@
-import { normalizeRemoteUrl, validateRepoName } from '../../config/validate.js';
+import { normalizeRemoteUrl, redactUrl, validateRepoName } from '../../config/validate.js';
 import type { RepoInfo } from '../../rpc/protocol.js';
 import { withClient, type Command } from '../command.js';
 
@@ -17,7 +17,7 @@ export const initCommand: Command = {
     const name = validateRepoName(positionals[0] ?? 'default');
     const from = typeof values['from'] === 'string' ? normalizeRemoteUrl(values['from'], cwd) : undefined;
     return withClient(daemon, async (client) => {
-      const result = await client.request('init', { name, ...(from === undefined ? {} : { from }) });
+      const result = await out.progress(from === undefined ? `Creating ${name}` : `Creating ${name} from ${redactUrl(from)}`, client.request('init', { name, ...(from === undefined ? {} : { from }) }));
       out.result(result, () =>
         result.created
           ? `Created repo "${result.name}" at ${result.path}${from === undefined ? '' : ' from its remote'}`

@@ -45,12 +45,15 @@ export const restoreCommand: Command = {
         const mapped = mapPath(mounts, cwd, toText, target.repo, 'NEWPATH');
         to = mapped.path;
       }
-      const result = await client.request('restore', {
-        repo: target.repo,
-        ...(at !== undefined ? { at } : {}),
-        ...(target.path ? { path: target.path } : {}),
-        ...(to !== undefined ? { to } : {}),
-      });
+      const result = await out.progress(
+        `Restoring ${target.path || `the whole tree of ${target.repo}`}`,
+        client.request('restore', {
+          repo: target.repo,
+          ...(at !== undefined ? { at } : {}),
+          ...(target.path ? { path: target.path } : {}),
+          ...(to !== undefined ? { to } : {}),
+        }),
+      );
       const what = result.path === '' ? `the whole tree of ${result.repo}` : result.path;
       const { lines, code } = roundLines(result);
       out.result(result, () => [
