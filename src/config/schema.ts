@@ -19,7 +19,13 @@ export interface RepoConfig {
    * (main's first), `markers` writes a conflict for a person to review. Default `merge`.
    */
   concurrent_insertions?: ConcurrentInsertions;
+  /** A desktop notification when a conflict appears (`on`, the default, or `off`). */
+  notify_conflicts?: OnOff;
 }
+
+/** Values of {@link RepoConfig.notify_conflicts}. */
+export const ON_OFF = ['on', 'off'] as const;
+export type OnOff = (typeof ON_OFF)[number];
 
 /** Values of {@link RepoConfig.concurrent_insertions}. */
 export const CONCURRENT_INSERTIONS = ['merge', 'markers'] as const;
@@ -44,7 +50,7 @@ export interface Config {
   mounts: MountConfig[];
 }
 
-export const REPO_DEFAULTS: Readonly<Omit<RepoConfig, 'remote' | 'remote_branch' | 'concurrent_insertions'>> = {
+export const REPO_DEFAULTS: Readonly<Omit<RepoConfig, 'remote' | 'remote_branch' | 'concurrent_insertions' | 'notify_conflicts'>> = {
   debounce_ms: 60,
   max_wait_ms: 400,
   push_interval: 300,
@@ -109,6 +115,11 @@ function parseRepo(value: unknown, where: string, problems: string[]): RepoConfi
   if (insertions !== undefined) {
     if (typeof insertions === 'string' && (CONCURRENT_INSERTIONS as readonly string[]).includes(insertions)) repo.concurrent_insertions = insertions as ConcurrentInsertions;
     else problems.push(`"${where}.concurrent_insertions" must be one of ${CONCURRENT_INSERTIONS.map((v) => JSON.stringify(v)).join(', ')}`);
+  }
+  const notify = value['notify_conflicts'];
+  if (notify !== undefined) {
+    if (notify === 'on' || notify === 'off') repo.notify_conflicts = notify;
+    else problems.push(`"${where}.notify_conflicts" must be "on" or "off"`);
   }
   for (const key of Object.keys(REPO_DEFAULTS) as Array<keyof typeof REPO_DEFAULTS>) {
     const v = value[key];

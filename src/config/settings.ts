@@ -1,5 +1,5 @@
 import { JjfsError } from '../errors.js';
-import { CONCURRENT_INSERTIONS, REPO_DEFAULTS, type Config, type ConcurrentInsertions, type RepoConfig } from './schema.js';
+import { CONCURRENT_INSERTIONS, ON_OFF, REPO_DEFAULTS, type Config, type ConcurrentInsertions, type OnOff, type RepoConfig } from './schema.js';
 
 /**
  * The per-repo settings `jjfs config` reads and changes: one table with each key's type, bounds,
@@ -8,10 +8,10 @@ import { CONCURRENT_INSERTIONS, REPO_DEFAULTS, type Config, type ConcurrentInser
  */
 
 /** Keys of {@link SETTINGS}. */
-export type SettingKey = 'debounce_ms' | 'max_wait_ms' | 'push_interval' | 'push_delay' | 'max_new_file_size' | 'concurrent_insertions';
+export type SettingKey = 'debounce_ms' | 'max_wait_ms' | 'push_interval' | 'push_delay' | 'max_new_file_size' | 'concurrent_insertions' | 'notify_conflicts';
 
 /** A setting's value as stored in config.json. */
-export type SettingValue = number | ConcurrentInsertions;
+export type SettingValue = number | ConcurrentInsertions | OnOff;
 
 interface NumberSetting {
   kind: 'number';
@@ -39,6 +39,7 @@ export const SETTINGS: Readonly<Record<SettingKey, NumberSetting | ChoiceSetting
   push_delay: { kind: 'number', min: 0, max: 7 * 86_400, unit: 's', default: REPO_DEFAULTS.push_delay, summary: 'quiet seconds after a local change before it is pushed (0: only the timer)' },
   max_new_file_size: { kind: 'number', min: 1, max: 16 * 1024 * MIB, unit: 'bytes', default: REPO_DEFAULTS.max_new_file_size, summary: 'new files larger than this are not synced (reported by jjfs unsynced)' },
   concurrent_insertions: { kind: 'choice', values: CONCURRENT_INSERTIONS, default: 'merge', summary: 'lines two mounts add at one place: merge (keep both) or markers (a conflict to review)' },
+  notify_conflicts: { kind: 'choice', values: ON_OFF, default: 'on', summary: 'a desktop notification when a conflict appears (notify-send / osascript, if there)' },
 };
 
 /** True when `key` names a setting. */
@@ -63,7 +64,7 @@ export function parseSetting(key: SettingKey, text: string): SettingValue {
   const t = text.trim();
   if (spec.kind === 'choice') {
     if (!spec.values.includes(t)) throw new JjfsError('invalid-input', `${key} must be one of ${spec.values.join(', ')} (got ${JSON.stringify(text)})`);
-    return t as ConcurrentInsertions;
+    return t as ConcurrentInsertions | OnOff;
   }
   let n: number;
   const size = key === 'max_new_file_size' ? SIZE.exec(t) : null;
@@ -105,6 +106,11 @@ export function applySetting(config: Config, repo: string, key: SettingKey, valu
   if (key === 'concurrent_insertions') {
     if (value === undefined) delete r.concurrent_insertions;
     else r.concurrent_insertions = value as ConcurrentInsertions;
+    return;
+  }
+  if (key === 'notify_conflicts') {
+    if (value === undefined) delete r.notify_conflicts;
+    else r.notify_conflicts = value as OnOff;
     return;
   }
   r[key] = value === undefined ? (SETTINGS[key].default as number) : (value as number);

@@ -11,6 +11,7 @@ import { RepoJj, repoPaths } from '../sync/repo-jj.js';
 import { RepoSync, type RepoSyncOptions, type RepoSyncStatus, type RoundReport, type WorkspaceSpec } from '../sync/repo-sync.js';
 import { addWorkspace, forgetWorkspace } from '../sync/workspace-ops.js';
 import { WorkspaceWatchers } from '../watch/workspace-watcher.js';
+import { notifyDesktop } from './desktop-notify.js';
 import { EventBus } from './events.js';
 
 /** Receives every change seen in a backing workspace (see WorkspaceWatchers' onEvents). */
@@ -75,6 +76,11 @@ export class SyncHub {
         suppressor: this.watchers,
         onCommitted: (commits) => this.commitListener?.(repo, commits),
         onRound: (report) => this.announceRound(repo, report),
+        onConflicts: (notes) => {
+          if ((this.repoConfig(repo)?.notify_conflicts ?? 'on') === 'off') return;
+          const paths = notes.map((n) => n.path);
+          notifyDesktop(`jjfs: conflict in ${repo}`, `${paths.join(', ')} — see: jjfs conflicts ${repo}`);
+        },
       });
       this.engines.set(repo, engine);
     }

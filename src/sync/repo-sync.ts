@@ -38,6 +38,8 @@ export interface RepoSyncInit {
   suppressor?: ChangeSuppressor;
   /** Called with the number of local changes each time some reached main (remote push follows). */
   onCommitted?: (commits: number) => void;
+  /** Called with conflicts just recorded in main (desktop notification). */
+  onConflicts?: (notes: readonly ConflictNote[]) => void;
   /** Called after every round that recorded, updated or failed something (`jjfs monitor`). */
   onRound?: (report: RoundReport) => void;
 }
@@ -99,6 +101,7 @@ export class RepoSync {
   readonly #log: Logger;
   readonly #onCommitted: ((commits: number) => void) | undefined;
   readonly #onRound: ((report: RoundReport) => void) | undefined;
+  readonly #onConflicts: ((notes: readonly ConflictNote[]) => void) | undefined;
   readonly #ws = new Map<string, SyncedWorkspace>();
   readonly #ready = new Set<string>();
   readonly #debouncer: Debouncer;
@@ -117,6 +120,7 @@ export class RepoSync {
     this.#log = init.log.child('sync');
     this.#onCommitted = init.onCommitted;
     this.#onRound = init.onRound;
+    this.#onConflicts = init.onConflicts;
     this.#steps = new WorkspaceSteps({
       repo: init.name,
       rj: this.#rj,
@@ -282,7 +286,12 @@ export class RepoSync {
 
   /** Records conflicts that reached main from elsewhere (the remote merge), so they are listed. */
   noteConflicts(notes: readonly ConflictNote[]): void {
+    this.#noteConflicts(notes);
+  }
+
+  #noteConflicts(notes: readonly ConflictNote[]): void {
     this.#conflictList.add(notes);
+    if (notes.length > 0) this.#onConflicts?.(notes);
   }
 
   /** Current health and position of every workspace, and of the repo. */
@@ -374,7 +383,7 @@ export class RepoSync {
       try {
         const notes = await this.#steps.inWorkspace(w, () => this.#steps.commitChanges(w, state));
         if (notes) {
-          this.#conflictList.add(notes);
+          this.#noteConflicts(notes);
           report.committed.push(id);
           state = await this.#checkMainAdvanced(w, await this.#refresh());
         }
