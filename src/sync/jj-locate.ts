@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, chmod } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -107,7 +107,11 @@ export async function locateJj(env: NodeJS.ProcessEnv = process.env): Promise<Lo
   try {
     const require = createRequire(import.meta.url);
     const pkg = require.resolve(`${JJ_NPM_PACKAGE}/package.json`);
-    const found = await check(join(dirname(pkg), 'bin', 'jj'), 'npm');
+    const bin = join(dirname(pkg), 'bin', 'jj');
+    // The package's postinstall only marks its binary executable; npm 11 blocks install scripts
+    // by default, so do that one step here (the file is part of this installation).
+    if (!(await isExecutable(bin))) await chmod(bin, 0o755).catch(() => undefined);
+    const found = await check(bin, 'npm');
     if (found) return found;
   } catch {
     tried.push(`${JJ_NPM_PACKAGE}: not installed`);
