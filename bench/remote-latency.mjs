@@ -11,6 +11,9 @@
 //  2. The cost of an idle remote round (nothing changed anywhere): `jjfs sync --remote` wall time
 //     against `jjfs sync` (local round only) as the baseline, the daemon's own round time
 //     (status lastRoundMs), and how many jj processes idle timer rounds spawn over a few seconds.
+//  3. Edit → on the remote with DEFAULT settings (push_interval 300 s, push_delay 10 s) on a third
+//     machine: a write in a mount until `git show main:FILE` of the bare remote has it (--default-runs,
+//     default 3). Before pushes followed the edits, this waited for the 300 s timer.
 // Leaves no mounts, processes or temp dirs behind. Figures are printed, never asserted.
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,6 +30,7 @@ const opt = (name, dflt) => {
   return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : dflt;
 };
 const RUNS = opt('runs', 8);
+const DEFAULT_RUNS = opt('default-runs', 3);
 const INTERVAL = opt('interval', 1);
 if (!fs.existsSync(path.join(repoRoot, 'dist', 'cli', 'main.js'))) {
   console.error('dist/ is missing: run `npx tsc -p tsconfig.build.json` first');
@@ -49,11 +53,11 @@ function jjfs(home, argv) {
   });
 }
 
-async function machine(name) {
+async function machine(name, defaults = false) {
   const home = path.join(root, name, 'home');
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-  // push_interval has no command: write it before the daemon's first start.
-  const config = { version: 1, repos: { notes: { remote: null, push_interval: INTERVAL } }, mounts: [] };
+  // Written before the daemon's first start (jjfs config set would do the same once it runs).
+  const config = { version: 1, repos: defaults ? {} : { notes: { remote: null, push_interval: INTERVAL } }, mounts: [] };
   fs.writeFileSync(path.join(home, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   homes.push(home);
   await jjfs(home, ['init', 'notes']);
@@ -156,6 +160,33 @@ try {
   const after = await status(a);
   const jjSpawned = after.stats.jjCalls - before.stats.jjCalls;
 
+  log(`measuring ${DEFAULT_RUNS} edits → remote with default settings …`);
+  const remote2 = path.join(root, 'remote-default.git');
+  execFileSync('git', ['init', '-q', '--bare', '-b', 'main', remote2]);
+  const c = await machine('c', true);
+  await jjfs(c, ['remote', 'add', remote2, '--repo', 'notes']);
+  const mc = await open(c, path.join(root, 'c', 'mnt'));
+  const onRemote = (file) => {
+    try {
+      return execFileSync('git', ['--git-dir', remote2, 'show', `main:${file}`], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    } catch {
+      return undefined;
+    }
+  };
+  const toRemote = [];
+  for (let i = 0; i < DEFAULT_RUNS; i++) {
+    const file = `backup-${i}.txt`;
+    const content = `edit ${i} ${Date.now()}\n`;
+    const started = performance.now();
+    fs.writeFileSync(path.join(mc, file), content);
+    while (onRemote(file) !== content) {
+      if (performance.now() - started > 120_000) throw new Error(`${file} did not reach the remote in 120 s`);
+      await sleep(50);
+    }
+    toRemote.push(performance.now() - started);
+  }
+  const defaults = await status(c);
+
   const localSt = stats(local);
   const syncSt = stats(localSync);
   console.log(`jjfs remote sync — ${os.cpus().length} cores, git ${execFileSync('git', ['--version']).toString().trim().split(' ')[2]}, push_interval ${INTERVAL} s, ${RUNS} samples`);
@@ -167,6 +198,10 @@ try {
   console.log(row('jjfs sync --remote notes', stats(remoteSync), syncSt));
   if (roundMs.length > 0) console.log(row('timer round inside the daemon (lastRoundMs)', stats(roundMs)));
   console.log(`  jj processes spawned by idle timer rounds in ${idleWindowS} s: ${jjSpawned} (each idle round is one git fetch + one git rev-parse)`);
+  const pd = defaults.repos.find((r) => r.name === 'notes');
+  console.log(`edit → on the remote, default settings (push_delay 10 s, push_interval 300 s), ${DEFAULT_RUNS} samples`);
+  console.log(row('write in a mount → in the bare remote', stats(toRemote)));
+  console.log(`  ${(stats(toRemote).median / 300_000 * 100).toFixed(1)}% of the 300 s it waited for before pushes followed edits; unpushed afterwards: ${pd?.remote?.unpushed ?? '?'}`);
 } catch (error) {
   console.error(`bench failed: ${error.message}`);
   process.exitCode = 1;
