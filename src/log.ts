@@ -18,10 +18,17 @@ export type LogSink = (line: string) => void;
 
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-/** Creates a logger writing `ISO-time LEVEL [tag] message {json fields}` lines to `sink`. */
-export function createLogger(sink: LogSink, tag: LogTag = 'daemon', minLevel: LogLevel = 'info'): Logger {
+/** Levels from the most to the least verbose. */
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/**
+ * Creates a logger writing `ISO-time LEVEL [tag] message {json fields}` lines to `sink`. A function
+ * for `minLevel` is asked at every line, so the level can change while the daemon runs.
+ */
+export function createLogger(sink: LogSink, tag: LogTag = 'daemon', minLevel: LogLevel | (() => LogLevel) = 'info'): Logger {
+  const threshold = typeof minLevel === 'function' ? minLevel : () => minLevel;
   const write = (level: LogLevel, message: string, fields?: Record<string, unknown>): void => {
-    if (order[level] < order[minLevel]) return;
+    if (order[level] < order[threshold()]) return;
     const extra = fields && Object.keys(fields).length > 0 ? ` ${safeJson(fields)}` : '';
     sink(`${new Date().toISOString()} ${level.toUpperCase()} [${tag}] ${message}${extra}`);
   };

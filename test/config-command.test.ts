@@ -21,7 +21,7 @@ describe('jjfs config', () => {
     await env.open('notes', 'a');
     const list = await env.json<{ repo: string; settings: Array<{ key: string; value: unknown; isDefault: boolean }> }>(['config', 'list']);
     expect(list.repo).toBe('notes');
-    expect(list.settings.map((s) => s.key)).toEqual(['debounce_ms', 'max_wait_ms', 'push_interval', 'push_delay', 'max_new_file_size', 'concurrent_insertions', 'notify_conflicts']);
+    expect(list.settings.map((s) => s.key)).toEqual(['debounce_ms', 'max_wait_ms', 'push_interval', 'push_delay', 'max_new_file_size', 'concurrent_insertions', 'notify_conflicts', 'log_level']);
     expect(list.settings.every((s) => s.isDefault)).toBe(true);
 
     const set = await env.json<{ setting: { value: unknown }; applied: boolean }>(['config', 'set', 'push_delay', '30', '--repo', 'notes']);
@@ -45,6 +45,7 @@ describe('jjfs config', () => {
       [['set', 'push_delay', '5', '--repo', 'nope'], /No repo named "nope"/],
       [['set', 'push_delay'], /Usage: jjfs config set KEY VALUE/],
       [['frobnicate'], /Unknown config action/],
+      [['set', 'log_level', 'chatty'], /log_level must be one of debug, info, warn, error/],
     ] as const) {
       const r = await env.run(['config', ...args]);
       expect(r.code, args.join(' ')).not.toBe(0);
@@ -70,6 +71,22 @@ describe('jjfs config', () => {
     const { mounts } = await env.json<{ mounts: Array<{ path: string; report: UnsyncedReport }> }>(['unsynced', a]);
     expect(mounts[0]!.report.paths).toEqual([{ path: 'two-k.bin', reason: 'too-large', detail: expect.stringContaining('1.0KiB') }]);
   }, 90_000);
+
+  it('log_level is one setting for the daemon, applied to sync.log at once', async () => {
+    const a = await env.open('notes', 'a');
+    const logFile = path.join(env.home, 'sync.log');
+    const debugLines = async () => (await readFile(logFile, 'utf8')).split('\n').filter((l) => / DEBUG \[jj\] jj /.test(l)).length;
+    await writeFile(path.join(a, 'one.md'), '1\n');
+    await env.json(['sync', 'notes']);
+    expect(await debugLines()).toBe(0);
+    const set = await env.json<{ repo?: string; setting: { value: unknown } }>(['config', 'set', 'log_level', 'debug']);
+    expect(set.repo).toBeUndefined();
+    expect(set.setting.value).toBe('debug');
+    expect(JSON.parse(await readFile(configFile(), 'utf8')).log_level).toBe('debug');
+    await writeFile(path.join(a, 'two.md'), '2\n');
+    await env.json(['sync', 'notes']);
+    expect(await debugLines()).toBeGreaterThan(0);
+  });
 
   it('with no daemon running, config.json changes and the daemon is not started', async () => {
     await env.open('notes', 'a');

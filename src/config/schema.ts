@@ -1,3 +1,5 @@
+import { LOG_LEVELS, type LogLevel } from '../log.js';
+
 /** Per-repo settings; everything but the name is optional in config.json and defaulted here. */
 export interface RepoConfig {
   /** Git remote URL for backup and cross-machine sync, or null. */
@@ -46,6 +48,8 @@ export interface MountConfig {
 
 export interface Config {
   version: 1;
+  /** The daemon's log level (sync.log); absent = info. `JJFS_LOG_LEVEL` overrides it. */
+  log_level?: LogLevel;
   repos: Record<string, RepoConfig>;
   mounts: MountConfig[];
 }
@@ -95,7 +99,11 @@ export function parseConfig(raw: unknown): { config: Config } | { problems: stri
     });
   }
   if (problems.length > 0) return { problems };
-  return { config: { version: 1, repos, mounts } };
+  const level = raw['log_level'];
+  if (level !== undefined && !(typeof level === 'string' && (LOG_LEVELS as readonly string[]).includes(level))) {
+    return { problems: [`"log_level" must be one of ${LOG_LEVELS.join(', ')}`] };
+  }
+  return { config: { version: 1, repos, mounts, ...(level === undefined ? {} : { log_level: level as LogLevel }) } };
 }
 
 function parseRepo(value: unknown, where: string, problems: string[]): RepoConfig | undefined {

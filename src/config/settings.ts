@@ -1,5 +1,6 @@
 import { JjfsError } from '../errors.js';
-import { CONCURRENT_INSERTIONS, ON_OFF, REPO_DEFAULTS, type Config, type ConcurrentInsertions, type OnOff, type RepoConfig } from './schema.js';
+import { LOG_LEVELS, type LogLevel } from '../log.js';
+import { CONCURRENT_INSERTIONS, ON_OFF, REPO_DEFAULTS, type Config, type ConcurrentInsertions, type OnOff } from './schema.js';
 
 /**
  * The per-repo settings `jjfs config` reads and changes: one table with each key's type, bounds,
@@ -8,13 +9,22 @@ import { CONCURRENT_INSERTIONS, ON_OFF, REPO_DEFAULTS, type Config, type Concurr
  */
 
 /** Keys of {@link SETTINGS}. */
-export type SettingKey = 'debounce_ms' | 'max_wait_ms' | 'push_interval' | 'push_delay' | 'max_new_file_size' | 'concurrent_insertions' | 'notify_conflicts';
+export type SettingKey =
+  | 'debounce_ms'
+  | 'max_wait_ms'
+  | 'push_interval'
+  | 'push_delay'
+  | 'max_new_file_size'
+  | 'concurrent_insertions'
+  | 'notify_conflicts'
+  | 'log_level';
 
 /** A setting's value as stored in config.json. */
-export type SettingValue = number | ConcurrentInsertions | OnOff;
+export type SettingValue = number | string;
 
 interface NumberSetting {
   kind: 'number';
+  scope: 'repo';
   min: number;
   max: number;
   unit: string;
@@ -24,6 +34,8 @@ interface NumberSetting {
 
 interface ChoiceSetting {
   kind: 'choice';
+  /** `repo`: one value per repo (`repos.NAME.KEY`); `daemon`: one for the daemon (top level). */
+  scope: 'repo' | 'daemon';
   values: readonly string[];
   default: string;
   summary: string;
@@ -33,13 +45,14 @@ const MIB = 1024 * 1024;
 
 /** Every setting, in the order `config list` shows them. */
 export const SETTINGS: Readonly<Record<SettingKey, NumberSetting | ChoiceSetting>> = {
-  debounce_ms: { kind: 'number', min: 0, max: 60_000, unit: 'ms', default: REPO_DEFAULTS.debounce_ms, summary: 'quiet time after the last change before a sync round' },
-  max_wait_ms: { kind: 'number', min: 0, max: 600_000, unit: 'ms', default: REPO_DEFAULTS.max_wait_ms, summary: 'longest a changing mount waits for a round' },
-  push_interval: { kind: 'number', min: 0, max: 7 * 86_400, unit: 's', default: REPO_DEFAULTS.push_interval, summary: 'seconds between remote rounds (0: no timer)' },
-  push_delay: { kind: 'number', min: 0, max: 7 * 86_400, unit: 's', default: REPO_DEFAULTS.push_delay, summary: 'quiet seconds after a local change before it is pushed (0: only the timer)' },
-  max_new_file_size: { kind: 'number', min: 1, max: 16 * 1024 * MIB, unit: 'bytes', default: REPO_DEFAULTS.max_new_file_size, summary: 'new files larger than this are not synced (reported by jjfs unsynced)' },
-  concurrent_insertions: { kind: 'choice', values: CONCURRENT_INSERTIONS, default: 'merge', summary: 'lines two mounts add at one place: merge (keep both) or markers (a conflict to review)' },
-  notify_conflicts: { kind: 'choice', values: ON_OFF, default: 'on', summary: 'a desktop notification when a conflict appears (notify-send / osascript, if there)' },
+  debounce_ms: { kind: 'number', scope: 'repo', min: 0, max: 60_000, unit: 'ms', default: REPO_DEFAULTS.debounce_ms, summary: 'quiet time after the last change before a sync round' },
+  max_wait_ms: { kind: 'number', scope: 'repo', min: 0, max: 600_000, unit: 'ms', default: REPO_DEFAULTS.max_wait_ms, summary: 'longest a changing mount waits for a round' },
+  push_interval: { kind: 'number', scope: 'repo', min: 0, max: 7 * 86_400, unit: 's', default: REPO_DEFAULTS.push_interval, summary: 'seconds between remote rounds (0: no timer)' },
+  push_delay: { kind: 'number', scope: 'repo', min: 0, max: 7 * 86_400, unit: 's', default: REPO_DEFAULTS.push_delay, summary: 'quiet seconds after a local change before it is pushed (0: only the timer)' },
+  max_new_file_size: { kind: 'number', scope: 'repo', min: 1, max: 16 * 1024 * MIB, unit: 'bytes', default: REPO_DEFAULTS.max_new_file_size, summary: 'new files larger than this are not synced (reported by jjfs unsynced)' },
+  concurrent_insertions: { kind: 'choice', scope: 'repo', values: CONCURRENT_INSERTIONS, default: 'merge', summary: 'lines two mounts add at one place: merge (keep both) or markers (a conflict to review)' },
+  notify_conflicts: { kind: 'choice', scope: 'repo', values: ON_OFF, default: 'on', summary: 'a desktop notification when a conflict appears (notify-send / osascript, if there)' },
+  log_level: { kind: 'choice', scope: 'daemon', values: LOG_LEVELS, default: 'info', summary: 'what sync.log records (debug, info, warn, error); JJFS_LOG_LEVEL overrides it' },
 };
 
 /** True when `key` names a setting. */
@@ -64,7 +77,7 @@ export function parseSetting(key: SettingKey, text: string): SettingValue {
   const t = text.trim();
   if (spec.kind === 'choice') {
     if (!spec.values.includes(t)) throw new JjfsError('invalid-input', `${key} must be one of ${spec.values.join(', ')} (got ${JSON.stringify(text)})`);
-    return t as ConcurrentInsertions | OnOff;
+    return t;
   }
   let n: number;
   const size = key === 'max_new_file_size' ? SIZE.exec(t) : null;
@@ -77,14 +90,28 @@ export function parseSetting(key: SettingKey, text: string): SettingValue {
   return n;
 }
 
-/** The value `repo` uses for `key` (its own, or the default). */
-export function settingOf(repo: RepoConfig, key: SettingKey): SettingValue {
-  return (repo[key] ?? SETTINGS[key].default) as SettingValue;
+/** The value in force for `key`: the repo's own (or the daemon's), else the default. */
+export function settingOf(config: Config, repo: string | undefined, key: SettingKey): SettingValue {
+  const spec = SETTINGS[key];
+  const own = spec.scope === 'daemon' ? config.log_level : repo === undefined ? undefined : config.repos[repo]?.[key as Exclude<SettingKey, 'log_level'>];
+  return own ?? spec.default;
 }
 
-/** Every setting of `repo`, in table order. */
-export function listSettings(repo: RepoConfig): ReturnType<typeof settingInfo>[] {
-  return (Object.keys(SETTINGS) as SettingKey[]).map((key) => settingInfo(repo, key));
+/** `key` as `jjfs config` shows it (`repo` is ignored for a daemon setting). */
+export function settingInfo(config: Config, repo: string | undefined, key: SettingKey): { key: string; value: SettingValue; default: SettingValue; isDefault: boolean; summary: string } {
+  const value = settingOf(config, repo, key);
+  const spec = SETTINGS[key];
+  return { key, value, default: spec.default, isDefault: value === spec.default, summary: spec.summary };
+}
+
+/** Every setting of `repo` (none when undefined), then the daemon's, in table order. */
+export function listSettings(config: Config, repo: string | undefined): ReturnType<typeof settingInfo>[] {
+  return (Object.keys(SETTINGS) as SettingKey[]).filter((key) => SETTINGS[key].scope === 'daemon' || repo !== undefined).map((key) => settingInfo(config, repo, key));
+}
+
+/** True when `key` is one value for the whole daemon rather than per repo. */
+export function isDaemonSetting(key: SettingKey): boolean {
+  return SETTINGS[key].scope === 'daemon';
 }
 
 /** The repo a `config` command is about: `name`, or the only repo there is. */
@@ -99,10 +126,15 @@ export function configRepo(config: Config, name: string | undefined): string {
   throw new JjfsError('usage', `Several repos (${names.join(', ')}): say which with --repo NAME`);
 }
 
-/** Sets (`value` given) or resets to its default (`value` undefined) `key` of `repo` in `config`. */
-export function applySetting(config: Config, repo: string, key: SettingKey, value: SettingValue | undefined): void {
-  const r = config.repos[repo];
-  if (!r) throw new JjfsError('not-found', `No repo named "${repo}"`);
+/** Sets (`value` given) or resets to its default (`value` undefined) `key` (of `repo`) in `config`. */
+export function applySetting(config: Config, repo: string | undefined, key: SettingKey, value: SettingValue | undefined): void {
+  if (key === 'log_level') {
+    if (value === undefined) delete config.log_level;
+    else config.log_level = value as LogLevel;
+    return;
+  }
+  const r = repo === undefined ? undefined : config.repos[repo];
+  if (!r) throw new JjfsError('not-found', `No repo named "${repo ?? ''}"`);
   if (key === 'concurrent_insertions') {
     if (value === undefined) delete r.concurrent_insertions;
     else r.concurrent_insertions = value as ConcurrentInsertions;
@@ -116,9 +148,12 @@ export function applySetting(config: Config, repo: string, key: SettingKey, valu
   r[key] = value === undefined ? (SETTINGS[key].default as number) : (value as number);
 }
 
-/** `key` of `repo` as `jjfs config` shows it. */
-export function settingInfo(repo: RepoConfig, key: SettingKey): { key: string; value: SettingValue; default: SettingValue; isDefault: boolean; summary: string } {
-  const value = settingOf(repo, key);
-  const spec = SETTINGS[key];
-  return { key, value, default: spec.default as SettingValue, isDefault: value === spec.default, summary: spec.summary };
+/**
+ * The repo a `config` command acts on: none for a daemon setting; for a listing, none when there
+ * is no repo yet; else `name` or the only repo (see {@link configRepo}).
+ */
+export function targetRepo(config: Config, name: string | undefined, key: SettingKey | undefined): string | undefined {
+  if (key !== undefined && isDaemonSetting(key)) return undefined;
+  if (key === undefined && name === undefined && Object.keys(config.repos).length === 0) return undefined;
+  return configRepo(config, name);
 }

@@ -2,7 +2,7 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { checkPaths, type Paths } from '../config/paths.js';
 import { ConfigStore } from '../config/store.js';
 import { JjfsError, messageOf } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Logger, LogLevel } from '../log.js';
 import { RpcServer } from '../rpc/server.js';
 import { VERSION } from '../version.js';
 import { createHandlers } from './handlers.js';
@@ -20,6 +20,8 @@ export type ServicesFactory = (ctx: {
   config: ConfigStore;
   log: Logger;
   warnings: string[];
+  /** Sets the log level from config (undefined: the default); `JJFS_LOG_LEVEL` wins over it. */
+  setLogLevel: (level: LogLevel | undefined) => void;
 }) => Promise<Services>;
 
 type State = { kind: 'new' } | { kind: 'running'; since: Date } | { kind: 'stopping'; done: Promise<void> };
@@ -41,6 +43,8 @@ export class Daemon {
     private readonly paths: Paths,
     private readonly log: Logger,
     private readonly makeServices: ServicesFactory,
+    /** Sets the running log level (see main.ts); a no-op for tests that do not care. */
+    private readonly setLogLevel: (level: LogLevel | undefined) => void = () => undefined,
   ) {}
 
   /** Starts everything; on failure undoes what it did and rethrows. */
@@ -82,7 +86,7 @@ export class Daemon {
         this.warnings.push(warning);
         this.log.error(warning);
       }
-      this.services = await this.makeServices({ paths: this.paths, config, log: this.log, warnings: this.warnings });
+      this.services = await this.makeServices({ paths: this.paths, config, log: this.log, warnings: this.warnings, setLogLevel: this.setLogLevel });
       this.rpc = new RpcServer({
         handlers: createHandlers({
           services: this.services,

@@ -15,9 +15,13 @@ async function run(): Promise<number> {
   const paths = resolvePaths();
   checkPaths(paths);
   const sink = createFileSink(paths.logFile);
-  const level = (process.env['JJFS_LOG_LEVEL'] as LogLevel | undefined) ?? 'info';
-  const log = createLogger(sink, 'daemon', level);
-  const daemon = new Daemon(paths, log, createServices);
+  // JJFS_LOG_LEVEL (for a debugging session) wins over the log_level setting of config.json.
+  const forced = process.env['JJFS_LOG_LEVEL'] as LogLevel | undefined;
+  let level: LogLevel = forced ?? 'info';
+  const log = createLogger(sink, 'daemon', () => level);
+  const daemon = new Daemon(paths, log, createServices, (configured) => {
+    level = forced ?? configured ?? 'info';
+  });
   let exitCode = ExitCode.ok;
   daemon.onFatal = (reason) => {
     exitCode = ExitCode.internal;

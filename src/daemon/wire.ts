@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { applySetting, configRepo, listSettings, parseSetting, settingInfo, settingKey } from '../config/settings.js';
+import { applySetting, listSettings, parseSetting, settingInfo, settingKey, targetRepo } from '../config/settings.js';
 import { JjfsError, messageOf } from '../errors.js';
 import type { RoundInfo } from '../rpc/protocol.js';
 import { checkFuse, loadFuse } from '../fs/fuse-loader.js';
@@ -32,7 +32,8 @@ function gitTimeoutMs(): number {
 }
 
 /** Builds the daemon's services: finds jj (refusing one too old), repos, mounts, sync, remotes. */
-export const createServices: ServicesFactory = async ({ paths, config, log, warnings }) => {
+export const createServices: ServicesFactory = async ({ paths, config, log, warnings, setLogLevel }) => {
+  setLogLevel(config.snapshot().log_level);
   let jjFound;
   try {
     jjFound = await locateJj(process.env);
@@ -163,21 +164,23 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
     settings: {
       list: (repo) => {
         const snapshot = config.snapshot();
-        const name = configRepo(snapshot, repo);
-        return { repo: name, settings: listSettings(snapshot.repos[name]!) };
+        const name = targetRepo(snapshot, repo, undefined);
+        return { ...(name === undefined ? {} : { repo: name }), settings: listSettings(snapshot, name) };
       },
       set: async (repo, key, text) => {
         const k = settingKey(key);
         const value = text === undefined ? undefined : parseSetting(k, text);
         const name = await config.update((draft) => {
-          const n = configRepo(draft, repo);
+          const n = targetRepo(draft, repo, k);
           applySetting(draft, n, k, value);
           return n;
         });
-        // Applied at once: engines and jj's repo config here; the remote scheduler reads config live.
-        await hub.configure(name);
-        log.info('setting changed', { repo: name, key: k, value: value ?? 'default' });
-        return { repo: name, setting: settingInfo(config.snapshot().repos[name]!, k) };
+        // Applied at once: the log level, engines and jj's repo config here; the remote scheduler
+        // reads config live.
+        if (name === undefined) setLogLevel(config.snapshot().log_level);
+        else await hub.configure(name);
+        log.info('setting changed', { ...(name === undefined ? {} : { repo: name }), key: k, value: value ?? 'default' });
+        return { ...(name === undefined ? {} : { repo: name }), setting: settingInfo(config.snapshot(), name, k) };
       },
     },
     conflicts: async (repo) =>

@@ -259,11 +259,11 @@ export interface Methods {
    */
   sync: { params: { repo?: string; remote?: boolean }; result: { rounds: RoundInfo[] } };
   /** Every setting of `repo` (default: the only repo) with its value and default. */
-  'config.list': { params: { repo?: string }; result: { repo: string; settings: SettingInfo[] } };
+  'config.list': { params: { repo?: string }; result: { repo?: string; settings: SettingInfo[] } };
   /** Sets `key` of `repo` to `value` (text as typed; validated), written atomically and applied at once. */
-  'config.set': { params: { repo?: string; key: string; value: string }; result: { repo: string; setting: SettingInfo } };
+  'config.set': { params: { repo?: string; key: string; value: string }; result: { repo?: string; setting: SettingInfo } };
   /** Puts `key` of `repo` back to its default, applied at once. */
-  'config.unset': { params: { repo?: string; key: string }; result: { repo: string; setting: SettingInfo } };
+  'config.unset': { params: { repo?: string; key: string }; result: { repo?: string; setting: SettingInfo } };
   /**
    * Subscribes this connection to {@link MonitorEvent}s (of `repo`, or all): the answer comes at
    * once, then `event` notifications until the connection closes.

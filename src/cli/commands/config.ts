@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Paths } from '../../config/paths.js';
 import { writeFileAtomic } from '../../config/atomic-write.js';
 import { parseConfig, type Config } from '../../config/schema.js';
-import { applySetting, configRepo, listSettings, parseSetting, settingInfo, settingKey, SETTINGS } from '../../config/settings.js';
+import { applySetting, listSettings, parseSetting, settingInfo, settingKey, SETTINGS, targetRepo } from '../../config/settings.js';
 import { validateRepoName } from '../../config/validate.js';
 import { isErrnoException, JjfsError } from '../../errors.js';
 import type { SettingInfo } from '../../rpc/protocol.js';
@@ -70,7 +70,7 @@ export const configCommand: Command = {
           action === 'set'
             ? await client.request('config.set', { ...(repo === undefined ? {} : { repo }), key: k!, value: value! })
             : await client.request('config.unset', { ...(repo === undefined ? {} : { repo }), key: k! });
-        out.result({ ...r, applied: true }, () => `${r.repo}: ${show(r.setting, out)} (applied)`);
+        out.result({ ...r, applied: true }, () => `${r.repo ?? 'jjfsd'}: ${show(r.setting, out)} (applied)`);
         return 0;
       } finally {
         client.close();
@@ -79,16 +79,17 @@ export const configCommand: Command = {
 
     // No daemon: read (and for set/unset, write) config.json directly, exactly as the daemon would.
     const config = await readConfigFile(paths);
-    const name = configRepo(config, repo);
+    const name = targetRepo(config, repo, k);
+    const which = name === undefined ? {} : { repo: name };
     if (action === 'list' || action === 'get') {
-      const settings = listSettings(config.repos[name]!).filter((s) => k === undefined || s.key === k);
-      out.result(k === undefined ? { repo: name, settings } : { repo: name, setting: settings[0] }, () => settings.map((s) => show(s, out)));
+      const settings = listSettings(config, name).filter((s) => k === undefined || s.key === k);
+      out.result(k === undefined ? { ...which, settings } : { ...which, setting: settings[0] }, () => settings.map((s) => show(s, out)));
       return 0;
     }
     applySetting(config, name, k!, action === 'set' ? parseSetting(k!, value!) : undefined);
     await writeFileAtomic(paths.configFile, `${JSON.stringify(config, null, 2)}\n`);
-    const setting = settingInfo(config.repos[name]!, k!);
-    out.result({ repo: name, setting, applied: false }, () => `${name}: ${show(setting, out)} (jjfsd is not running: applies when it starts)`);
+    const setting = settingInfo(config, name, k!);
+    out.result({ ...which, setting, applied: false }, () => `${name ?? 'jjfsd'}: ${show(setting, out)} (jjfsd is not running: applies when it starts)`);
     return 0;
   },
 };
