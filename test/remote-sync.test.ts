@@ -186,6 +186,20 @@ describe('remote sync between two machines', () => {
     expect(await waitFor(async () => (await a.json<StatusResult>(['status'])).repos[0]!.remote?.unpushed === 0, 10_000, 200)).toBe(true);
   }, 120_000);
 
+  it('config set push_delay reschedules a waiting push at once', async () => {
+    const a = await machine();
+    const remote = await bareRemote(path.join(a.root, 'remote.git'));
+    await preconfigure(a, { notes: { push_interval: 0, push_delay: 3600 } });
+    await ok(a, ['init', 'notes']);
+    await ok(a, ['remote', 'add', remote, '--repo', 'notes']);
+    const m = await a.open('notes', 'm');
+    await writeFile(path.join(m, 'waiting.md'), 'waits an hour\n');
+    expect((await a.json<{ rounds: RoundInfo[] }>(['sync', 'notes'])).rounds[0]!.converged).toBe(true);
+    expect(await remoteFile(remote, 'waiting.md')).toBeUndefined();
+    await ok(a, ['config', 'set', 'push_delay', '1']);
+    expect(await waitFor(async () => (await remoteFile(remote, 'waiting.md')) === 'waits an hour\n', 30_000, 200)).toBe(true);
+  }, 90_000);
+
   it('jjfs stop pushes the changes not pushed yet', async () => {
     const a = await machine();
     const remote = await bareRemote(path.join(a.root, 'remote.git'));

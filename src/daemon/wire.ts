@@ -179,6 +179,8 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
         // reads config live.
         if (name === undefined) setLogLevel(config.snapshot().log_level);
         else await hub.configure(name);
+        // A push waiting on the old push_delay is rescheduled by the new one.
+        if (name !== undefined && (k === 'push_delay' || k === 'push_interval')) remotes.localChanges(name, 0);
         log.info('setting changed', { ...(name === undefined ? {} : { repo: name }), key: k, value: value ?? 'default' });
         return { ...(name === undefined ? {} : { repo: name }), setting: settingInfo(config.snapshot(), name, k) };
       },

@@ -106,7 +106,8 @@ export class RemoteScheduler {
     const now = Date.now();
     entry.unpushed += commits;
     entry.facts.unpushed = entry.unpushed;
-    entry.firstUnpushedAt ??= now;
+    if (commits > 0) entry.firstUnpushedAt ??= now;
+    // With commits = 0 (a setting changed) a waiting push is only rescheduled.
     this.#schedulePush(entry, now);
   }
 
