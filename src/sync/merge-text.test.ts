@@ -61,14 +61,11 @@ describe('mergeText', () => {
     expect([...mergeText(base, ours, theirs, labels).bytes]).toEqual([0xff, 0x0a, 0xfe, 0x0a, 0xc3, 0x28, 0x0a]);
   });
 
-  it('merges appends to a 200k-line file quickly', () => {
+  it('merges appends to a 200k-line file of repeated lines (a quadratic merge would not finish in the test timeout)', () => {
     const base = Array.from({ length: 200_000 }, (_, i) => `line ${i % 50}\n`).join('');
-    const started = performance.now();
     const r = merge(base, `${base}A\n`, `${base}B\n`);
-    expect(r.text.endsWith('A\nB\n')).toBe(true);
-    expect(r.text.length).toBe(base.length + 4);
-    // Generous: this guards against a quadratic algorithm (seconds), not a timing target.
-    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(r.text).toBe(`${base}A\nB\n`);
+    expect(r.conflicts).toBe(0);
   });
 
   it('detects binary content and markers', () => {

@@ -71,22 +71,22 @@ export async function mergeWithRemote(git: GitRunner, gitDir: string, local: str
   const notes: ConflictNote[] = [];
   const index: TreeChange[] = [];
   // git moves a file that clashes with a directory aside as `path~<commit>`: rename it to ours.
-  const asideSuffix = new Map([[`~${local}`, opts.names.ours], [`~${remote}`, opts.names.theirs]]);
-  const aside: string[] = [];
+  const sides: Array<[string, string]> = [[`~${local}`, opts.names.ours], [`~${remote}`, opts.names.theirs]];
+  const aside = new Map<string, { original: string; origin: string }>();
   const files: string[] = [];
   for (const [path, stages] of conflicted) {
-    const suffix = [...asideSuffix.keys()].find((s) => path.endsWith(s));
-    if (suffix) aside.push(path);
+    const side = sides.find(([suffix]) => path.endsWith(suffix));
+    if (side) aside.set(path, { original: path.slice(0, -side[0].length), origin: side[1] });
     for (const e of [stages.base, stages.ours, stages.theirs]) if (isRegularFile(e)) files.push(e.oid);
   }
   const blobs = await readBlobs(git, gitDir, files);
-  const inTree = await readEntries(git, gitDir, tree, aside);
+  const inTree = await readEntries(git, gitDir, tree, [...aside.keys()]);
   for (const [path, stages] of conflicted) {
-    const suffix = [...asideSuffix.keys()].find((s) => path.endsWith(s));
-    if (suffix) {
-      const original = path.slice(0, -suffix.length);
+    const moved = aside.get(path);
+    if (moved) {
+      const { original, origin } = moved;
       const entry = inTree.get(path);
-      const copy = copyPath(original, asideSuffix.get(suffix) ?? 'remote', when);
+      const copy = copyPath(original, origin, when);
       index.push({ path, put: undefined });
       if (entry) index.push({ path: copy, put: { entry } });
       notes.push({ kind: 'copy', path: original, copy });

@@ -225,8 +225,9 @@ export class RepoSync {
       }
       const report = await this.#round([], true);
       if (!outcome.ok) throw outcome.error;
-      // restore/undo record a change of their own (remote integration records none: it came from there).
-      if (opts.recordFirst) this.#onCommitted?.(1);
+      // A restore/undo that moved main made a change of its own to push (remote integration is not
+      // counted: what it brought came from there).
+      if (opts.recordFirst && report.main !== state.main) this.#onCommitted?.(1);
       return { result: outcome.value, report, ...(recorded ? { recorded } : {}) };
     });
   }
