@@ -1,7 +1,8 @@
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { isErrnoException, JjfsError } from '../errors.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { SerialQueue } from '../util/serial-queue.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { type Config, emptyConfig, parseConfig } from './schema.js';
 
 /** What loading found; `quarantined` is set when a broken file was moved aside. */
@@ -16,7 +17,7 @@ export interface LoadResult {
  */
 export class ConfigStore {
   private current: Config = emptyConfig();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
 
   constructor(readonly file: string) {}
 
@@ -65,9 +66,7 @@ export class ConfigStore {
       this.current = draft;
       return result;
     };
-    const next = this.queue.then(run, run);
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.queue.run(run);
   }
 }
 

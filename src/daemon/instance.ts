@@ -4,7 +4,7 @@ import { readFile, rm, rmdir } from 'node:fs/promises';
 import net from 'node:net';
 import lockfile from 'proper-lockfile';
 import { isErrnoException, JjfsError } from '../errors.js';
-import { writeFileAtomic } from '../config/atomic-write.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Paths } from '../config/paths.js';
 
 /** Contents of daemon.json: who owns the lock and where it listens. */

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../config/atomic-write.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Paths } from '../config/paths.js';
 import { isErrnoException, JjfsError } from '../errors.js';
 import { ServiceManager, serviceTarget, type Runner, type ServiceTarget } from './manager.js';

@@ -1,8 +1,7 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
 import { execa } from 'execa';
 import type { Logger } from '../log.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 /** Options for one jj invocation. */
 export interface JjRunOptions {
@@ -173,12 +172,9 @@ export function renderBaseConfig(identity: JjIdentity): string {
   ].join('\n');
 }
 
-/** Writes the base config atomically (temp + rename) and returns its path. */
+/** Writes the base config atomically and returns its path. */
 export async function writeBaseConfig(configFile: string, identity: JjIdentity = defaultIdentity()): Promise<string> {
-  await mkdir(dirname(configFile), { recursive: true });
-  const tmp = `${configFile}.tmp-${process.pid}`;
-  await writeFile(tmp, renderBaseConfig(identity));
-  await rename(tmp, configFile);
+  await writeFileAtomic(configFile, renderBaseConfig(identity));
   return configFile;
 }
 
@@ -194,18 +190,21 @@ export async function createJjRunner(options: ExecaJjRunnerOptions & { identity?
 export class CountingJjRunner implements JjRunner {
   calls = 0;
   inFlight = 0;
+  /** Every call with its timing (tests); empty when built with `keepLog: false` (the daemon). */
   readonly log: { args: readonly string[]; cwd: string; startMs: number; ms?: number }[] = [];
   readonly #inner: JjRunner;
+  readonly #keepLog: boolean;
 
-  constructor(inner: JjRunner) {
+  constructor(inner: JjRunner, opts: { keepLog?: boolean } = {}) {
     this.#inner = inner;
+    this.#keepLog = opts.keepLog ?? true;
   }
 
   async run(args: readonly string[], options: JjRunOptions): Promise<JjResult> {
     this.calls++;
     this.inFlight++;
     const entry: { args: readonly string[]; cwd: string; startMs: number; ms?: number } = { args, cwd: options.cwd, startMs: performance.now() };
-    this.log.push(entry);
+    if (this.#keepLog) this.log.push(entry);
     try {
       return await this.#inner.run(args, options);
     } finally {

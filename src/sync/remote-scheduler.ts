@@ -1,6 +1,7 @@
 import { redactText, redactUrl } from '../config/validate.js';
 import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
+import { SerialQueue } from '../util/serial-queue.js';
 import type { RemoteRoundResult, RemoteSync } from './remote.js';
 import type { RemoteInfo } from '../rpc/protocol.js';
 
@@ -37,7 +38,7 @@ interface Entry {
   /** The timer is a push-follows-the-edits timer (a new change may move it later). */
   pushTimer?: boolean;
   /** Tail of this repo's rounds: rounds never overlap. */
-  chain: Promise<unknown>;
+  rounds: SerialQueue;
   failures: number;
   facts: RemoteFacts;
   abort: AbortController;
@@ -66,7 +67,7 @@ export class RemoteScheduler {
     this.remove(sync.repo);
     const entry: Entry = {
       sync,
-      chain: Promise.resolve(),
+      rounds: new SerialQueue(),
       failures: 0,
       unpushed: 0,
       facts: { url: redactUrl(sync.target.url), branch: sync.target.branch, delayed: false, unpushed: 0 },
@@ -146,7 +147,7 @@ export class RemoteScheduler {
     const entries = [...this.#entries.values()];
     this.#entries.clear();
     for (const entry of entries) this.#halt(entry);
-    await Promise.all(entries.map((e) => e.chain.catch(() => undefined)));
+    await Promise.all(entries.map((e) => e.rounds.settled));
   }
 
   #halt(entry: Entry): void {
@@ -171,9 +172,7 @@ export class RemoteScheduler {
   }
 
   #enqueue(entry: Entry): Promise<RemoteRoundResult> {
-    const run = entry.chain.then(() => this.#round(entry));
-    entry.chain = run.catch(() => undefined);
-    return run;
+    return entry.rounds.run(() => this.#round(entry));
   }
 
   async #round(entry: Entry): Promise<RemoteRoundResult> {

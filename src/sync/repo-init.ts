@@ -1,8 +1,9 @@
-import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readdir, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { JjError, type JjRunner } from './jj-runner.js';
 import { RepoJj, repoPaths } from './repo-jj.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 /** Description of the root commit `main` starts from. */
 export const INITIAL_COMMIT_MESSAGE = 'jjfs: initial commit';
@@ -75,20 +76,13 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function writeAtomic(path: string, content: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, content);
-  await rename(tmp, path);
-}
-
 /** Writes the repo config file and the ignore list (both daemon-owned; safe to call any time). */
 export async function writeRepoSettings(repoHome: string, options: InitRepoOptions = {}): Promise<void> {
   const paths = repoPaths(repoHome);
-  await writeAtomic(paths.configFile, renderRepoConfig(options));
+  await writeFileAtomic(paths.configFile, renderRepoConfig(options));
   if (await exists(paths.gitDir)) {
     const patterns = [...DAEMON_IGNORES, ...(options.extraIgnores ?? [])];
-    await writeAtomic(paths.excludeFile, `# Written by jjfs; applies to every workspace.\n${patterns.join('\n')}\n`);
+    await writeFileAtomic(paths.excludeFile, `# Written by jjfs; applies to every workspace.\n${patterns.join('\n')}\n`);
   }
 }
 

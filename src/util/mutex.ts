@@ -1,15 +1,22 @@
+import { SerialQueue } from './serial-queue.js';
+
 /** Runs tasks one at a time per key, in call order; different keys run concurrently. */
 export class KeyedMutex {
-  private readonly tails = new Map<string, Promise<unknown>>();
+  private readonly queues = new Map<string, SerialQueue>();
 
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const next = previous.then(task, task);
-    const tail = next.catch(() => undefined);
-    this.tails.set(key, tail);
+    let queue = this.queues.get(key);
+    if (!queue) {
+      queue = new SerialQueue();
+      this.queues.set(key, queue);
+    }
+    const run = queue.run(task);
+    // Forget an idle key's queue, so a long-lived mutex over many keys does not grow: only when
+    // nothing was queued behind this task (the tail is still this task's).
+    const tail = queue.settled;
     void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
+      if (this.queues.get(key)?.settled === tail) this.queues.delete(key);
     });
-    return next;
+    return run;
   }
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Paths } from '../../config/paths.js';
-import { writeFileAtomic } from '../../config/atomic-write.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import { parseConfig, type Config } from '../../config/schema.js';
 import { applySetting, listSettings, parseSetting, settingInfo, settingKey, SETTINGS, targetRepo } from '../../config/settings.js';
 import { validateRepoName } from '../../config/validate.js';
