@@ -62,6 +62,12 @@ export const REPO_DEFAULTS: Readonly<Omit<RepoConfig, 'remote' | 'remote_branch'
   max_new_file_size: 64 * 1024 * 1024,
 };
 
+/** Defaults of the optional per-repo choices (absent from config.json means this value). */
+export const CHOICE_DEFAULTS: Readonly<Required<Pick<RepoConfig, 'concurrent_insertions' | 'notify_conflicts'>>> = {
+  concurrent_insertions: 'merge',
+  notify_conflicts: 'on',
+};
+
 export function emptyConfig(): Config {
   return { version: 1, repos: {}, mounts: [] };
 }

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { Paths } from '../config/paths.js';
 import { emptyConfig, parseConfig, type Config } from '../config/schema.js';
-import { redactUrl, validateRemoteUrl } from '../config/validate.js';
+import { redactText, redactUrl, validateRemoteUrl } from '../config/validate.js';
 import { readDaemonInfo, isDaemonAlive } from '../daemon/instance.js';
 import { messageOf } from '../errors.js';
 import { listFuseMounts, probeMount } from '../fs/unmount.js';
@@ -197,7 +197,3 @@ function lsRemote(url: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promi
   });
 }
 
-/** Removes the raw URL and any `user:password@` from text that git printed. */
-function redactText(text: string, url: string): string {
-  return text.split(url).join(redactUrl(url)).replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@\s]*@/g, '$1');
-}

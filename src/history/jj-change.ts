@@ -1,7 +1,7 @@
 /**
  * The history changes jjfs makes on request (restore, undo). Each one is a NEW commit on top of
  * `main`, after which `main` moves forward to it; nothing here rewrites a commit a workspace sits
- * on, and nothing runs jj in an attached workspace (notes/jj-sync.md: only W's own process rewrites
+ * on, and nothing runs jj in an attached workspace (docs/jj.md: only W's own process rewrites
  * W@; `jj op restore` strands unsnapshotted edits). The callers run these inside
  * `RepoSync.exclusive` with `recordFirst`, which records every workspace's edits first and fans the
  * result out after.
@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { RepoJj } from '../sync/repo-jj.js';
+import { fileFileset, type RepoJj } from '../sync/repo-jj.js';
 import { forgetWorkspace } from '../sync/workspace-ops.js';
 import { pathFileset } from './jj-history.js';
 
@@ -83,8 +83,8 @@ export async function sameContent(rj: RepoJj, a: string, b: string, path: string
   for (const file of left) {
     const twin = to + file.slice(path.length);
     const [x, y] = await Promise.all([
-      rj.repoBytes(['file', 'show', '-r', a, `root-file:${JSON.stringify(file)}`], 1 << 30),
-      rj.repoBytes(['file', 'show', '-r', b, `root-file:${JSON.stringify(twin)}`], 1 << 30),
+      rj.repoBytes(['file', 'show', '-r', a, fileFileset(file)], 1 << 30),
+      rj.repoBytes(['file', 'show', '-r', b, fileFileset(twin)], 1 << 30),
     ]);
     if (!Buffer.from(x.stdoutBytes ?? []).equals(Buffer.from(y.stdoutBytes ?? []))) return false;
   }

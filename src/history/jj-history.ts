@@ -6,7 +6,7 @@ import { JjfsError } from '../errors.js';
 import type { CommitRef, FileChange, HistoryEntry } from '../rpc/protocol.js';
 import { JjError } from '../sync/jj-runner.js';
 import { INITIAL_COMMIT_MESSAGE } from '../sync/repo-init.js';
-import { rootFileset, type RepoJj } from '../sync/repo-jj.js';
+import { fileFileset, rootFileset, type RepoJj } from '../sync/repo-jj.js';
 import { parseOrigin, summarize } from './describe.js';
 
 /** `show` refuses files larger than this: the content travels base64-encoded in one RPC answer. */
@@ -17,10 +17,6 @@ export function pathFileset(path: string): string {
   return path === '' ? 'all()' : rootFileset(path);
 }
 
-/** The fileset naming exactly the file `path`. */
-export function fileFileset(path: string): string {
-  return `root-file:${JSON.stringify(path)}`;
-}
 
 /** One JSON object per commit: jj's own serialisation plus conflict flag and per-file stats. */
 function rowTemplate(fileset: string | null): string {

@@ -39,16 +39,6 @@ export class Debouncer {
     this.#pending.set(key, { first, timer });
   }
 
-  /** Fires `key` now if pending (returns whether it was). */
-  flush(key: string): boolean {
-    const prev = this.#pending.get(key);
-    if (!prev) return false;
-    clearTimeout(prev.timer);
-    this.#pending.delete(key);
-    this.#fire(key);
-    return true;
-  }
-
   /** Drops `key` without firing. */
   cancel(key: string): void {
     const prev = this.#pending.get(key);

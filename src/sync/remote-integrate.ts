@@ -3,7 +3,7 @@ import { GitError, type GitRunner } from './git.js';
 import { rewriteTree, type TreeChange } from './git-objects.js';
 import type { JjIdentity } from './jj-runner.js';
 import { conflictTrailers } from './merge-paths.js';
-import { rootFileset, type RepoJj } from './repo-jj.js';
+import { fileFileset, rootFileset, type RepoJj } from './repo-jj.js';
 
 /**
  * The jj side of remote sync: bringing fetched commits into jj, deciding how `main` relates to the
@@ -143,7 +143,7 @@ export async function buildPublishCommit(
   ).stdout.trim();
   if (scratch === '') throw new Error('jj created no scratch commit');
   try {
-    const keep = conflicts.length === 0 ? 'all()' : `~(${conflicts.map(rootFileFileset).join(' | ')})`;
+    const keep = conflicts.length === 0 ? 'all()' : `~(${conflicts.map(fileFileset).join(' | ')})`;
     await rj.repo(['restore', '--from', local, '--into', scratch, keep]);
     const scratchCommit = (await rj.repo(['log', '--no-graph', '-r', scratch, '-T', 'commit_id'])).stdout.trim();
     let tree = (await git.run(['rev-parse', `${scratchCommit}^{tree}`], { gitDir })).stdout.trim();
@@ -167,9 +167,6 @@ export async function buildPublishCommit(
   }
 }
 
-function rootFileFileset(path: string): string {
-  return `root-file:${JSON.stringify(path)}`;
-}
 
 /** `tree` with each of `paths` replaced by `jj file show -r local PATH` (the marker text). */
 async function replaceWithMarkers(rj: RepoJj, git: GitRunner, gitDir: string, tree: string, local: string, paths: string[]): Promise<string> {

@@ -1,6 +1,11 @@
 import { join } from 'node:path';
 import type { JjResult, JjRunner } from './jj-runner.js';
 
+/** The jj fileset naming exactly the file `path` (repo-relative), whatever characters it holds. */
+export function fileFileset(path: string): string {
+  return `root-file:${JSON.stringify(path)}`;
+}
+
 /** Where the pieces of one repo live under `<home>/repos/NAME/`. */
 export interface RepoPaths {
   /** `<home>/repos/NAME` */

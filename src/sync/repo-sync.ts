@@ -1,90 +1,24 @@
 import { rm } from 'node:fs/promises';
 import type { Logger } from '../log.js';
-import { ConflictList } from './conflict-list.js';
-import { Debouncer } from './debounce.js';
-import type { WorkspaceGate } from './gate.js';
-import type { GitRunner } from './git.js';
-import type { JjRunner } from './jj-runner.js';
-import type { ConflictNote } from './merge-paths.js';
-import type { InsertionPolicy } from './merge-text.js';
 import type { UnsyncedReport } from '../rpc/protocol.js';
-import { RepoJj, repoPaths, type RefusedFile } from './repo-jj.js';
+import { SerialQueue } from '../util/serial-queue.js';
+import { Debouncer } from './debounce.js';
+import type { GitRunner } from './git.js';
+import { MainConflicts } from './main-conflicts.js';
+import type { ConflictNote } from './merge-paths.js';
+import { RepoJj, repoPaths } from './repo-jj.js';
+import type { RepoSyncInit, RepoSyncOptions, RepoSyncStatus, RoundReport, WorkspaceStatus } from './repo-sync-types.js';
 import { scanUnsynced } from './unsynced.js';
-import { assertWorkspaceId, forgetWorkspace, listConflicts, readRepoState, snapshotWorkspace, type RepoState } from './workspace-ops.js';
-import { syncedWorkspace, WorkspaceSteps, type ChangeSuppressor, type SyncedWorkspace, type WorkspaceSpec } from './workspace-steps.js';
+import { assertWorkspaceId, forgetWorkspace, readRepoState, snapshotWorkspace, type RepoState } from './workspace-ops.js';
+import { syncedWorkspace, WorkspaceSteps, type SyncedWorkspace, type WorkspaceSpec } from './workspace-steps.js';
 
 export type { ChangeSuppressor, WorkspaceSpec } from './workspace-steps.js';
-
-/** Timing knobs of {@link RepoSync}. */
-export interface RepoSyncOptions {
-  /** Quiet period after the last `markDirty` before a workspace is committed. */
-  debounceMs: number;
-  /** Upper bound from the first `markDirty` to the commit, so constant writes still sync. */
-  maxWaitMs: number;
-  /** Concurrent insertions at one place: merged (default) or written as conflicts for review. */
-  insertions?: InsertionPolicy;
-}
-
-/** Constructor argument of {@link RepoSync}. */
-export interface RepoSyncInit {
-  name: string;
-  repoHome: string;
-  jj: JjRunner;
-  /** git plumbing on jj's store (reading the sides of a conflict). */
-  git: GitRunner;
-  gate: WorkspaceGate;
-  log: Logger;
-  options: RepoSyncOptions;
-  suppressor?: ChangeSuppressor;
-  /** Called with the number of local changes each time some reached main (remote push follows). */
-  onCommitted?: (commits: number) => void;
-  /** Called with conflicts just recorded in main (desktop notification). */
-  onConflicts?: (notes: readonly ConflictNote[]) => void;
-  /** Called after every round that recorded, updated or failed something (`jjfs monitor`). */
-  onRound?: (report: RoundReport) => void;
-}
-
-/** What one round did. */
-export interface RoundReport {
-  startedAt: string;
-  durationMs: number;
-  /** main after the round */
-  main: string;
-  /** Workspaces whose changes were committed into main, in order. */
-  committed: string[];
-  /** Workspaces moved onto the new main. */
-  updated: string[];
-  /** Workspaces whose jj command failed this round. */
-  failed: { id: string; error: string }[];
-  /** Workspaces not sitting on main after the round, and why. */
-  behind: { id: string; reason: string }[];
-}
-
-/** Per-workspace status. */
-export interface WorkspaceStatus {
-  id: string;
-  label: string;
-  dir: string;
-  healthy: boolean;
-  lastError?: string;
-  /** Cached parent commit of the working-copy commit (undefined until first read). */
-  parent?: string;
-}
-
-/** Status of one repo engine. */
-export interface RepoSyncStatus {
-  name: string;
-  lastRound?: RoundReport;
-  main?: string;
-  conflicts: string[];
-  refusedFiles: (RefusedFile & { workspace: string })[];
-  workspaces: WorkspaceStatus[];
-}
+export type { RepoSyncInit, RepoSyncOptions, RepoSyncStatus, RoundReport, WorkspaceStatus } from './repo-sync-types.js';
 
 /**
  * Keeps every attached workspace of one repo converged on bookmark `main`.
  *
- * Invariants (see notes/jj-sync.md for why each matters):
+ * Invariants (docs/jj.md says why each matters):
  * - Everything runs on ONE serial queue per repo, so only one thing moves `main` at a time
  *   (concurrent movers make `main??`) and a workspace never has two jj processes at once
  *   (that makes it stale/divergent). Within a round, fan-out runs in parallel ACROSS workspaces.
@@ -97,7 +31,7 @@ export class RepoSync {
   readonly #rj: RepoJj;
   readonly #git: GitRunner;
   readonly #steps: WorkspaceSteps;
-  readonly #conflictList: ConflictList;
+  readonly #conflicts: MainConflicts;
   readonly #log: Logger;
   readonly #onCommitted: ((commits: number) => void) | undefined;
   readonly #onRound: ((report: RoundReport) => void) | undefined;
@@ -105,18 +39,17 @@ export class RepoSync {
   readonly #ws = new Map<string, SyncedWorkspace>();
   readonly #ready = new Set<string>();
   readonly #debouncer: Debouncer;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   #roundQueued = false;
   #closed = false;
   #state: RepoState | undefined;
-  #conflicts: { main: string; paths: string[] } | undefined;
   #lastRound: RoundReport | undefined;
 
   constructor(init: RepoSyncInit) {
     this.name = init.name;
     this.#rj = new RepoJj(init.jj, repoPaths(init.repoHome));
     this.#git = init.git;
-    this.#conflictList = new ConflictList(this.#rj, init.git);
+    this.#conflicts = new MainConflicts(this.#rj, init.git);
     this.#log = init.log.child('sync');
     this.#onCommitted = init.onCommitted;
     this.#onRound = init.onRound;
@@ -253,17 +186,9 @@ export class RepoSync {
     });
   }
 
-  /**
-   * Unresolved conflicts at main (repo-relative, sorted): files left with conflict markers and
-   * versions kept beside each other (see ConflictList), plus jj's own conflicts in a main that
-   * holds some (repos from before jjfs resolved conflicts itself).
-   */
+  /** Unresolved conflicts at main (repo-relative, sorted; see MainConflicts). */
   async conflicts(): Promise<string[]> {
-    const state = this.#state ?? (await readRepoState(this.#rj));
-    const listed = await this.#conflictList.list(state.main);
-    if (!state.mainConflicted) return listed;
-    if (this.#conflicts?.main !== state.main) this.#conflicts = { main: state.main, paths: await listConflicts(this.#rj) };
-    return [...new Set([...this.#conflicts.paths, ...listed])].sort();
+    return this.#conflicts.list(this.#state ?? (await readRepoState(this.#rj)));
   }
 
   /**
@@ -291,7 +216,7 @@ export class RepoSync {
   }
 
   #noteConflicts(notes: readonly ConflictNote[]): void {
-    this.#conflictList.add(notes);
+    this.#conflicts.add(notes);
     if (notes.length > 0) this.#onConflicts?.(notes);
   }
 
@@ -310,12 +235,7 @@ export class RepoSync {
       name: this.name,
       ...(this.#lastRound ? { lastRound: this.#lastRound } : {}),
       ...(mainId === undefined ? {} : { main: mainId }),
-      conflicts: [
-        ...new Set([
-          ...(this.#state?.mainConflicted === true && this.#conflicts !== undefined && this.#conflicts.main === mainId ? this.#conflicts.paths : []),
-          ...this.#conflictList.cached(mainId),
-        ]),
-      ].sort(),
+      conflicts: this.#conflicts.cached(this.#state),
       refusedFiles: [...this.#ws.values()].flatMap((w) => w.refused.map((r) => ({ ...r, workspace: w.spec.id }))),
       workspaces,
     };
@@ -331,9 +251,7 @@ export class RepoSync {
   // ---- internals ----------------------------------------------------------------------------
 
   #enqueue<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(task, task);
-    this.#queue = run.catch(() => undefined);
-    return run;
+    return this.#queue.run(task);
   }
 
   #scheduleRound(): void {
@@ -416,9 +334,7 @@ export class RepoSync {
       }),
     );
 
-    if (state.mainConflicted && this.#conflicts?.main !== state.main) {
-      this.#conflicts = { main: state.main, paths: await listConflicts(this.#rj) };
-    }
+    await this.#conflicts.noteMain(state);
     report.main = state.main;
     for (const w of this.#ws.values()) {
       if (w.parent !== state.main) report.behind.push({ id: w.spec.id, reason: w.lastError ?? 'not updated yet' });

@@ -2,6 +2,12 @@ import { basename, relative, sep } from 'node:path';
 import watcher from '@parcel/watcher';
 import type { Logger } from '../log.js';
 
+/** One change seen in a workspace, its path relative to the workspace. */
+export interface WatchEvent {
+  path: string;
+  type: 'create' | 'update' | 'delete';
+}
+
 /** Options for {@link WorkspaceWatchers}. */
 export interface WorkspaceWatchersInit {
   log: Logger;
@@ -11,7 +17,7 @@ export interface WorkspaceWatchersInit {
    * Called with every batch of relevant events (paths relative to the workspace), suppressed or
    * not. The daemon replays them as events on the workspace's mount (fs/announce.ts).
    */
-  onEvents?: (workspaceId: string, events: Array<{ path: string; type: 'create' | 'update' | 'delete' }>) => void;
+  onEvents?: (workspaceId: string, events: WatchEvent[]) => void;
   /** Base-name patterns (`*` and `?` wildcards) whose events are ignored, e.g. `DAEMON_IGNORES`. */
   ignore?: readonly string[];
   /**
