@@ -101,7 +101,7 @@ export class Daemon {
         log: this.log.child('rpc'),
       });
       // Remount before listening: a CLI that sees the socket answer must also see every mount back.
-      await this.services.restore();
+      await this.services.start();
       await clearStaleSocket(this.paths.socket);
       await this.rpc.listen(this.paths.socket);
       await chmod(this.paths.socket, 0o600);

@@ -83,7 +83,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
      * jjfs command) that made it and a short summary. Commits what is waiting for its debounce
      * first, so a save made just before is listed.
      */
-    log: (params) => services.history.history(params),
+    log: (params) => services.history.log(params),
 
     /**
      * The content of a path at a version (base64; a directory lists its files), or with no path the

@@ -17,16 +17,33 @@ import {
 import { normalizeRepoPath } from '../history/repo-path.js';
 import { isIsoInstant } from '../history/time.js';
 import type { Logger } from '../log.js';
-import type { CommitRef, HistoryEntry, Methods } from '../rpc/protocol.js';
+import type { CommitRef, HistoryEntry, Methods, RoundInfo } from '../rpc/protocol.js';
 import { INITIAL_COMMIT_MESSAGE } from '../sync/repo-init.js';
 import type { RepoJj } from '../sync/repo-jj.js';
-import type { RepoService } from './repos.js';
-import type { SyncHub } from './sync-hub.js';
+import type { RepoSync, RoundReport } from '../sync/repo-sync.js';
 
 type Result<M extends keyof Methods> = Promise<Methods[M]['result']>;
 
 /** How far back `undo` looks for a change that is not yet undone. */
 const UNDO_WINDOW = 1_000;
+
+/** What history needs of the sync side (SyncHub implements it). */
+export interface HistorySync {
+  /** The repo's jj handle for read-only questions and commits made on the repo. */
+  repoJj(repo: string): RepoJj;
+  /** The repo's engine: `flush` before a query, `exclusive` for restore and undo. */
+  engine(repo: string): Pick<RepoSync, 'flush' | 'exclusive'>;
+  /** A round's report as the CLI sees it. */
+  roundInfo(repo: string, report: RoundReport): Promise<RoundInfo>;
+}
+
+/** Constructor argument of {@link HistoryService}. */
+export interface HistoryServiceInit {
+  /** Refuses a name that is not a repo. */
+  repos: { require(name: string): void };
+  sync: HistorySync;
+  log: Logger;
+}
 
 /**
  * History for every repo: log, show, diff (read-only, on the private repo), restore and undo
@@ -34,11 +51,15 @@ const UNDO_WINDOW = 1_000;
  * edits are recorded first, and the result reaches every mount through the normal fan-out).
  */
 export class HistoryService {
-  constructor(
-    private readonly repos: RepoService,
-    private readonly hub: SyncHub,
-    private readonly log: Logger,
-  ) {}
+  private readonly repos: HistoryServiceInit['repos'];
+  private readonly hub: HistorySync;
+  private readonly logger: Logger;
+
+  constructor(init: HistoryServiceInit) {
+    this.repos = init.repos;
+    this.hub = init.sync;
+    this.logger = init.log;
+  }
 
   /**
    * Resolves `at`: an ISO 8601 instant is a time (state of main then), anything else a jj revision.
@@ -52,7 +73,7 @@ export class HistoryService {
     return resolveRevision(rj, at);
   }
 
-  async history(params: Methods['log']['params']): Result<'log'> {
+  async log(params: Methods['log']['params']): Result<'log'> {
     const { repo } = params;
     this.repos.require(repo);
     const path = params.path === undefined ? undefined : normalizeRepoPath(params.path);
@@ -145,8 +166,8 @@ export class HistoryService {
       return { ...outcome, verified: await sameContent(rj, from.commit, outcome.commit ?? main, path, to) };
     }, { recordFirst: true });
     const verified = result.verified;
-    if (!verified) this.log.error('restore did not reproduce the version', { repo, path, from: from.commit, commit: result.commit });
-    this.log.info('restored', { repo, path: what, from: from.commit, commit: result.commit ?? '(no change)' });
+    if (!verified) this.logger.error('restore did not reproduce the version', { repo, path, from: from.commit, commit: result.commit });
+    this.logger.info('restored', { repo, path: what, from: from.commit, commit: result.commit ?? '(no change)' });
     return {
       repo,
       path,
@@ -172,7 +193,7 @@ export class HistoryService {
       const verified = target.commit === main && parent !== undefined && (await sameContent(rj, parent, outcome.commit ?? 'main', ''));
       return { target, outcome, verified };
     }, { recordFirst: true });
-    this.log.info('undone', { repo, undone: result.target.commit, commit: result.outcome.commit ?? '(no change)' });
+    this.logger.info('undone', { repo, undone: result.target.commit, commit: result.outcome.commit ?? '(no change)' });
     return {
       repo,
       undone: result.target,

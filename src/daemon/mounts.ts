@@ -6,38 +6,29 @@ import { repoHome, type Paths } from '../config/paths.js';
 import type { MountConfig } from '../config/schema.js';
 import type { ConfigStore } from '../config/store.js';
 import { JjfsError, messageOf } from '../errors.js';
-import { FuseMount } from '../fs/mount.js';
+import { FuseMount, type FuseMountOptions } from '../fs/mount.js';
 import { decodeMountField, listFuseMounts } from '../fs/unmount.js';
 import type { BackingChange } from '../fs/announce.js';
 import { MountAnnouncer } from '../fs/mount-announcer.js';
 import type { Notifier } from '../fs/notifier.js';
 import { MountGate } from '../fs/write-gate.js';
+
+export type { FuseAvailability, MountServiceInit, MountSync } from './mount-deps.js';
 import type { Logger } from '../log.js';
 import type { CommitRef, MountInfo, UnsyncedReport } from '../rpc/protocol.js';
 import { describeUnsynced } from '../rpc/unsynced-text.js';
+import type { FuseAvailability, MountRepos, MountServiceInit, MountSync, ServedMount, VersionResolver } from './mount-deps.js';
 import { KeyedMutex } from '../util/mutex.js';
 import { checkOpenTarget } from './open-target.js';
 import { moveOut, rescueMountPoint } from './rescue.js';
-import type { RepoService } from './repos.js';
-import type { SyncHub } from './sync-hub.js';
 
 interface LiveMount {
   config: MountConfig;
-  fuse?: FuseMount;
+  fuse?: ServedMount;
   gate?: MountGate;
   announcer?: MountAnnouncer;
   error?: string;
 }
-
-/** Everything the mount service needs to know about FUSE on this machine. */
-export interface FuseAvailability {
-  ok: boolean;
-  /** Problems with their fixes, when not ok. */
-  detail: string;
-}
-
-/** Resolves `open --at`'s revision or ISO instant to one commit of a repo. */
-export type VersionResolver = (repo: string, at: string) => Promise<CommitRef>;
 
 /**
  * Opens, closes and restores mounts: a jj workspace per mount, a FUSE pass-through over it, the
@@ -55,16 +46,27 @@ export class MountService {
   private readonly live = new Map<string, LiveMount>();
   private readonly lock = new KeyedMutex();
 
-  constructor(
-    private readonly paths: Paths,
-    private readonly config: ConfigStore,
-    private readonly repos: RepoService,
-    private readonly hub: SyncHub,
-    private readonly fuse: FuseAvailability,
-    private readonly notifier: Notifier | undefined,
-    private readonly log: Logger,
-    private readonly resolveVersion: VersionResolver,
-  ) {}
+  private readonly paths: Paths;
+  private readonly config: ConfigStore;
+  private readonly repos: MountRepos;
+  private readonly hub: MountSync;
+  private readonly fuse: FuseAvailability;
+  private readonly notifier: Notifier | undefined;
+  private readonly log: Logger;
+  private readonly resolveVersion: VersionResolver;
+  private readonly serve: (options: FuseMountOptions) => ServedMount;
+
+  constructor(init: MountServiceInit) {
+    this.serve = init.serve ?? ((options) => new FuseMount(options));
+    this.paths = init.paths;
+    this.config = init.config;
+    this.repos = init.repos;
+    this.hub = init.sync;
+    this.fuse = init.fuse;
+    this.notifier = init.notifier;
+    this.log = init.log;
+    this.resolveVersion = init.resolveVersion;
+  }
 
   /**
    * Changes seen in a mount's backing directory: replayed through the mount so its watchers get
@@ -183,7 +185,7 @@ export class MountService {
           `Could not record the last changes of ${where}; its workspace is kept at ${found.config.workspace}: ${messageOf(error)}`,
         );
       }
-      this.hub.gates.unregister(found.config.id, found.gate);
+      this.hub.unregisterGate(found.config.id, found.gate);
       await this.config.update((draft) => {
         draft.mounts = draft.mounts.filter((m) => m.id !== found.config.id);
       });
@@ -205,7 +207,7 @@ export class MountService {
   }
 
   /** Remounts every mount in config.json (after a restart, clean or not). */
-  async restore(): Promise<void> {
+  async remountAll(): Promise<void> {
     await this.lock.run('mounts', async () => {
       for (const config of this.config.snapshot().mounts) {
         const entry: LiveMount = { config };
@@ -246,10 +248,6 @@ export class MountService {
     );
   }
 
-  repoOf(id: string): string | undefined {
-    return this.live.get(id)?.config.repo;
-  }
-
   /** Repos that have at least one live (not read-only) mount: the ones with something to sync. */
   mountedRepos(): string[] {
     return [...new Set([...this.live.values()].filter((m) => m.config.at === undefined).map((m) => m.config.repo))];
@@ -273,9 +271,9 @@ export class MountService {
 
   private async mountAndAttach(config: MountConfig): Promise<LiveMount> {
     const gate = new MountGate({ log: this.log.child('fuse') });
-    this.hub.gates.register(config.id, gate);
+    this.hub.registerGate(config.id, gate);
     const announcer = this.notifier && new MountAnnouncer(config.path, config.workspace, gate, this.notifier, this.log.child('fuse'));
-    const fuse = new FuseMount({
+    const fuse = this.serve({
       mountPath: config.path,
       backingDir: config.workspace,
       gate,
@@ -291,14 +289,14 @@ export class MountService {
     try {
       await fuse.mount();
     } catch (error) {
-      this.hub.gates.unregister(config.id, gate);
+      this.hub.unregisterGate(config.id, gate);
       throw new JjfsError('environment', `Cannot mount ${config.path}: ${messageOf(error)}`);
     }
     try {
       await this.hub.attach(config.repo, { id: config.id, dir: config.workspace, label: config.path });
     } catch (error) {
       await fuse.unmount().catch(() => undefined);
-      this.hub.gates.unregister(config.id, gate);
+      this.hub.unregisterGate(config.id, gate);
       throw error;
     }
     return { config, fuse, gate, ...(announcer ? { announcer } : {}) };
@@ -307,7 +305,7 @@ export class MountService {
   /** A read-only mount of a past state: FUSE with EROFS, no gate registered, nothing attached. */
   private async mountReadOnly(config: MountConfig): Promise<LiveMount> {
     const gate = new MountGate({ log: this.log.child('fuse') });
-    const fuse = new FuseMount({ mountPath: config.path, backingDir: config.workspace, readOnly: true, gate, log: this.log.child('fuse') });
+    const fuse = this.serve({ mountPath: config.path, backingDir: config.workspace, readOnly: true, gate, log: this.log.child('fuse') });
     try {
       await fuse.mount();
     } catch (error) {
@@ -336,7 +334,7 @@ export class MountService {
   private async unmountAndDetach(m: LiveMount): Promise<void> {
     if (m.config.at === undefined) await this.hub.detach(m.config.repo, m.config.id).catch(() => undefined);
     await m.fuse?.unmount();
-    this.hub.gates.unregister(m.config.id, m.gate);
+    this.hub.unregisterGate(m.config.id, m.gate);
   }
 
   private info(m: LiveMount): MountInfo {

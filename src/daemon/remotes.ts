@@ -1,4 +1,4 @@
-import { REPO_DEFAULTS } from '../config/schema.js';
+import { CHOICE_DEFAULTS, REPO_DEFAULTS } from '../config/schema.js';
 import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../log.js';
 import type { RemoteInfo, RemoteRoundInfo } from '../rpc/protocol.js';
@@ -9,13 +9,24 @@ import { RemoteScheduler } from '../sync/remote-scheduler.js';
 import { probeRemote, type RemoteTarget, type TransportTimeouts } from '../sync/remote-transport.js';
 import { messageOf } from '../errors.js';
 import { redactText } from '../config/validate.js';
+import type { RemoteEngine } from '../sync/remote.js';
+import type { RepoJj } from '../sync/repo-jj.js';
+import type { EventInput } from './events.js';
 import type { RemoteHooks } from './repos.js';
-import type { SyncHub } from './sync-hub.js';
+
+/** What remote sync needs of the local sync side (SyncHub implements it). */
+export interface RemoteLocalSide {
+  /** The repo's engine: remote rounds enter its queue for their short local step. */
+  engine(repo: string): RemoteEngine;
+  repoJj(repo: string): RepoJj;
+}
 
 /** Constructor argument of {@link RemoteService}. */
 export interface RemoteServiceInit {
   config: ConfigStore;
-  hub: SyncHub;
+  local: RemoteLocalSide;
+  /** Where remote rounds are reported (`jjfs monitor`). */
+  emit: (event: EventInput) => void;
   git: GitRunner;
   identity: JjIdentity;
   log: Logger;
@@ -38,7 +49,7 @@ export class RemoteService implements RemoteHooks {
       intervalSeconds: (repo) => init.config.snapshot().repos[repo]?.push_interval ?? REPO_DEFAULTS.push_interval,
       delaySeconds: (repo) => init.config.snapshot().repos[repo]?.push_delay ?? REPO_DEFAULTS.push_delay,
       onRound: (repo, outcome) =>
-        init.hub.events.emit(
+        init.emit(
           'error' in outcome
             ? { type: 'remote-error', repo, error: outcome.error }
             : { type: 'remote', repo, integrated: outcome.result.integrated, pushed: outcome.result.pushed, idle: outcome.result.idle, ms: outcome.result.durationMs },
@@ -53,7 +64,7 @@ export class RemoteService implements RemoteHooks {
 
   /** Refuses a URL that is not a reachable git repo or whose branch has unrelated history. */
   async check(repo: string, url: string): Promise<{ branch: string }> {
-    const target = await checkRemote(this.#init.hub.repoJj(repo), this.#init.git, repo, url, this.#init.timeouts);
+    const target = await checkRemote(this.#init.local.repoJj(repo), this.#init.git, repo, url, this.#init.timeouts);
     return { branch: target.branch };
   }
 
@@ -69,7 +80,7 @@ export class RemoteService implements RemoteHooks {
 
   /** For `init --from`: `main` of the new repo becomes the remote branch. */
   async adopt(repo: string, url: string, branch: string): Promise<void> {
-    await adoptRemote(this.#init.hub.repoJj(repo), this.#init.git, repo, { url, branch }, this.#init.timeouts);
+    await adoptRemote(this.#init.local.repoJj(repo), this.#init.git, repo, { url, branch }, this.#init.timeouts);
   }
 
   /** Re-reads `repo`'s remote from config and starts, restarts or stops its rounds. */
@@ -85,18 +96,18 @@ export class RemoteService implements RemoteHooks {
     }
     const target: RemoteTarget = { url: cfg.remote, branch: cfg.remote_branch ?? 'main' };
     if (current && current.target.url === target.url && current.target.branch === target.branch) return;
-    const engine = this.#init.hub.engine(repo);
+    const engine = this.#init.local.engine(repo);
     this.scheduler.add(
       new RemoteSync({
         repo,
         target,
-        rj: this.#init.hub.repoJj(repo),
+        rj: this.#init.local.repoJj(repo),
         git: this.#init.git,
         engine,
         identity: this.#init.identity,
         log: this.#init.log,
         ...(this.#init.timeouts ? { timeouts: this.#init.timeouts } : {}),
-        insertions: () => this.#init.config.snapshot().repos[repo]?.concurrent_insertions ?? 'merge',
+        insertions: () => this.#init.config.snapshot().repos[repo]?.concurrent_insertions ?? CHOICE_DEFAULTS.concurrent_insertions,
       }),
     );
     this.#init.log.info('remote sync started', { repo, url: this.scheduler.facts(repo)?.url, branch: target.branch });

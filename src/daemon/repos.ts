@@ -39,18 +39,36 @@ const noRemotes: RemoteHooks = {
   changed: () => undefined,
 };
 
+/** Constructor argument of {@link RepoService}. */
+export interface RepoServiceInit {
+  paths: Paths;
+  config: ConfigStore;
+  creator: RepoCreator;
+  log: Logger;
+  /** Live facts of a repo for `list` (default: none). */
+  live?: RepoLiveInfo;
+  /** Remote checks and scheduling (default: remotes refused). */
+  remotes?: RemoteHooks;
+}
+
 /** Creates and describes repos; every config change goes through the ConfigStore. */
 export class RepoService {
   private readonly perRepo = new KeyedMutex();
+  private readonly paths: Paths;
+  private readonly config: ConfigStore;
+  private readonly creator: RepoCreator;
+  private readonly log: Logger;
+  private readonly live: RepoLiveInfo;
+  private readonly remotes: RemoteHooks;
 
-  constructor(
-    private readonly paths: Paths,
-    private readonly config: ConfigStore,
-    private readonly creator: RepoCreator,
-    private readonly log: Logger,
-    private readonly live: RepoLiveInfo = () => Promise.resolve({}),
-    private readonly remotes: RemoteHooks = noRemotes,
-  ) {}
+  constructor(init: RepoServiceInit) {
+    this.paths = init.paths;
+    this.config = init.config;
+    this.creator = init.creator;
+    this.log = init.log;
+    this.live = init.live ?? (() => Promise.resolve({}));
+    this.remotes = init.remotes ?? noRemotes;
+  }
 
   /**
    * Creates repo `name` if needed. Re-running is harmless; two calls for the same name run one

@@ -1,6 +1,7 @@
 import type { MonitorEvent, MountInfo, Methods, RoundInfo, StatusResult, UnsyncedReport } from '../rpc/protocol.js';
 import type { HistoryService } from './history-service.js';
 import type { RepoService } from './repos.js';
+import type { SettingsService } from './settings-service.js';
 
 /** The daemon's long-lived parts as the RPC handlers see them. */
 export interface Services {
@@ -20,12 +21,9 @@ export interface Services {
   /** `jjfs monitor`: streams what the daemon does to `push` until the returned function is called. */
   subscribe(params: { repo?: string }, push: (event: MonitorEvent) => void): () => void;
   /** `jjfs config`: list, set and unset per-repo settings; a change is applied at once. */
-  settings: {
-    list(repo: string | undefined): Methods['config.list']['result'];
-    set(repo: string | undefined, key: string, value: string | undefined): Promise<Methods['config.set']['result']>;
-  };
-  /** Brings back every mount recorded in config.json (after a restart or crash). */
-  restore(): Promise<void>;
+  settings: SettingsService;
+  /** Brings back every mount recorded in config.json (after a restart or crash), then remote rounds. */
+  start(): Promise<void>;
   /** Unmounts everything and stops background work. */
   stop(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { repoHome, type Paths } from '../config/paths.js';
-import { REPO_DEFAULTS, type RepoConfig } from '../config/schema.js';
+import { CHOICE_DEFAULTS, REPO_DEFAULTS, type RepoConfig } from '../config/schema.js';
 import { messageOf } from '../errors.js';
-import { GateRegistry } from '../fs/write-gate.js';
+import { GateRegistry, type MountGate } from '../fs/write-gate.js';
 import type { Logger } from '../log.js';
 import type { MonitorEvent, RoundInfo, UnsyncedReport } from '../rpc/protocol.js';
 import type { GitRunner } from '../sync/git.js';
@@ -10,45 +10,48 @@ import { DAEMON_IGNORES, writeRepoSettings } from '../sync/repo-init.js';
 import { RepoJj, repoPaths } from '../sync/repo-jj.js';
 import { RepoSync, type RepoSyncOptions, type RepoSyncStatus, type RoundReport, type WorkspaceSpec } from '../sync/repo-sync.js';
 import { addWorkspace, forgetWorkspace } from '../sync/workspace-ops.js';
-import { WorkspaceWatchers } from '../watch/workspace-watcher.js';
+import { WorkspaceWatchers, type WatchEvent } from '../watch/workspace-watcher.js';
 import { notifyDesktop } from './desktop-notify.js';
-import { EventBus } from './events.js';
+import { MonitorFeed, type ConflictSource } from './monitor-feed.js';
 
 /** Receives every change seen in a backing workspace (see WorkspaceWatchers' onEvents). */
-export type BackingEventsListener = (
-  workspaceId: string,
-  events: Array<{ path: string; type: 'create' | 'update' | 'delete' }>,
-) => void;
+export type BackingEventsListener = (workspaceId: string, events: WatchEvent[]) => void;
+
+/** Constructor argument of {@link SyncHub}. */
+export interface SyncHubInit {
+  paths: Paths;
+  jj: JjRunner;
+  /** git plumbing on jj's store (conflict sides, unsynced scans). */
+  git: GitRunner;
+  log: Logger;
+  /** A repo's settings as config.json has them now (undefined: not a repo). */
+  repoConfig: (name: string) => RepoConfig | undefined;
+  /** Where monitor events go. */
+  feed: MonitorFeed;
+}
 
 /**
- * The sync side of the daemon: one RepoSync engine per repo (created on first use), the gates of
- * every mount, and one watcher set for every backing workspace.
+ * The sync side of the daemon: one RepoSync engine per repo (created on first use), the write
+ * gates of every mount, and one watcher set for every backing workspace. Listeners (the remote
+ * side, the mounts' announcers) register after construction, so nothing here refers to the
+ * services that use it.
  */
 export class SyncHub {
-  readonly gates = new GateRegistry();
-  private readonly engines = new Map<string, RepoSync>();
+  readonly #init: SyncHubInit;
+  readonly #gates = new GateRegistry();
+  readonly #engines = new Map<string, RepoSync>();
   /** workspace id → repo name, for routing watcher events. */
-  private readonly owners = new Map<string, string>();
-  private readonly watchers: WorkspaceWatchers;
-  /** What the daemon does, for `jjfs monitor`. */
-  readonly events = new EventBus();
-  private readonly labels = new Map<string, string>();
-  private readonly lastChangeEvent = new Map<string, number>();
-  /** Conflicts last reported to monitors, per repo. */
-  private readonly knownConflicts = new Map<string, string[]>();
+  readonly #owners = new Map<string, string>();
+  readonly #watchers: WorkspaceWatchers;
   /** Told when local changes reach a repo's main (the remote side pushes them). */
-  private commitListener: ((repo: string, commits: number) => void) | undefined;
+  #commitListener: ((repo: string, commits: number) => void) | undefined;
+  /** Told of every change in a backing directory (mounts replay them to their watchers). */
+  #backingListener: BackingEventsListener | undefined;
 
-  constructor(
-    private readonly paths: Paths,
-    private readonly jj: JjRunner,
-    private readonly git: GitRunner,
-    private readonly log: Logger,
-    private readonly repoConfig: (name: string) => RepoConfig | undefined,
-    onBackingEvents?: BackingEventsListener,
-  ) {
-    this.watchers = new WorkspaceWatchers({
-      log,
+  constructor(init: SyncHubInit) {
+    this.#init = init;
+    this.#watchers = new WorkspaceWatchers({
+      log: init.log,
       ignore: DAEMON_IGNORES,
       onChange: (id) => this.markDirty(id),
       // Every write through a mount marks its workspace dirty itself (after waiting at the write
@@ -57,43 +60,44 @@ export class SyncHub {
       // dir that lands while jj writes there stays in the file and is recorded by the next round
       // that touches the workspace (every round snapshots first), or at close/stop at the latest.
       verifyAfterSuppression: false,
-      ...(onBackingEvents ? { onEvents: onBackingEvents } : {}),
+      onEvents: (id, events) => this.#backingListener?.(id, events),
     });
   }
 
   /** The engine of `repo`, created with that repo's timing settings. */
   engine(repo: string): RepoSync {
-    let engine = this.engines.get(repo);
+    let engine = this.#engines.get(repo);
     if (!engine) {
+      const { paths, jj, git, log, feed } = this.#init;
       engine = new RepoSync({
         name: repo,
-        repoHome: repoHome(this.paths, repo),
-        jj: this.jj,
-        git: this.git,
-        gate: this.gates,
-        log: this.log,
-        options: this.engineOptions(repo),
-        suppressor: this.watchers,
-        onCommitted: (commits) => this.commitListener?.(repo, commits),
-        onRound: (report) => this.announceRound(repo, report),
+        repoHome: repoHome(paths, repo),
+        jj,
+        git,
+        gate: this.#gates,
+        log,
+        options: this.#engineOptions(repo),
+        suppressor: this.#watchers,
+        onCommitted: (commits) => this.#commitListener?.(repo, commits),
+        onRound: (report) => feed.round(repo, report, () => this.conflicts(repo)),
         onConflicts: (notes) => {
-          if ((this.repoConfig(repo)?.notify_conflicts ?? 'on') === 'off') return;
+          if ((this.#init.repoConfig(repo)?.notify_conflicts ?? CHOICE_DEFAULTS.notify_conflicts) === 'off') return;
           const paths = notes.map((n) => n.path);
           notifyDesktop(`jjfs: conflict in ${repo}`, `${paths.join(', ')} — see: jjfs conflicts ${repo}`);
         },
       });
-      this.engines.set(repo, engine);
+      this.#engines.set(repo, engine);
     }
     return engine;
   }
 
   /** The engine settings of `repo` from its config (defaults from one place: REPO_DEFAULTS). */
-  private engineOptions(repo: string): RepoSyncOptions {
-    const cfg = this.repoConfig(repo);
+  #engineOptions(repo: string): RepoSyncOptions {
+    const cfg = this.#init.repoConfig(repo);
     return {
       debounceMs: cfg?.debounce_ms ?? REPO_DEFAULTS.debounce_ms,
       maxWaitMs: cfg?.max_wait_ms ?? REPO_DEFAULTS.max_wait_ms,
-      insertions: cfg?.concurrent_insertions ?? 'merge',
+      insertions: cfg?.concurrent_insertions ?? CHOICE_DEFAULTS.concurrent_insertions,
     };
   }
 
@@ -102,18 +106,33 @@ export class SyncHub {
    * repo config (the new-file size limit), which every later jj call reads.
    */
   async configure(repo: string): Promise<void> {
-    this.engines.get(repo)?.configure(this.engineOptions(repo));
-    await this.writeJjSettings(repo);
+    this.#engines.get(repo)?.configure(this.#engineOptions(repo));
+    await this.#writeJjSettings(repo);
   }
 
-  private writeJjSettings(repo: string): Promise<void> {
-    const size = this.repoConfig(repo)?.max_new_file_size ?? REPO_DEFAULTS.max_new_file_size;
-    return writeRepoSettings(repoHome(this.paths, repo), { maxNewFileSize: String(size) });
+  #writeJjSettings(repo: string): Promise<void> {
+    const size = this.#init.repoConfig(repo)?.max_new_file_size ?? REPO_DEFAULTS.max_new_file_size;
+    return writeRepoSettings(repoHome(this.#init.paths, repo), { maxNewFileSize: String(size) });
   }
 
   /** Registers who hears of local changes reaching a repo's main (one listener: the remote service). */
   onCommitted(listener: (repo: string, commits: number) => void): void {
-    this.commitListener = listener;
+    this.#commitListener = listener;
+  }
+
+  /** Registers who hears of changes in backing directories (one listener: the mount service). */
+  onBackingEvents(listener: BackingEventsListener): void {
+    this.#backingListener = listener;
+  }
+
+  /** Makes jj steps in workspace `id` wait for (and hold off) writes through its mount. */
+  registerGate(id: string, gate: MountGate): void {
+    this.#gates.register(id, gate);
+  }
+
+  /** Undoes {@link registerGate} (only if `gate` is still the one registered). */
+  unregisterGate(id: string, gate: MountGate | undefined): void {
+    this.#gates.unregister(id, gate);
   }
 
   /** Creates the jj workspace `id` of `repo` at `dir`, checked out at `rev` (default main). */
@@ -129,75 +148,44 @@ export class SyncHub {
   /** Starts syncing a workspace (recovering it first) and watching its backing directory. */
   async attach(repo: string, ws: WorkspaceSpec): Promise<void> {
     // jj's settings follow config.json (a limit changed while the daemon was down applies now).
-    await this.writeJjSettings(repo);
-    this.owners.set(ws.id, repo);
-    this.labels.set(ws.id, ws.label);
+    await this.#writeJjSettings(repo);
+    this.#owners.set(ws.id, repo);
+    this.#init.feed.label(ws.id, ws.label);
     await this.engine(repo).attach(ws);
-    await this.watchers.watch(ws.id, ws.dir);
+    await this.#watchers.watch(ws.id, ws.dir);
   }
 
   /** Final commit of the workspace's changes, then forget it and delete its directory. */
   async remove(repo: string, id: string): Promise<void> {
-    await this.watchers.unwatch(id).catch(() => undefined);
+    await this.#watchers.unwatch(id).catch(() => undefined);
     await this.engine(repo).removeWorkspace(id);
-    this.owners.delete(id);
-    this.labels.delete(id);
-    this.lastChangeEvent.delete(id);
+    this.#forget(id);
   }
 
   /** Stops syncing a workspace without touching it (daemon shutdown, unhealthy mount). */
+  async detach(repo: string, id: string): Promise<void> {
+    await this.#watchers.unwatch(id).catch(() => undefined);
+    await this.engine(repo).detach(id);
+    this.#forget(id);
+  }
+
+  #forget(id: string): void {
+    this.#owners.delete(id);
+    this.#init.feed.forget(id);
+  }
+
   /** Starts streaming events to `push` (of `repo`, or all); returns the unsubscribe function. */
   subscribe(repo: string | undefined, push: (event: MonitorEvent) => void): () => void {
-    // Conflicts already there are not news: seed what monitors were told.
-    for (const [name, engine] of this.engines) {
-      if (!this.knownConflicts.has(name)) void engine.conflicts().then((c) => this.knownConflicts.set(name, c), () => undefined);
-    }
-    return this.events.subscribe((event) => {
-      if (repo === undefined || event.repo === repo) push(event);
-    });
+    const syncing = new Map<string, ConflictSource>([...this.#engines].map(([name, engine]) => [name, () => engine.conflicts()]));
+    return this.#init.feed.subscribe(repo, push, syncing);
   }
 
-  async detach(repo: string, id: string): Promise<void> {
-    await this.watchers.unwatch(id).catch(() => undefined);
-    await this.engine(repo).detach(id);
-    this.owners.delete(id);
-    this.labels.delete(id);
-    this.lastChangeEvent.delete(id);
-  }
-
+  /** Workspace `id` changed (a write through its mount, or its watcher): its round follows. */
   markDirty(id: string): void {
-    const repo = this.owners.get(id);
+    const repo = this.#owners.get(id);
     if (!repo) return;
-    this.engines.get(repo)?.markDirty(id);
-    // At most one `change` event per mount per second: a write storm is one line in monitor.
-    const now = Date.now();
-    if (this.events.active && now - (this.lastChangeEvent.get(id) ?? 0) >= 1_000) {
-      this.lastChangeEvent.set(id, now);
-      this.events.emit({ type: 'change', repo, mount: this.labels.get(id) ?? id });
-    }
-  }
-
-  /** A round's event, then the conflicts it made or cleared (computed only while someone listens). */
-  private announceRound(repo: string, report: RoundReport): void {
-    if (!this.events.active) return;
-    const label = (id: string) => this.labels.get(id) ?? id;
-    this.events.emit({
-      type: 'round',
-      repo,
-      committed: report.committed.map(label),
-      updated: report.updated.length,
-      failed: report.failed.map((f) => `${label(f.id)}: ${f.error}`),
-      ms: report.durationMs,
-    });
-    const before = new Set(this.knownConflicts.get(repo) ?? []);
-    void this.engine(repo)
-      .conflicts()
-      .then((now) => {
-        this.knownConflicts.set(repo, now);
-        for (const path of now) if (!before.has(path)) this.events.emit({ type: 'conflict', repo, path });
-        for (const path of before) if (!now.includes(path)) this.events.emit({ type: 'resolved', repo, path });
-      })
-      .catch(() => undefined);
+    this.#engines.get(repo)?.markDirty(id);
+    this.#init.feed.change(repo, id);
   }
 
   /** Forces a round in `repos` and reports, per repo, whether every workspace converged. */
@@ -215,12 +203,13 @@ export class SyncHub {
 
   /** A round's report as the CLI sees it: converged or not (and why), commits, conflicts. */
   async roundInfo(repo: string, report: RoundReport): Promise<RoundInfo> {
-    const conflicts = await this.engine(repo).conflicts();
+    const conflicts = await this.conflicts(repo);
     const problems = [...report.failed.map((f) => `${f.id}: ${f.error}`), ...report.behind.map((b) => `${b.id}: ${b.reason}`)];
     return { repo, converged: problems.length === 0, commits: report.committed.length, conflicts, problems };
   }
 
-  async conflicts(repo: string): Promise<string[]> {
+  /** Unresolved conflicts at `repo`'s main. */
+  conflicts(repo: string): Promise<string[]> {
     return this.engine(repo).conflicts();
   }
 
@@ -229,18 +218,19 @@ export class SyncHub {
     return this.engine(repo).unsynced(id);
   }
 
+  /** The engine's status of `repo`, or undefined before it has one (spawns nothing). */
   status(repo: string): RepoSyncStatus | undefined {
-    return this.engines.get(repo)?.status();
+    return this.#engines.get(repo)?.status();
   }
 
   /** Stops every engine (after its running round) and every watcher. */
   async stop(): Promise<void> {
-    await Promise.all([...this.engines.values()].map((e) => e.close().catch(() => undefined)));
-    await this.watchers.close().catch(() => undefined);
+    await Promise.all([...this.#engines.values()].map((e) => e.close().catch(() => undefined)));
+    await this.#watchers.close().catch(() => undefined);
   }
 
   /** jj calls scoped to `repo`'s private repo (history queries use its `--ignore-working-copy` handle). */
   repoJj(repo: string): RepoJj {
-    return new RepoJj(this.jj, repoPaths(repoHome(this.paths, repo)));
+    return new RepoJj(this.#init.jj, repoPaths(repoHome(this.#init.paths, repo)));
   }
 }
