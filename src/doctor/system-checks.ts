@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Paths } from '../config/paths.js';
-import { fuseProcessEnv } from '../fs/fuse-loader.js';
+import { fuseProcessEnv } from '../fs/fuse-env.js';
 import { findUnmountTool } from '../fs/unmount.js';
 import { JJ_NPM_PACKAGE, JjUnavailableError, locateJj, MIN_JJ_VERSION } from '../sync/jj-locate.js';
 import type { FuseChildReport } from './fuse-child.js';

@@ -68,7 +68,9 @@
  */
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import { createFuse, type FuseInstance, type MountOptions } from './fuse-loader.js';
+import { createFuse } from './fuse-loader.js';
+import type { MountOptions } from './fuse-options.js';
+import type { FuseInstance } from './fuse-types.js';
 import { clearStaleMount } from './unmount.js';
 import { createPassthroughOps, type PassthroughOps } from './passthrough.js';
 import type { AnnounceState } from './announce.js';

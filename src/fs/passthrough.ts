@@ -18,7 +18,7 @@
  *  - fsync is `(path, datasync, fd, cb)`; fgetattr is routed to `getattr` by fuse-native;
  *  - readdir may answer `(0, names, stats)`; with `use_ino` the stats must carry non-zero inode
  *    numbers or glibc drops the entries, so every entry is lstat'ed;
- *  - utimens gets times decoded by our loader (fuse-loader.ts), not fuse-native's milliseconds.
+ *  - utimens gets times decoded by our loader (fuse-loader.ts, utimens.ts), not fuse-native's milliseconds.
  *
  * Deliberately not implemented: `flush` (our writes go straight to the backing file, there is
  * nothing to flush, and leaving it out lets the kernel skip one round trip per close(2));
@@ -31,9 +31,9 @@ import type { Logger } from '../log.js';
 import type { MountGate } from './write-gate.js';
 import { ANNOUNCE_SIZE, AnnounceState } from './announce.js';
 import { HandleTable } from './handles.js';
-import { Errno, toErrno, toFuseStat, type FuseStat } from './ops-errno.js';
+import { Errno, toErrno, toFuseStat } from './ops-errno.js';
 import { fileOps, type Cb, type FileContext } from './ops-files.js';
-import type { FuseOps, FuseTime } from './fuse-loader.js';
+import type { FuseOps, FuseStat, FuseTime } from './fuse-types.js';
 
 export interface PassthroughOptions {
   /** Backing directory (the jj workspace). */
@@ -328,7 +328,7 @@ export function createPassthroughOps(opts: PassthroughOptions) {
   /**
    * Times arrive decoded by the loader (`FuseTime`): with the patched fuse-native the real atime
    * and mtime with UTIME_NOW / UTIME_OMIT told apart; with the stock build atime twice, both
-   * sentinels as "now" (see fuse-loader.ts). Symlinks are changed themselves (lutimes): the kernel
+   * sentinels as "now" (see utimens.ts). Symlinks are changed themselves (lutimes): the kernel
    * already resolved links on the way here. An omitted time needs the current one (one lstat).
    */
   function utimens(p: string, atime: FuseTime, mtime: FuseTime, cb: Cb): void {
