@@ -6,6 +6,26 @@ import { open } from 'node:fs/promises';
 import { loadFuse } from './fuse-loader.js';
 import { findUnmountTool, type UnmountTool } from './unmount.js';
 
+/**
+ * Whether /dev/fuse opens read-write. `problem` is the finding in words, the same for every caller
+ * ({@link checkFuse}, `jjfs doctor`); each caller words its own fix.
+ */
+export type FuseDeviceProbe = { ok: true } | { ok: false; missing: boolean; problem: string };
+
+/** Opens /dev/fuse read-write and closes it again: what mounting needs from the device. */
+export async function probeFuseDevice(): Promise<FuseDeviceProbe> {
+  try {
+    const fh = await open('/dev/fuse', 'r+');
+    await fh.close();
+    return { ok: true };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT'
+      ? { ok: false, missing: true, problem: '/dev/fuse does not exist' }
+      : { ok: false, missing: false, problem: `/dev/fuse cannot be opened read-write (${code ?? String(err)})` };
+  }
+}
+
 /** What {@link checkFuse} found: ready (and how well), or every problem with its fix. */
 export type FuseCheck =
   | { ok: true; mtimeFixed: boolean; unmountTool: UnmountTool }
@@ -27,16 +47,14 @@ export async function checkFuse(): Promise<FuseCheck> {
     return { ok: false, problems: [{ problem: `unsupported platform ${process.platform}`, fix: 'run jjfs on Linux' }] };
   }
 
-  try {
-    const fh = await open('/dev/fuse', 'r+');
-    await fh.close();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    problems.push(
-      code === 'ENOENT'
-        ? { problem: '/dev/fuse does not exist', fix: 'run `modprobe fuse`; in a container start it with `--device /dev/fuse --cap-add SYS_ADMIN`' }
-        : { problem: `/dev/fuse cannot be opened read-write (${code ?? String(err)})`, fix: 'run as root or make /dev/fuse mode 0666 (the fuse3 package does); in a container add `--device /dev/fuse --cap-add SYS_ADMIN`' },
-    );
+  const device = await probeFuseDevice();
+  if (!device.ok) {
+    problems.push({
+      problem: device.problem,
+      fix: device.missing
+        ? 'run `modprobe fuse`; in a container start it with `--device /dev/fuse --cap-add SYS_ADMIN`'
+        : 'run as root or make /dev/fuse mode 0666 (the fuse3 package does); in a container add `--device /dev/fuse --cap-add SYS_ADMIN`',
+    });
   }
 
   let mtimeFixed = false;
