@@ -44,7 +44,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** src/fs or dist/fs -> repository root. */
 const packageRoot = path.resolve(here, '..', '..');
 /** Where native-shims/build-fuse.mjs puts the patched copy. */
-export const patchedFuseDir = path.join(packageRoot, 'native-shims', 'build', 'fuse-native');
+const patchedFuseDir = path.join(packageRoot, 'native-shims', 'build', 'fuse-native');
 
 /** Replaces fuse-native's `fusermount -uz` (absent without fuse3) by our tool choice. */
 function installUnmount(Base: RawFuseClass): void {

@@ -34,6 +34,7 @@ export class HandleTable {
     return id;
   }
 
+  /** The open handle numbered `id`, if any. */
   get(id: number): Handle | undefined {
     return this.handles.get(id);
   }
@@ -45,13 +46,9 @@ export class HandleTable {
     return h;
   }
 
+  /** How many handles are open. */
   get size(): number {
     return this.handles.size;
-  }
-
-  /** Every handle; for closing them all at unmount. */
-  all(): IterableIterator<[number, Handle]> {
-    return this.handles.entries();
   }
 
   private advance(): void {

@@ -80,10 +80,10 @@ import type { MountGate } from './write-gate.js';
  * Seconds the kernel may serve an inode's attributes without asking. 1 s halves the requests of a
  * stat by name (LOOKUP + GETATTR → LOOKUP) and every named access still revalidates; see above.
  */
-export const ATTR_TIMEOUT = 1;
+const ATTR_TIMEOUT = 1;
 
 /** The mount options jjfs uses unless a caller overrides them. */
-export const DEFAULT_OPTIONS: Readonly<MountOptions> = {
+const DEFAULT_OPTIONS: Readonly<MountOptions> = {
   entryTimeout: 0,
   attrTimeout: ATTR_TIMEOUT,
   negativeTimeout: 0,
@@ -145,11 +145,6 @@ export class FuseMount {
   /** True between a successful `mount()` and `unmount()`. */
   get mounted(): boolean {
     return this.isMounted;
-  }
-
-  /** The mount's open-file table size (diagnostics). */
-  get openHandles(): number {
-    return this.ops?.handles.size ?? 0;
   }
 
   /**

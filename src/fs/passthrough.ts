@@ -62,7 +62,7 @@ export interface PassthroughOptions {
   announce?: AnnounceState;
 }
 
-/** The operations object handed to fuse-native, plus the handle table (for tests and unmount). */
+/** The operations object handed to fuse-native, plus the handle table (for tests) and `freeze`. */
 export type PassthroughOps = ReturnType<typeof createPassthroughOps>;
 
 /** Creates the fuse-native operations for a pass-through onto `opts.root`. */
@@ -164,7 +164,7 @@ export function createPassthroughOps(opts: PassthroughOptions) {
     chmod: attrs.chmod,
     chown: attrs.chown,
     utimens: attrs.utimens,
-    /** The open-file table (tests; closing everything after an unmount). */
+    /** The open-file table (tests). */
     handles,
     /** From now on every mutation answers EROFS (the mount is being closed). */
     freeze: (): void => {
