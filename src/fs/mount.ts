@@ -41,22 +41,7 @@
  * touched (from `jj diff --name-only` of the rewrite) and for direct edits seen by the watcher.
  * Until then, correctness first: the timeouts above.
  *
- * Measured (bench/fuse-bench.mjs, 2-core VM, ms, medians of 3; bindfs = C pass-through with its
- * default 1 s caches, i.e. NOT coherent):
- *
- * | workload                          | native | jjfs  | bindfs | jjfs/native |
- * |-----------------------------------|--------|-------|--------|-------------|
- * | find+stat 10k files, cold         |    105 | 1,225 |    738 | 11.7x       |
- * | find+stat 10k files, hot          |     25 | 1,190 |     34 | 48x         |
- * | create 2,000 x 1 KiB              |    524 | 1,322 |    819 | 2.5x        |
- * | read them back                    |     21 | 1,023 |    280 | 48x         |
- * | delete them                       |     29 |   668 |    296 | 23x         |
- * | dd write 512 MiB                  |    583 |   804 | 10,431 | 1.4x        |
- * | dd read 512 MiB, cold             |    238 |   480 |    279 | 2.0x        |
- * | git status 5k files, cold         |     55 |   532 |    120 | 9.6x        |
- * | git status 5k files, repeated     |     19 |   454 |     26 | 24x         |
- * | append 4 KiB + fsync, p50 / p99 µs | 164 / 356 | 410 / 766 | 190 / 319 | 2.5x |
- * | serving process RSS peak          |        | 67 MB |   3 MB |             |
+ * Cost against the native directory and bindfs (bench/fuse-bench.mjs) — figures: README.md, Benchmarks.
  *
  * attr_timeout=1 against attr_timeout=0 (one run, same mount otherwise): find+stat cold 1,376 vs
  * 2,153 ms, create 2,000 files 1,170 vs 1,848, git status repeated 459 vs 722, dd write 512 MiB
