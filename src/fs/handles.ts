@@ -7,7 +7,7 @@
 
 /** One open file of the mount. */
 export interface Handle {
-  /** Descriptor of the backing file. Replaced when the file was rewritten underneath (see `reopen`). */
+  /** Descriptor of the backing file. Replaced when the file was rewritten underneath (`ensureCurrent`, ops-files.ts). */
   fd: number;
   /** Open flags as given to open(2) on the backing file (without O_CREAT/O_EXCL/O_TRUNC after a reopen). */
   flags: number;

@@ -7,7 +7,7 @@
  * the sync engine converges the workspace, and a user may edit it directly. The next open, stat or
  * readdir through the mount must show the new content, size, mtime and existence. libfuse 2.9's
  * high-level API (all fuse-native offers) has no invalidation call, so whatever the kernel caches
- * can only expire by timeout. The settings, and why:
+ * can only expire by timeout (docs/fuse.md, Cache coherence). The settings, and why:
  *
  * - `entry_timeout=0`: every path walk revalidates the final dentry with a LOOKUP, which returns
  *   fresh attributes (the kernel applies them: size, mtime, type). Deleted files vanish at once, a

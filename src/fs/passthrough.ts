@@ -11,7 +11,7 @@
  * kernel thread and the caller; fuse-native times out after 15 s). The only wait is the bounded
  * one in the write gate.
  *
- * fuse-native call conventions (checked against its index.js / fuse-native.c 2.2.6):
+ * fuse-native call conventions (checked against its index.js / fuse-native.c 2.2.6; docs/fuse.md):
  *  - callbacks take a negative errno or 0 first; read/write answer the byte count in that slot;
  *  - open/create answer `(0, handle)`, and a handle of 0 is not stored, so handles start at 1;
  *  - offsets and sizes arrive as two uint32 halves recombined into a double: exact up to 2^53;
