@@ -13,6 +13,6 @@ export const DAEMON_ENV_MARK = 'JJFS_DAEMON_ENV';
  */
 export async function daemonEnv(paths: Paths, base: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
   // Imported lazily: the CLI's fast paths (a daemon already answering) never load the FUSE code.
-  const { fuseProcessEnv } = await import('../fs/fuse-loader.js');
+  const { fuseProcessEnv } = await import('../fs/fuse-env.js');
   return { ...fuseProcessEnv(base, paths.shimDir), [DAEMON_ENV_MARK]: '1' };
 }

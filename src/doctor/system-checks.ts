@@ -4,12 +4,13 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Paths } from '../config/paths.js';
-import { fuseProcessEnv } from '../fs/fuse-loader.js';
+import { fuseProcessEnv } from '../fs/fuse-env.js';
+import { probeFuseDevice } from '../fs/fuse-preflight.js';
 import { findUnmountTool } from '../fs/unmount.js';
 import { JJ_NPM_PACKAGE, JjUnavailableError, locateJj, MIN_JJ_VERSION } from '../sync/jj-locate.js';
 import type { FuseChildReport } from './fuse-child.js';
@@ -53,16 +54,11 @@ export async function checkFuseDevice(): Promise<Check> {
   if (process.platform === 'darwin') {
     return problem('/dev/fuse', 'macOS: jjfs needs macFUSE and is untested there', 'install macFUSE (https://osxfuse.github.io) and expect rough edges');
   }
-  try {
-    const fh = await open('/dev/fuse', 'r+');
-    await fh.close();
-    return ok('/dev/fuse', 'opens read-write');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT'
-      ? problem('/dev/fuse', '/dev/fuse does not exist', 'run `modprobe fuse`; in a container, start it with `--device /dev/fuse --cap-add SYS_ADMIN`')
-      : problem('/dev/fuse', `/dev/fuse cannot be opened read-write (${code ?? String(error)})`, 'install fuse3 (it makes /dev/fuse mode 0666) or run as root; in a container add `--device /dev/fuse --cap-add SYS_ADMIN`');
-  }
+  const device = await probeFuseDevice();
+  if (device.ok) return ok('/dev/fuse', 'opens read-write');
+  return device.missing
+    ? problem('/dev/fuse', device.problem, 'run `modprobe fuse`; in a container, start it with `--device /dev/fuse --cap-add SYS_ADMIN`')
+    : problem('/dev/fuse', device.problem, 'install fuse3 (it makes /dev/fuse mode 0666) or run as root; in a container add `--device /dev/fuse --cap-add SYS_ADMIN`');
 }
 
 /** An unmount tool the daemon can use. */

@@ -11,7 +11,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { checkFuse, decodeTimespec, fuseOptionList, fuseProcessEnv, fuseTimeToSeconds, type MountOptions } from './fuse-loader.js';
+import { fuseProcessEnv } from './fuse-env.js';
+import { fuseOptionList, type MountOptions } from './fuse-options.js';
+import { checkFuse } from './fuse-preflight.js';
+import { decodeTimespec, fuseTimeToSeconds } from './utimens.js';
 import { clearStaleMount, decodeMountField, isStale, listFuseMounts, parseFuseMounts, probeMount, unmount } from './unmount.js';
 
 const run = promisify(execFile);
@@ -56,12 +59,12 @@ beforeAll(async () => {
   // The patched addon (idempotent: ~0.1 s when up to date) and a fresh dist/ for the child.
   const b = spawnSync(process.execPath, [path.join(root, 'native-shims', 'build-fuse.mjs')], { encoding: 'utf8' });
   expect(b.stderr, 'build-fuse.mjs warned').not.toMatch(/WARNING/);
-  const stale = ['fuse-loader', 'unmount'].some((n) => {
+  const stale = ['fuse-loader', 'fuse-env', 'fuse-options', 'fuse-preflight', 'utimens', 'unmount'].some((n) => {
     const out = path.join(root, 'dist', 'fs', `${n}.js`);
     return !existsSync(out) || statSync(out).mtimeMs < statSync(path.join(root, 'src', 'fs', `${n}.ts`)).mtimeMs;
   });
   if (stale) {
-    // Emits even if other modules have type errors; we only need our two files.
+    // Emits even if other modules have type errors; we only need the loader's files.
     spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.build.json')]);
   }
   expect(existsSync(path.join(root, 'dist', 'fs', 'fuse-loader.js')), 'dist/fs/fuse-loader.js missing: run npm run build').toBe(true);

@@ -7,7 +7,7 @@
 
 /** One open file of the mount. */
 export interface Handle {
-  /** Descriptor of the backing file. Replaced when the file was rewritten underneath (see `reopen`). */
+  /** Descriptor of the backing file. Replaced when the file was rewritten underneath (`ensureCurrent`, ops-files.ts). */
   fd: number;
   /** Open flags as given to open(2) on the backing file (without O_CREAT/O_EXCL/O_TRUNC after a reopen). */
   flags: number;
@@ -34,6 +34,7 @@ export class HandleTable {
     return id;
   }
 
+  /** The open handle numbered `id`, if any. */
   get(id: number): Handle | undefined {
     return this.handles.get(id);
   }
@@ -45,13 +46,9 @@ export class HandleTable {
     return h;
   }
 
+  /** How many handles are open. */
   get size(): number {
     return this.handles.size;
-  }
-
-  /** Every handle; for closing them all at unmount. */
-  all(): IterableIterator<[number, Handle]> {
-    return this.handles.entries();
   }
 
   private advance(): void {

@@ -53,11 +53,6 @@ export class MountAnnouncer {
     return this.queue;
   }
 
-  /** Resolves when every batch handed in so far has been replayed. */
-  idle(): Promise<void> {
-    return this.queue;
-  }
-
   /**
    * Whose change is it? The backing-dir watcher reports the mount's own writes too. A path this
    * mount wrote recently is the mount's own change, unless jj rewrote the workspace after that

@@ -7,7 +7,7 @@
  * the sync engine converges the workspace, and a user may edit it directly. The next open, stat or
  * readdir through the mount must show the new content, size, mtime and existence. libfuse 2.9's
  * high-level API (all fuse-native offers) has no invalidation call, so whatever the kernel caches
- * can only expire by timeout. The settings, and why:
+ * can only expire by timeout (docs/fuse.md, Cache coherence). The settings, and why:
  *
  * - `entry_timeout=0`: every path walk revalidates the final dentry with a LOOKUP, which returns
  *   fresh attributes (the kernel applies them: size, mtime, type). Deleted files vanish at once, a
@@ -41,22 +41,7 @@
  * touched (from `jj diff --name-only` of the rewrite) and for direct edits seen by the watcher.
  * Until then, correctness first: the timeouts above.
  *
- * Measured (bench/fuse-bench.mjs, 2-core VM, ms, medians of 3; bindfs = C pass-through with its
- * default 1 s caches, i.e. NOT coherent):
- *
- * | workload                          | native | jjfs  | bindfs | jjfs/native |
- * |-----------------------------------|--------|-------|--------|-------------|
- * | find+stat 10k files, cold         |    105 | 1,225 |    738 | 11.7x       |
- * | find+stat 10k files, hot          |     25 | 1,190 |     34 | 48x         |
- * | create 2,000 x 1 KiB              |    524 | 1,322 |    819 | 2.5x        |
- * | read them back                    |     21 | 1,023 |    280 | 48x         |
- * | delete them                       |     29 |   668 |    296 | 23x         |
- * | dd write 512 MiB                  |    583 |   804 | 10,431 | 1.4x        |
- * | dd read 512 MiB, cold             |    238 |   480 |    279 | 2.0x        |
- * | git status 5k files, cold         |     55 |   532 |    120 | 9.6x        |
- * | git status 5k files, repeated     |     19 |   454 |     26 | 24x         |
- * | append 4 KiB + fsync, p50 / p99 µs | 164 / 356 | 410 / 766 | 190 / 319 | 2.5x |
- * | serving process RSS peak          |        | 67 MB |   3 MB |             |
+ * Cost against the native directory and bindfs (bench/fuse-bench.mjs) — figures: README.md, Benchmarks.
  *
  * attr_timeout=1 against attr_timeout=0 (one run, same mount otherwise): find+stat cold 1,376 vs
  * 2,153 ms, create 2,000 files 1,170 vs 1,848, git status repeated 459 vs 722, dd write 512 MiB
@@ -68,7 +53,9 @@
  */
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import { createFuse, type FuseInstance, type MountOptions } from './fuse-loader.js';
+import { createFuse } from './fuse-loader.js';
+import type { MountOptions } from './fuse-options.js';
+import type { FuseInstance } from './fuse-types.js';
 import { clearStaleMount } from './unmount.js';
 import { createPassthroughOps, type PassthroughOps } from './passthrough.js';
 import type { AnnounceState } from './announce.js';
@@ -78,10 +65,10 @@ import type { MountGate } from './write-gate.js';
  * Seconds the kernel may serve an inode's attributes without asking. 1 s halves the requests of a
  * stat by name (LOOKUP + GETATTR → LOOKUP) and every named access still revalidates; see above.
  */
-export const ATTR_TIMEOUT = 1;
+const ATTR_TIMEOUT = 1;
 
 /** The mount options jjfs uses unless a caller overrides them. */
-export const DEFAULT_OPTIONS: Readonly<MountOptions> = {
+const DEFAULT_OPTIONS: Readonly<MountOptions> = {
   entryTimeout: 0,
   attrTimeout: ATTR_TIMEOUT,
   negativeTimeout: 0,
@@ -143,11 +130,6 @@ export class FuseMount {
   /** True between a successful `mount()` and `unmount()`. */
   get mounted(): boolean {
     return this.isMounted;
-  }
-
-  /** The mount's open-file table size (diagnostics). */
-  get openHandles(): number {
-    return this.ops?.handles.size ?? 0;
   }
 
   /**

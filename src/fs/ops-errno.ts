@@ -7,6 +7,7 @@
 import os from 'node:os';
 import type { Stats } from 'node:fs';
 import type { Logger } from '../log.js';
+import type { FuseStat } from './fuse-types.js';
 
 const errnoTable = os.constants.errno as Record<string, number | undefined>;
 
@@ -43,27 +44,10 @@ export function toErrno(err: unknown, log: Logger, op: string, path: string): nu
   return Errno.EIO;
 }
 
-/** The shape fuse-native turns into a `struct stat` (times in milliseconds since the epoch). */
-export interface FuseStat {
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  dev: number;
-  nlink: number;
-  ino: number;
-  rdev: number;
-  blksize: number;
-  blocks: number;
-  atime: number;
-  mtime: number;
-  ctime: number;
-}
-
 const TWO_32 = 4294967296;
 
 /**
- * Converts Node stats for fuse-native. fuse-native carries `st_ino` as a uint32; an inode number
+ * Converts Node stats for fuse-native (times in milliseconds since the epoch). fuse-native carries `st_ino` as a uint32; an inode number
  * whose low 32 bits are 0 would read as "no inode" and glibc hides such directory entries under
  * `use_ino`, so it becomes 1 (a collision costs nothing there; a hidden file would).
  */

@@ -6,10 +6,9 @@
  * and run on the libuv pool. Nothing here blocks the main thread or waits on anything slow.
  */
 import fs from 'node:fs';
-import type { Logger } from '../log.js';
-import type { MountGate } from './write-gate.js';
-import { ANNOUNCE_SIZE, type AnnounceState } from './announce.js';
-import { HandleTable, type Handle } from './handles.js';
+import { ANNOUNCE_SIZE } from './announce.js';
+import type { Handle } from './handles.js';
+import type { Cb, CbN, OpsContext } from './ops-context.js';
 import { Errno, toErrno } from './ops-errno.js';
 
 /** Not in Node's typed constants; the value is the same on every Linux architecture. */
@@ -24,27 +23,6 @@ const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_SYNC, O_DSYNC, O
  */
 const PASS_FLAGS = O_ACCMODE | O_TRUNC | O_APPEND | O_SYNC | O_DSYNC | O_NOFOLLOW;
 
-export type Cb = (err: number) => void;
-export type CbN = (err: number, n?: number) => void;
-
-/** What the file operations share with the rest of the pass-through. */
-export interface FileContext {
-  full(path: string): string;
-  hidden(path: string): boolean;
-  /** True for read-only mounts, and from the moment a mount starts closing. */
-  readonly readOnly: boolean;
-  gate: MountGate;
-  handles: HandleTable;
-  log: Logger;
-  umask: number;
-  /** Paths hidden while a sync's creations are replayed as events (announce.ts). */
-  announce: AnnounceState;
-  /** Runs a lookup inside the write gate (no mutation reported); see passthrough.ts. */
-  gated(work: (leave: () => void) => void): void;
-  /** Runs a mutating step inside the write gate; calls onMutation(path) when it succeeded. */
-  mutate(op: string, paths: string[], cb: Cb, work: (done: (err: unknown) => void) => void): void;
-}
-
 /**
  * Makes sure `h.fd` still names the file at `path` before it is used. Only after the gate's
  * generation moved (a jj command rewrote the workspace since the handle last checked) do we pay
@@ -53,7 +31,7 @@ export interface FileContext {
  * old descriptor closed. If the path is gone, the old descriptor is kept: jj deleted the file and
  * there is nothing better to write to.
  */
-function ensureCurrent(ctx: FileContext, h: Handle, path: string, next: () => void): void {
+function ensureCurrent(ctx: OpsContext, h: Handle, path: string, next: () => void): void {
   if (h.reopening) {
     // Another operation on this handle is already revalidating; run after it (never on the old fd).
     h.reopening.then(next, next);
@@ -98,7 +76,7 @@ function ensureCurrent(ctx: FileContext, h: Handle, path: string, next: () => vo
 }
 
 /** Builds the file-handle operations. */
-export function fileOps(ctx: FileContext) {
+export function fileOps(ctx: OpsContext) {
   const { handles, gate, log } = ctx;
 
   function withHandle(path: string, id: number, cb: (err: number) => void, fn: (h: Handle) => void): void {

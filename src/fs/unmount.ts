@@ -4,7 +4,7 @@
  *
  * Nothing here touches a mount point from this process's own threads: probes run in a child
  * process, because a process that serves a FUSE mount deadlocks when it accesses that mount
- * synchronously (and can starve its libuv pool doing it asynchronously).
+ * synchronously (and can starve its libuv pool doing it asynchronously; docs/fuse.md).
  */
 import { execFile, spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';

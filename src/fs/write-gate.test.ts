@@ -144,8 +144,12 @@ describe('GateRegistry', () => {
     const other = await reg.hold('nope');
     other();
     reg.unregister('ws1', new MountGate({ log: silentLogger })); // not the registered one: kept
-    expect(reg.get('ws1')).toBe(gate);
+    const kept = await reg.hold('ws1');
+    expect(gate.isClosed).toBe(true);
+    kept();
     reg.unregister('ws1');
-    expect(reg.get('ws1')).toBeUndefined();
+    const gone = await reg.hold('ws1'); // forgotten: an immediate hold that closes nothing
+    expect(gate.isClosed).toBe(false);
+    gone();
   });
 });

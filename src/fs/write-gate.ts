@@ -192,11 +192,6 @@ export class GateRegistry implements WorkspaceGate {
     this.gates.delete(workspaceId);
   }
 
-  /** The gate of a workspace, if it is mounted. */
-  get(workspaceId: string): MountGate | undefined {
-    return this.gates.get(workspaceId);
-  }
-
   /** {@inheritDoc WorkspaceGate.hold} */
   hold(workspaceId: string): Promise<Release> {
     const gate = this.gates.get(workspaceId);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Paths } from '../config/paths.js';
 import { JjfsError } from '../errors.js';
-import { fuseThreadPoolSize } from '../fs/fuse-loader.js';
+import { fuseThreadPoolSize } from '../fs/fuse-env.js';
 import { DAEMON_ENTRY, DAEMON_ENV_MARK } from '../daemon/launch-env.js';
 
 /** The two service managers jjfs can install into. */

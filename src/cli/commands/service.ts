@@ -61,7 +61,7 @@ export const installCommand: Command = {
       if (!(await waitForExit(direct, 60_000))) throw new JjfsError('busy', `jjfsd (pid ${direct}) is still shutting down after 60 s; try again.`);
     }
     if (process.platform === 'linux') {
-      const { ensureLibfuseShim } = await import('../../fs/fuse-loader.js');
+      const { ensureLibfuseShim } = await import('../../fs/fuse-env.js');
       ensureLibfuseShim(paths.shimDir); // LD_LIBRARY_PATH of the unit points here
     }
     const logOffset = sizeOf(paths.logFile);

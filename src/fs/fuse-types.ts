@@ -1,0 +1,130 @@
+/**
+ * Types for the parts of fuse-native jjfs uses (it ships none), and the one shape of a stat that
+ * the pass-through hands back. Types only: importing this module loads nothing.
+ */
+import type { MountOptions } from './fuse-options.js';
+
+/** Callback taking a negative errno (`Fuse.ENOENT`...) or 0. */
+export type FuseErrCallback = (err: number) => void;
+/** Callback taking a negative errno or 0, and a result. */
+export type FuseResultCallback<T> = (err: number, result?: T) => void;
+
+/**
+ * What getattr/readdir report, the shape fuse-native turns into a `struct stat`: dates or epoch
+ * milliseconds (fuse-native truncates to ms).
+ */
+export interface FuseStat {
+  mode: number;
+  uid?: number;
+  gid?: number;
+  size?: number;
+  dev?: number;
+  nlink?: number;
+  /** Truncated to 32 bits by fuse-native. With `useIno`, must be non-zero. */
+  ino?: number;
+  rdev?: number;
+  blksize?: number;
+  blocks?: number;
+  atime?: Date | number;
+  mtime?: Date | number;
+  ctime?: Date | number;
+}
+
+/** What statfs reports (fuse-native carries the counts as uint32). */
+export interface FuseStatfs {
+  bsize?: number;
+  frsize?: number;
+  blocks?: number;
+  bfree?: number;
+  bavail?: number;
+  files?: number;
+  ffree?: number;
+  favail?: number;
+  fsid?: number;
+  flag?: number;
+  namemax?: number;
+}
+
+/**
+ * A time handed to `utimens`. `now` is UTIME_NOW (e.g. plain `touch f`), `omit` is UTIME_OMIT
+ * (leave that time unchanged, e.g. `touch -m` omits atime). `set` carries seconds + nanoseconds.
+ */
+export type FuseTime = { kind: 'set'; sec: number; nsec: number } | { kind: 'now' } | { kind: 'omit' };
+
+/**
+ * Operation handlers. Paths are mount-relative (`/a/b`). Errors are negative errnos.
+ * Quirks: `fsync` is `(path, datasync, fd, cb)`; `create` gets no open flags; `fgetattr` is
+ * routed to `getattr`; read/write `buf` is detached after `cb`, never keep it.
+ */
+export interface FuseOps {
+  init?(cb: FuseErrCallback): void;
+  access?(path: string, mode: number, cb: FuseErrCallback): void;
+  statfs?(path: string, cb: FuseResultCallback<FuseStatfs>): void;
+  getattr?(path: string, cb: FuseResultCallback<FuseStat>): void;
+  flush?(path: string, fd: number, cb: FuseErrCallback): void;
+  fsync?(path: string, datasync: number, fd: number, cb: FuseErrCallback): void;
+  fsyncdir?(path: string, datasync: number, fd: number, cb: FuseErrCallback): void;
+  readdir?(path: string, cb: (err: number, names?: string[], stats?: FuseStat[]) => void): void;
+  truncate?(path: string, size: number, cb: FuseErrCallback): void;
+  ftruncate?(path: string, fd: number, size: number, cb: FuseErrCallback): void;
+  /** Times are already decoded (UTIME_NOW / UTIME_OMIT recognised when `mtimeFixed`). */
+  utimens?(path: string, atime: FuseTime, mtime: FuseTime, cb: FuseErrCallback): void;
+  readlink?(path: string, cb: FuseResultCallback<string>): void;
+  chown?(path: string, uid: number, gid: number, cb: FuseErrCallback): void;
+  chmod?(path: string, mode: number, cb: FuseErrCallback): void;
+  mknod?(path: string, mode: number, dev: number, cb: FuseErrCallback): void;
+  setxattr?(path: string, name: string, value: Buffer, position: number, flags: number, cb: FuseErrCallback): void;
+  getxattr?(path: string, name: string, position: number, cb: FuseResultCallback<Buffer | null>): void;
+  listxattr?(path: string, cb: FuseResultCallback<string[]>): void;
+  removexattr?(path: string, name: string, cb: FuseErrCallback): void;
+  open?(path: string, flags: number, cb: FuseResultCallback<number>): void;
+  opendir?(path: string, flags: number, cb: FuseResultCallback<number>): void;
+  read?(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytesReadOrErr: number) => void): void;
+  write?(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytesWrittenOrErr: number) => void): void;
+  release?(path: string, fd: number, cb: FuseErrCallback): void;
+  releasedir?(path: string, fd: number, cb: FuseErrCallback): void;
+  create?(path: string, mode: number, cb: FuseResultCallback<number>): void;
+  unlink?(path: string, cb: FuseErrCallback): void;
+  rename?(src: string, dest: string, cb: FuseErrCallback): void;
+  link?(src: string, dest: string, cb: FuseErrCallback): void;
+  symlink?(target: string, linkPath: string, cb: FuseErrCallback): void;
+  mkdir?(path: string, mode: number, cb: FuseErrCallback): void;
+  rmdir?(path: string, cb: FuseErrCallback): void;
+}
+
+/** A mountable instance. `mount` calls back once the kernel has sent FUSE_INIT. */
+export interface FuseInstance {
+  readonly mnt: string;
+  mount(cb: (err: Error | null) => void): void;
+  /** Runs our `unmount` (unmount.ts, lazy) and then stops the FUSE thread. */
+  unmount(cb: (err: Error | null) => void): void;
+}
+
+/** Errno constants fuse-native exposes (negative values). The ones jjfs uses. */
+export interface FuseErrnos {
+  readonly EPERM: number; readonly ENOENT: number; readonly EIO: number; readonly EBADF: number;
+  readonly EAGAIN: number; readonly EACCES: number; readonly EBUSY: number; readonly EEXIST: number;
+  readonly EXDEV: number; readonly ENOTDIR: number; readonly EISDIR: number; readonly EINVAL: number;
+  readonly ENOSPC: number; readonly EROFS: number; readonly ENAMETOOLONG: number; readonly ENOSYS: number;
+  readonly ENOTEMPTY: number; readonly ELOOP: number; readonly ENODATA: number; readonly ENOTSUP?: number;
+  readonly EOPNOTSUPP: number; readonly ENOTCONN: number; readonly ETIMEDOUT: number; readonly ESTALE: number;
+}
+
+/** The Fuse class handed out by `loadFuse` (fuse-loader.ts): fuse-native's class plus jjfs' options. */
+export interface FuseConstructor extends FuseErrnos {
+  new (mountPath: string, ops: FuseOps, opts?: MountOptions): FuseInstance;
+}
+
+/** What `loadFuse` (fuse-loader.ts) returns: the class and what the loaded build can do. */
+export interface FuseBinding {
+  Fuse: FuseConstructor;
+  /** True when utimens receives the real mtime and UTIME_NOW/OMIT (patched build). */
+  mtimeFixed: boolean;
+  source: 'patched' | 'prebuild';
+  /**
+   * Pid of the process whose request the running handler serves (patched build only; read it
+   * synchronously at the start of a handler). Lets the pass-through treat its own notifier
+   * process differently from everyone else (announce.ts).
+   */
+  callerPid?: () => number;
+}

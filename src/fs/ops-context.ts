@@ -1,0 +1,37 @@
+/**
+ * What the pass-through's operation files (ops-lookup.ts, ops-names.ts, ops-attrs.ts, ops-files.ts)
+ * share: the context `createPassthroughOps` (passthrough.ts) builds for one mount, and the
+ * callback shapes they answer with.
+ */
+import type { Logger } from '../log.js';
+import type { MountGate } from './write-gate.js';
+import type { AnnounceState } from './announce.js';
+import type { HandleTable } from './handles.js';
+
+/** Answers a negative errno or 0. */
+export type Cb = (err: number) => void;
+/** Answers a negative errno or 0 and a number (a handle), or a byte count in the first slot. */
+export type CbN = (err: number, n?: number) => void;
+
+/** The name at the mount root that is invisible through the mount (the workspace's jj metadata). */
+export const HIDDEN = '/.jj';
+
+/** What the operations of one mount share. */
+export interface OpsContext {
+  /** The backing directory (absolute). */
+  root: string;
+  full(path: string): string;
+  hidden(path: string): boolean;
+  /** True for read-only mounts, and from the moment a mount starts closing. */
+  readonly readOnly: boolean;
+  gate: MountGate;
+  handles: HandleTable;
+  log: Logger;
+  umask: number;
+  /** Paths hidden or ghosted while synced changes are replayed as events (announce.ts). */
+  announce: AnnounceState;
+  /** Runs a lookup inside the write gate (no mutation reported); see passthrough.ts. */
+  gated(work: (leave: () => void) => void): void;
+  /** Runs a mutating step inside the write gate; calls onMutation(path) when it succeeded. */
+  mutate(op: string, paths: string[], cb: Cb, work: (done: (err: unknown) => void) => void): void;
+}

@@ -1,0 +1,66 @@
+/**
+ * Path operations of the pass-through that create or remove names: mkdir, unlink, rmdir, rename,
+ * symlink, link. Each runs through `ctx.mutate` (write gate, EROFS when frozen, onMutation).
+ * A sync's own creations and deletions, replayed by the notifier, are claimed here and answered
+ * without touching the backing directory (announce.ts).
+ */
+import fs from 'node:fs';
+import { HIDDEN, type Cb, type OpsContext } from './ops-context.js';
+import { Errno } from './ops-errno.js';
+
+/** Builds the operations on names. */
+export function nameOps(ctx: OpsContext) {
+  const { full, hidden, mutate, announce, umask } = ctx;
+
+  /** Creating the hidden name is refused (EPERM), anything below it does not exist (ENOENT). */
+  const refuseHidden = (p: string, cb: Cb): boolean => {
+    if (!hidden(p)) return false;
+    cb(p === HIDDEN ? Errno.EPERM : Errno.ENOENT);
+    return true;
+  };
+
+  function mkdir(p: string, mode: number, cb: Cb): void {
+    if (refuseHidden(p, cb)) return;
+    if (announce.claimHidden(p)) return cb(0); // replaying a directory sync created (announce.ts)
+    const perm = mode & 0o7777;
+    mutate('mkdir', [p], cb, (done) => {
+      fs.mkdir(full(p), { mode: perm }, (err) => {
+        // The kernel already applied the caller's umask; ours must not strip bits a second time.
+        if (err || (perm & umask) === 0) return done(err);
+        fs.chmod(full(p), perm, done);
+      });
+    });
+  }
+
+  function unlink(p: string, cb: Cb): void {
+    if (hidden(p)) return cb(Errno.ENOENT);
+    if (announce.claimGhost(p, 'file')) return cb(0); // replaying a delete sync made (announce.ts)
+    mutate('unlink', [p], cb, (done) => fs.unlink(full(p), done));
+  }
+
+  function rmdir(p: string, cb: Cb): void {
+    if (hidden(p)) return cb(Errno.ENOENT);
+    if (announce.claimGhost(p, 'dir')) return cb(0); // replaying a delete sync made (announce.ts)
+    mutate('rmdir', [p], cb, (done) => fs.rmdir(full(p), done));
+  }
+
+  function rename(src: string, dest: string, cb: Cb): void {
+    if (hidden(src)) return cb(Errno.ENOENT);
+    if (hidden(dest)) return cb(Errno.EPERM);
+    mutate('rename', [src, dest], cb, (done) => fs.rename(full(src), full(dest), done));
+  }
+
+  /** fuse-native passes (target, linkPath): the target is stored verbatim, never resolved here. */
+  function symlink(target: string, p: string, cb: Cb): void {
+    if (refuseHidden(p, cb)) return;
+    mutate('symlink', [p], cb, (done) => fs.symlink(target, full(p), done));
+  }
+
+  function link(src: string, dest: string, cb: Cb): void {
+    if (hidden(src)) return cb(Errno.ENOENT);
+    if (hidden(dest)) return cb(Errno.EPERM);
+    mutate('link', [dest], cb, (done) => fs.link(full(src), full(dest), done));
+  }
+
+  return { mkdir, unlink, rmdir, rename, symlink, link };
+}
