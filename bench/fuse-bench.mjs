@@ -18,7 +18,7 @@ const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf('--runs') + 1] || 0) || 3;
 const VARIANTS = args.includes('--variants');
 
-const { fuseProcessEnv } = await import(path.join(repo, 'dist', 'fs', 'fuse-loader.js')).catch((e) => {
+const { fuseProcessEnv } = await import(path.join(repo, 'dist', 'fs', 'fuse-env.js')).catch((e) => {
   console.error(`cannot import dist/ (run \`npx tsc -p tsconfig.build.json\`): ${e.message}`);
   process.exit(2);
 });

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { JjfsError } from '../errors.js';
-import { checkFuse, loadFuse } from '../fs/fuse-loader.js';
+import { loadFuse } from '../fs/fuse-loader.js';
+import { checkFuse } from '../fs/fuse-preflight.js';
 import { Notifier } from '../fs/notifier.js';
 import { ExecaGitRunner } from '../sync/git.js';
 import { CountingJjRunner, createJjRunner, defaultIdentity } from '../sync/jj-runner.js';

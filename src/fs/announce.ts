@@ -26,6 +26,7 @@
  * of each request's caller); every other process always sees the backing directory as it is.
  * The kernel's dentry cache is shared, but with entry_timeout=0 every lookup asks us again.
  */
+import type { WatchEvent } from '../watch/workspace-watcher.js';
 
 /** The length the notifier truncates to: recognised as "announce a modification", never applied. */
 export const ANNOUNCE_SIZE = 2 ** 52 + 0x6a6a;
@@ -95,10 +96,7 @@ export class AnnounceState {
 }
 
 /** A change seen in the backing directory: a workspace-relative path and what happened to it. */
-export interface BackingChange {
-  path: string;
-  type: 'create' | 'update' | 'delete';
-}
+export type BackingChange = WatchEvent;
 
 /** What a path is in the backing directory (`other`: symlinks and the like, never replayed). */
 export type PathKind = 'file' | 'dir' | 'other';

@@ -22,13 +22,6 @@ import type { FuseBinding, FuseConstructor, FuseErrnos, FuseInstance, FuseOps, F
 import { unmount } from './unmount.js';
 import { decodeStockMs, decodeTimespec } from './utimens.js';
 
-// Kept here for importers that predate the split: src/daemon/wire.ts (checkFuse), test/helpers
-// and bench/ (fuseProcessEnv, fuseTimeToSeconds; the .mjs ones import dist/fs/fuse-loader.js).
-// New code imports from the modules themselves. fuse-preflight.ts imports loadFuse from here: the
-// cycle is harmless, neither module calls the other while it is being evaluated.
-export { checkFuse } from './fuse-preflight.js';
-export { fuseProcessEnv } from './fuse-env.js';
-export { fuseTimeToSeconds } from './utimens.js';
 
 /** What fuse-native's module exports, as far as we touch it. */
 interface RawFuseClass extends FuseErrnos {

@@ -1,5 +1,6 @@
 import { lstat, readdir } from 'node:fs/promises';
 import type { Logger } from '../log.js';
+import { SerialQueue } from '../util/serial-queue.js';
 import { AnnounceState, planAnnouncements, type AnnounceOp, type BackingChange, type PathKind } from './announce.js';
 import type { Notifier } from './notifier.js';
 import type { MountGate } from './write-gate.js';
@@ -23,7 +24,8 @@ export class MountAnnouncer {
   readonly state: AnnounceState;
   private readonly ownWrites = new Map<string, number>();
   private readonly known = new Map<string, PathKind>();
-  private queue: Promise<void>;
+  /** Batches run one at a time, in order. */
+  private readonly queue = new SerialQueue();
 
   constructor(
     private readonly mountPath: string,
@@ -33,9 +35,11 @@ export class MountAnnouncer {
     private readonly log: Logger,
   ) {
     this.state = new AnnounceState(() => notifier.isCaller());
-    this.queue = this.walk('').catch((error: unknown) => {
-      this.log.warn('announcer could not list the workspace', { mount: mountPath, error: (error as Error).message });
-    });
+    void this.queue.run(() =>
+      this.walk('').catch((error: unknown) => {
+        this.log.warn('announcer could not list the workspace', { mount: mountPath, error: (error as Error).message });
+      }),
+    );
   }
 
   /** Records a mutation made through the mount (its watchers saw that one already). */
@@ -49,8 +53,7 @@ export class MountAnnouncer {
       this.announce(changes).catch((error: unknown) => {
         this.log.warn('announce failed', { mount: this.mountPath, error: (error as Error).message });
       });
-    this.queue = this.queue.then(run, run);
-    return this.queue;
+    return this.queue.run(run);
   }
 
   /**

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const loader = await import(path.join(root, 'dist', 'fs', 'fuse-loader.js'));
+const { fuseTimeToSeconds } = await import(path.join(root, 'dist', 'fs', 'utimens.js'));
 const [mode, backing, mnt, optsJson] = process.argv.slice(2);
 
 if (mode === 'load') {
@@ -55,8 +56,8 @@ const ops = {
     utimensLog.push({ path: p, atime, mtime });
     fs.lstat(b(p), (err, st) => {
       if (err) return cb(errno(err));
-      const a = loader.fuseTimeToSeconds(atime, st.atimeMs / 1000);
-      const m = loader.fuseTimeToSeconds(mtime, st.mtimeMs / 1000);
+      const a = fuseTimeToSeconds(atime, st.atimeMs / 1000);
+      const m = fuseTimeToSeconds(mtime, st.mtimeMs / 1000);
       fs.utimes(b(p), a, m, (e) => cb(e ? errno(e) : 0));
     });
   },
