@@ -306,7 +306,7 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean): FuseConstructor {
       handler.call(this.ops, p, atime, mtime, (err) => signal(err));
     }
   }
-  return JjfsFuse as unknown as FuseConstructor;
+  return JjfsFuse;
 }
 
 function readPatchedStamp(): boolean {
