@@ -2,6 +2,7 @@
 // the project service (tsconfig.json covers both folders); plain JS (bench/, bin/, test helpers,
 // native-shims/) gets the JS rules only, because it has no types to check against.
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 /** The Node globals the plain-JS scripts use (no `globals` dependency for a dozen names). */
@@ -25,7 +26,7 @@ const nodeGlobals = Object.fromEntries(
   ].map((name) => [name, 'readonly']),
 );
 
-export default tseslint.config(
+export default defineConfig(
   // native-shims/build/ is fuse-native's source, copied and patched at install time (gitignored).
   { ignores: ['dist/', 'node_modules/', 'coverage/', 'native-shims/build/'] },
 
