@@ -296,7 +296,7 @@ try {
         ((results[w.name] ??= {})[t.name] ??= []).push(v);
       }
     }
-    for (const t of targets) if (t.rss) rssPeak[t.name] = Math.max(rssPeak[t.name] ?? 0, await t.rss());
+    for (const t of targets) if ('rss' in t) rssPeak[t.name] = Math.max(rssPeak[t.name] ?? 0, await t.rss());
     log(`run ${run + 1}/${RUNS} done (${((Date.now() - t0all) / 1000).toFixed(0)} s)`);
   }
 

@@ -40,14 +40,18 @@ export function jjfsHome(prefix = 'jjfs-bench-') {
       if (p) {
         try {
           process.kill(p, 'SIGKILL');
-        } catch {}
+        } catch {
+          // already gone
+        }
       }
       for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
         const mp = line.split(' ')[1];
         if (mp && mp.startsWith(`${root}/`)) {
           try {
             execFileSync('umount', ['-l', mp]);
-          } catch {}
+          } catch {
+            // not mounted any more
+          }
         }
       }
       rmSync(root, { recursive: true, force: true });

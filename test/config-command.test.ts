@@ -15,6 +15,8 @@ afterEach(async () => {
 });
 
 const configFile = () => path.join(env.home, 'config.json');
+/** The parts of config.json these tests read back. */
+type SavedConfig = { log_level?: string; repos: { notes: Record<string, unknown> } };
 
 describe('jjfs config', () => {
   it('lists every setting with its default; set and unset apply at once', async () => {
@@ -26,7 +28,7 @@ describe('jjfs config', () => {
 
     const set = await env.json<{ setting: { value: unknown }; applied: boolean }>(['config', 'set', 'push_delay', '30', '--repo', 'notes']);
     expect(set).toMatchObject({ setting: { value: 30 }, applied: true });
-    expect(JSON.parse(await readFile(configFile(), 'utf8')).repos.notes.push_delay).toBe(30);
+    expect((JSON.parse(await readFile(configFile(), 'utf8')) as SavedConfig).repos.notes.push_delay).toBe(30);
     expect((await env.json<{ setting: { value: unknown } }>(['config', 'get', 'push_delay'])).setting.value).toBe(30);
     await env.json(['config', 'unset', 'push_delay']);
     expect((await env.json<{ setting: { value: unknown; isDefault: boolean } }>(['config', 'get', 'push_delay'])).setting).toMatchObject({ value: 10, isDefault: true });
@@ -82,7 +84,7 @@ describe('jjfs config', () => {
     const set = await env.json<{ repo?: string; setting: { value: unknown } }>(['config', 'set', 'log_level', 'debug']);
     expect(set.repo).toBeUndefined();
     expect(set.setting.value).toBe('debug');
-    expect(JSON.parse(await readFile(configFile(), 'utf8')).log_level).toBe('debug');
+    expect((JSON.parse(await readFile(configFile(), 'utf8')) as SavedConfig).log_level).toBe('debug');
     await writeFile(path.join(a, 'two.md'), '2\n');
     await env.json(['sync', 'notes']);
     expect(await debugLines()).toBeGreaterThan(0);
@@ -94,7 +96,7 @@ describe('jjfs config', () => {
     const r = await env.run(['config', 'set', 'concurrent_insertions', 'markers']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('jjfsd is not running: applies when it starts');
-    expect(JSON.parse(await readFile(configFile(), 'utf8')).repos.notes.concurrent_insertions).toBe('markers');
+    expect((JSON.parse(await readFile(configFile(), 'utf8')) as SavedConfig).repos.notes.concurrent_insertions).toBe('markers');
     const pid = await env.daemonPid();
     expect(pid === undefined || !isAlive(pid)).toBe(true);
     expect((await env.run(['status'])).code).toBe(3); // still not running

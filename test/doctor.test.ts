@@ -51,6 +51,7 @@ async function killDaemon(): Promise<void> {
 
 async function bareRemote(): Promise<string> {
   const dir = path.join(env.root, 'remote.git');
+  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- err is an ExecFileException (an Error; the rule does not see through @types/node's Omit<>)
   await new Promise((resolve, reject) => execFile('git', ['init', '--bare', '-q', '-b', 'main', dir], (err) => (err ? reject(err) : resolve(undefined))));
   return dir;
 }

@@ -122,10 +122,10 @@ describe('jjfs mount: file operations', () => {
 
   it('vim saves through the mount (swap file, 4913 probe, backup + rename)', () => {
     fs.writeFileSync(M('doc.txt'), 'line1\n');
-    sh(`vim -u NONE -N -i NONE -es -c 'set writebackup backupcopy=no' -c 'call append(\"$\", \"line2\")' -c 'wq' doc.txt`, m.mnt);
+    sh(`vim -u NONE -N -i NONE -es -c 'set writebackup backupcopy=no' -c 'call append("$", "line2")' -c 'wq' doc.txt`, m.mnt);
     expect(fs.readFileSync(M('doc.txt'), 'utf8')).toBe('line1\nline2\n');
     expect(fs.readdirSync(m.backing).filter((n) => /swp|4913|~$|fuse_hidden/.test(n))).toEqual([]);
-    sh(`vim -u NONE -N -i NONE -es -c 'set backupcopy=yes' -c 'call append(\"$\", \"line3\")' -c 'wq' doc.txt`, m.mnt);
+    sh(`vim -u NONE -N -i NONE -es -c 'set backupcopy=yes' -c 'call append("$", "line3")' -c 'wq' doc.txt`, m.mnt);
     expect(fs.readFileSync(B('doc.txt'), 'utf8')).toBe('line1\nline2\nline3\n');
     fs.unlinkSync(M('doc.txt'));
   });

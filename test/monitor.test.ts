@@ -20,7 +20,7 @@ function monitor(args: string[]): { child: ChildProcess; events: MonitorEvent[];
   if (child.pid) env.pids.add(child.pid); // cleanup ends it if the test does not
   const events: MonitorEvent[] = [];
   let buffer = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     buffer += chunk.toString('utf8');
     const lines = buffer.split('\n');
     buffer = lines.pop() ?? '';

@@ -2,7 +2,7 @@ import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RoundInfo, StatusResult } from '../src/rpc/protocol.js';
-import { auditLines, EXACT } from '../src/sync/test-support.js';
+import { auditLines, EXACT } from '../src/sync/fixtures.test-support.js';
 import { JjfsEnv, readOrUndefined, waitFor } from './helpers/jjfs-env.js';
 import { bareRemote, git, preconfigure, remoteFile, remoteLog } from './helpers/remote.js';
 

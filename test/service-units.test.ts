@@ -146,7 +146,7 @@ describe('launchd plist', () => {
       StandardErrorPath: path.join(home, 'sync.log'),
     });
     // Round trip through the parser's own writer gives the same property list.
-    expect(plist.parse(plist.build(parsed as plist.PlistValue))).toEqual(parsed);
+    expect(plist.parse(plist.build(parsed))).toEqual(parsed);
   });
 
   it('the parser is not vacuous: broken XML is refused', () => {

@@ -1,7 +1,7 @@
 import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { auditLines, EXACT } from '../src/sync/test-support.js';
+import { auditLines, EXACT } from '../src/sync/fixtures.test-support.js';
 import { JjfsEnv, sleep, waitFor } from './helpers/jjfs-env.js';
 
 // Many writers, one file (issue 11): through real mounts of one repo, every written line must be

@@ -14,7 +14,7 @@ export interface CommandContext {
   out: Output;
   cwd: string;
   /** Connects to the daemon, starting it when `autoStart` (the default). */
-  daemon(opts?: { autoStart?: boolean }): Promise<RpcClient>;
+  daemon: (opts?: { autoStart?: boolean }) => Promise<RpcClient>;
 }
 
 /** One CLI command: its help text, its flags, and what it does. Returns the exit code (default 0). */

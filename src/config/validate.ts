@@ -41,6 +41,7 @@ export function validateRemoteUrl(url: string): string {
     );
   };
   if (url.length === 0) fail('it is empty');
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(url)) fail('it contains a newline or control character');
   if (url.startsWith('-')) fail("it starts with '-', which git would read as an option");
   if (/^[A-Za-z][A-Za-z0-9+.-]*::/.test(url)) {

@@ -24,7 +24,7 @@ export class EventBus {
 
   emit(event: EventInput): void {
     if (this.#subscribers.size === 0) return;
-    const stamped = { time: new Date().toISOString(), ...event } as MonitorEvent;
+    const stamped = { time: new Date().toISOString(), ...event };
     for (const listener of this.#subscribers) {
       try {
         listener(stamped);

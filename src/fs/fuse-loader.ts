@@ -67,6 +67,7 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean): FuseConstructor {
 
     /** Overrides fuse-native: decodes times (patched: raw timespecs; stock: ms, atime twice). */
     _op_utimens(signal: Signal, p: string, aLow: number, aHigh: number, mLow: number, mHigh: number, aSec?: number, aNsec?: number, mSec?: number, mNsec?: number): void {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- called as handler.call(this.ops, …) below
       const handler = this.ops.utimens;
       if (!handler) return signal(0);
       let atime: FuseTime;
@@ -82,7 +83,7 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean): FuseConstructor {
       handler.call(this.ops, p, atime, mtime, (err) => signal(err));
     }
   }
-  return JjfsFuse as unknown as FuseConstructor;
+  return JjfsFuse;
 }
 
 function readPatchedStamp(): boolean {

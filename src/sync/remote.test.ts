@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../log.js';
 import { ExecaGitRunner } from './git.js';
-import { makeHarness, type Harness } from './harness.js';
+import { makeHarness, type Harness } from './harness.test-support.js';
 import { defaultIdentity } from './jj-runner.js';
 import { MARKERS_TRAILER } from './merge-paths.js';
 import { RemoteSync } from './remote.js';

@@ -5,7 +5,7 @@ import { compareVersions, locateJj, MIN_JJ_VERSION, JjUnavailableError } from '.
 import { JjError } from './jj-runner.js';
 import { initRepo } from './repo-init.js';
 import { RepoJj, parseRefusedFiles, repoPaths } from './repo-jj.js';
-import { makeTestEnv, type TestEnv } from './test-support.js';
+import { makeTestEnv, type TestEnv } from './fixtures.test-support.js';
 
 let env: TestEnv | undefined;
 afterEach(async () => {

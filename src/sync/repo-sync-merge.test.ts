@@ -1,7 +1,7 @@
 import { appendFile, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeHarness, type Harness } from './harness.js';
+import { makeHarness, type Harness } from './harness.test-support.js';
 import { SIDES_TRAILER } from './merge-paths.js';
 import type { WorkspaceSpec } from './repo-sync.js';
 

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, rm, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeHarness, type Harness } from './harness.js';
+import { makeHarness, type Harness } from './harness.test-support.js';
 import type { WorkspaceSpec } from './repo-sync.js';
 
 let h: Harness | undefined;

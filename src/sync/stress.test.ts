@@ -1,9 +1,9 @@
 import { appendFile, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeHarness, type Harness } from './harness.js';
+import { makeHarness, type Harness } from './harness.test-support.js';
 import type { WorkspaceSpec } from './repo-sync.js';
-import { auditLines, EXACT, TestGate } from './test-support.js';
+import { auditLines, EXACT, TestGate } from './fixtures.test-support.js';
 
 let h: Harness | undefined;
 afterEach(async () => {

@@ -37,8 +37,8 @@ export interface SyncedWorkspace {
   spec: WorkspaceSpec;
   healthy: boolean;
   lastError?: string;
-  /** Cached parent commit of W@ (undefined until first read). */
-  parent?: string;
+  /** Cached parent commit of W@ (undefined until first read, or when the last read found no W@). */
+  parent?: string | undefined;
   refused: RefusedFile[];
   /** Conflicts resolved into W's files and not committed yet: trailers of W's next commit. */
   notes: ConflictNote[];

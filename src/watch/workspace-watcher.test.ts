@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeHarness, type Harness } from '../sync/harness.js';
+import { makeHarness, type Harness } from '../sync/harness.test-support.js';
 import { DAEMON_IGNORES } from '../sync/repo-init.js';
 import type { RepoSync, WorkspaceSpec } from '../sync/repo-sync.js';
 import { silentLogger } from '../log.js';

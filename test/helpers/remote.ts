@@ -55,9 +55,10 @@ export function daemonLog(env: JjfsEnv): Promise<string> {
  * Everything else goes to the real git.
  */
 export async function gitWrapper(dir: string): Promise<{ dir: string; sleepTag: string; pathEnv: string }> {
-  const realGit = (await new Promise<string>((resolve, reject) =>
+  const realGit = await new Promise<string>((resolve, reject) =>
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- e is an ExecFileException (an Error; the rule does not see through @types/node's Omit<>)
     execFile('sh', ['-c', 'command -v git'], (e, out) => (e ? reject(e) : resolve(out.trim()))),
-  )) as string;
+  );
   await mkdir(dir, { recursive: true });
   const sleepTag = `600.${Date.now() % 100000}`;
   const script = [

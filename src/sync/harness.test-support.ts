@@ -7,10 +7,10 @@ import { ExecaGitRunner } from './git.js';
 import { initRepo } from './repo-init.js';
 import { RepoJj, repoPaths } from './repo-jj.js';
 import { RepoSync, type ChangeSuppressor, type RepoSyncOptions, type WorkspaceSpec } from './repo-sync.js';
-import { makeTestEnv, type TestEnv } from './test-support.js';
+import { makeTestEnv, type TestEnv } from './fixtures.test-support.js';
 import { addWorkspace } from './workspace-ops.js';
 
-/** A real repo with `n` workspaces and an engine; for tests and benchmarks. */
+/** A real repo with `n` workspaces and an engine; for tests (not built into dist/). */
 export interface Harness {
   env: TestEnv;
   rj: RepoJj;
