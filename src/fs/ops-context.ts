@@ -20,8 +20,8 @@ export const HIDDEN = '/.jj';
 export interface OpsContext {
   /** The backing directory (absolute). */
   root: string;
-  full(path: string): string;
-  hidden(path: string): boolean;
+  full: (path: string) => string;
+  hidden: (path: string) => boolean;
   /** True for read-only mounts, and from the moment a mount starts closing. */
   readonly readOnly: boolean;
   gate: MountGate;
@@ -31,7 +31,7 @@ export interface OpsContext {
   /** Paths hidden or ghosted while synced changes are replayed as events (announce.ts). */
   announce: AnnounceState;
   /** Runs a lookup inside the write gate (no mutation reported); see passthrough.ts. */
-  gated(work: (leave: () => void) => void): void;
+  gated: (work: (leave: () => void) => void) => void;
   /** Runs a mutating step inside the write gate; calls onMutation(path) when it succeeded. */
-  mutate(op: string, paths: string[], cb: Cb, work: (done: (err: unknown) => void) => void): void;
+  mutate: (op: string, paths: string[], cb: Cb, work: (done: (err: unknown) => void) => void) => void;
 }
