@@ -66,7 +66,7 @@ describe('jjfs doctor', () => {
     const { code, checks, problems } = await doctor();
     expect(problems).toEqual([]);
     expect(code).toBe(0);
-    expect(names(checks)).toEqual(['jj', '/dev/fuse', 'unmount tool', 'libfuse', 'socket', 'lock', 'stale mounts', 'service', 'mounts', 'remote of notes']);
+    expect(names(checks)).toEqual(['jj', '/dev/fuse', 'unmount tool', 'libfuse', 'socket', 'lock', 'stale mounts', 'service', 'mounts', 'remote of notes', 'history', 'disk']);
     expect(checks.find((c) => c.name === 'service')!.detail).toMatch(/^systemd: active, enabled/);
     expect(checks.find((c) => c.name === 'mounts')!.detail).toBe('1 mounted, workspaces healthy (notes)');
     const human = await env.run(['doctor'], { env: e });

@@ -16,6 +16,8 @@ export interface RepoConfig {
   push_delay: number;
   /** New files larger than this are refused by jj's snapshot (bytes). */
   max_new_file_size: number;
+  /** Loose git objects in the store that trigger packing (0: never). */
+  compact_loose_objects: number;
   /**
    * Two mounts (or machines) inserting lines at the same place of one file: `merge` keeps both
    * (main's first), `markers` writes a conflict for a person to review. Default `merge`.
@@ -60,6 +62,7 @@ export const REPO_DEFAULTS: Readonly<Omit<RepoConfig, 'remote' | 'remote_branch'
   push_interval: 300,
   push_delay: 10,
   max_new_file_size: 64 * 1024 * 1024,
+  compact_loose_objects: 2_000,
 };
 
 /** Defaults of the optional per-repo choices (absent from config.json means this value). */

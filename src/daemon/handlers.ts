@@ -78,6 +78,9 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     /** Lists conflicted paths. */
     conflicts: async ({ repo }) => ({ repos: await services.conflicts(repo) }),
 
+    /** Packs the loose objects of a repo's history now (between rounds). */
+    compact: async ({ repo }) => ({ repos: await services.compact(repo) }),
+
     /**
      * Versions of a path (or of the whole repo), newest first, each with its time, the mount (or
      * jjfs command) that made it and a short summary. Commits what is waiting for its debounce

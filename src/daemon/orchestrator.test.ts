@@ -19,6 +19,8 @@ function fakes(opts: { remotes?: string[]; mounted?: string[]; conflicts?: Recor
       const c = opts.conflicts?.[repo] ?? [];
       return c instanceof Error ? Promise.reject(c) : Promise.resolve(c);
     },
+    compact: () => Promise.resolve(undefined),
+    history: (repo) => (repo === 'other' ? Promise.reject(new Error('git broke')) : Promise.resolve({ bytes: 4096, commits: 3, looseObjects: 1, packs: 0 })),
     status: (repo): RepoSyncStatus => ({ name: repo, conflicts: ['cached.md'], refusedFiles: [{ path: 'big.bin', reason: 'too large', workspace: 'w1' }], workspaces: [] }),
     stop: () => {
       calls.push('local.stop');
@@ -56,12 +58,13 @@ function fakes(opts: { remotes?: string[]; mounted?: string[]; conflicts?: Recor
     },
   };
   const known = new Set(['notes', 'bad', 'other']);
+  const repoNames = (): string[] => [...known].sort();
   const requireRepo = (name: string): void => {
     if (!known.has(name)) throw new JjfsError('not-found', `No repo named "${name}".`);
   };
   const lines: string[] = [];
   const log = createLogger((l) => lines.push(l), 'daemon', 'debug');
-  return { calls, local, remote, mounts, requireRepo, log, lines };
+  return { calls, local, remote, mounts, requireRepo, repoNames, log, lines };
 }
 
 describe('Orchestrator', () => {
@@ -109,10 +112,15 @@ describe('Orchestrator', () => {
 });
 
 describe('repoLiveInfo', () => {
-  it('reports remote, conflicts, refused files; falls back to the cached conflicts when listing fails', async () => {
+  it('reports remote, history, conflicts, refused files; falls back to the cached conflicts (and no history) when listing fails', async () => {
     const f = fakes({ remotes: ['notes'], conflicts: { notes: ['a.md'], other: new Error('jj broke') } });
     const live = repoLiveInfo(f.local, f.remote);
-    expect(await live('notes')).toEqual({ remote: { url: '/r.git', delayed: false, unpushed: 0 }, conflicts: ['a.md'], refusedFiles: ['big.bin (too large)'] });
+    expect(await live('notes')).toEqual({
+      remote: { url: '/r.git', delayed: false, unpushed: 0 },
+      history: { bytes: 4096, commits: 3, looseObjects: 1, packs: 0 },
+      conflicts: ['a.md'],
+      refusedFiles: ['big.bin (too large)'],
+    });
     expect(await live('other')).toEqual({ conflicts: ['cached.md'], refusedFiles: ['big.bin (too large)'] });
   });
 });

@@ -1,6 +1,6 @@
 import { JjfsError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { RemoteInfo, RemoteRoundInfo, RoundInfo } from '../rpc/protocol.js';
+import type { HistoryFacts, RemoteInfo, RemoteRoundInfo, RoundInfo } from '../rpc/protocol.js';
 import type { RepoSyncStatus } from '../sync/repo-sync.js';
 import type { RepoLiveInfo } from './repos.js';
 
@@ -9,6 +9,10 @@ export interface LocalRounds {
   sync(repos: string[]): Promise<RoundInfo[]>;
   conflicts(repo: string): Promise<string[]>;
   status(repo: string): RepoSyncStatus | undefined;
+  /** What the repo's history costs on disk. */
+  history(repo: string): Promise<HistoryFacts>;
+  /** Packs the repo's loose objects now; undefined when there was nothing to pack. */
+  compact(repo: string): Promise<HistoryFacts['lastCompaction']>;
   stop(): Promise<void>;
 }
 
@@ -46,6 +50,8 @@ export interface OrchestratorInit {
   mounts: MountTable;
   /** Refuses a name that is not a repo (not-found, with the fix). */
   requireRepo: (name: string) => void;
+  /** Every repo, sorted. */
+  repoNames: () => string[];
   log: Logger;
   timeouts?: Partial<StopTimeouts>;
 }
@@ -86,6 +92,18 @@ export class Orchestrator {
   /** Unresolved conflicts of `repo`, or of every mounted repo. */
   conflicts(repo: string | undefined): Promise<Array<{ repo: string; paths: string[] }>> {
     return Promise.all(this.#reposToSync(repo).map(async (name) => ({ repo: name, paths: await this.#init.local.conflicts(name) })));
+  }
+
+  /** `jjfs compact`: packs the history of `repo` (or of every repo) now, and says what it costs after. */
+  compact(repo: string | undefined): Promise<Array<{ repo: string; compaction?: NonNullable<HistoryFacts['lastCompaction']>; history: HistoryFacts }>> {
+    if (repo !== undefined) this.#init.requireRepo(repo);
+    const { local } = this.#init;
+    return Promise.all(
+      (repo === undefined ? this.#init.repoNames() : [repo]).map(async (name) => {
+        const compaction = await local.compact(name);
+        return { repo: name, ...(compaction ? { compaction } : {}), history: await local.history(name) };
+      }),
+    );
   }
 
   /** Daemon start: every mount back, then remote rounds (the first may move main; its fan-out reaches every mount). */
@@ -143,13 +161,14 @@ function conflictsOr(local: Pick<LocalRounds, 'conflicts'>, repo: string, known:
 }
 
 /** What `status` and `jjfs repos` show of a repo beyond config: remote, conflicts, last round, refused files. */
-export function repoLiveInfo(local: Pick<LocalRounds, 'conflicts' | 'status'>, remote: Pick<RemoteRounds, 'info'>): RepoLiveInfo {
+export function repoLiveInfo(local: Pick<LocalRounds, 'conflicts' | 'status' | 'history'>, remote: Pick<RemoteRounds, 'info'>): RepoLiveInfo {
   return async (name) => {
     const st = local.status(name);
     const info = remote.info(name);
-    const conflicts = await conflictsOr(local, name, st?.conflicts ?? []);
+    const [conflicts, history] = await Promise.all([conflictsOr(local, name, st?.conflicts ?? []), local.history(name).catch(() => undefined)]);
     return {
       ...(info ? { remote: info } : {}),
+      ...(history ? { history } : {}),
       conflicts,
       ...(st
         ? {

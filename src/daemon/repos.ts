@@ -17,7 +17,7 @@ export interface RepoCreator {
 /** Live per-repo facts supplied by the sync engine and remote sync (absent before they exist). */
 export type RepoLiveInfo = (
   name: string,
-) => Promise<Partial<Pick<RepoInfo, 'conflicts' | 'lastRound' | 'refusedFiles' | 'remote'>>>;
+) => Promise<Partial<Pick<RepoInfo, 'conflicts' | 'lastRound' | 'refusedFiles' | 'remote' | 'history'>>>;
 
 /** What the repo service needs from remote sync (see RemoteService). */
 export interface RemoteHooks {
@@ -125,6 +125,7 @@ export class RepoService {
           conflicts: live.conflicts ?? [],
           refusedFiles: live.refusedFiles ?? [],
           ...(live.lastRound ? { lastRound: live.lastRound } : {}),
+          ...(live.history ? { history: live.history } : {}),
         };
       }),
     );

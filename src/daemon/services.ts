@@ -18,6 +18,8 @@ export interface Services {
   closeMount(path: string, force: boolean): Promise<{ mount: MountInfo; rescued?: string }>;
   sync(repo: string | undefined, remote: boolean): Promise<RoundInfo[]>;
   conflicts(repo: string | undefined): Promise<Array<{ repo: string; paths: string[] }>>;
+  /** `jjfs compact`: packs history's loose objects now. */
+  compact(repo: string | undefined): Promise<Methods['compact']['result']['repos']>;
   /** `jjfs monitor`: streams what the daemon does to `push` until the returned function is called. */
   subscribe(params: { repo?: string }, push: (event: MonitorEvent) => void): () => void;
   /** `jjfs config`: list, set and unset per-repo settings; a change is applied at once. */

@@ -9,6 +9,8 @@ import type { JjRunner } from '../sync/jj-runner.js';
 import { DAEMON_IGNORES, writeRepoSettings } from '../sync/repo-init.js';
 import { RepoJj, repoPaths } from '../sync/repo-jj.js';
 import { RepoSync, type RepoSyncOptions, type RepoSyncStatus, type RoundReport, type WorkspaceSpec } from '../sync/repo-sync.js';
+import { StoreCompactor, type CompactionReport } from '../sync/store-compactor.js';
+import { measureStore, type StoreFacts } from '../sync/store-facts.js';
 import { addWorkspace, forgetWorkspace } from '../sync/workspace-ops.js';
 import { WorkspaceWatchers, type WatchEvent } from '../watch/workspace-watcher.js';
 import { notifyDesktop } from './desktop-notify.js';
@@ -40,6 +42,7 @@ export class SyncHub {
   readonly #init: SyncHubInit;
   readonly #gates = new GateRegistry();
   readonly #engines = new Map<string, RepoSync>();
+  readonly #compactors = new Map<string, StoreCompactor>();
   /** workspace id → repo name, for routing watcher events. */
   readonly #owners = new Map<string, string>();
   readonly #watchers: WorkspaceWatchers;
@@ -78,7 +81,10 @@ export class SyncHub {
         log,
         options: this.#engineOptions(repo),
         suppressor: this.#watchers,
-        onCommitted: (commits) => this.#commitListener?.(repo, commits),
+        onCommitted: (commits) => {
+          this.#compactors.get(repo)?.changed();
+          this.#commitListener?.(repo, commits);
+        },
         onRound: (report) => feed.round(repo, report, () => this.conflicts(repo)),
         onConflicts: (notes) => {
           if ((this.#init.repoConfig(repo)?.notify_conflicts ?? CHOICE_DEFAULTS.notify_conflicts) === 'off') return;
@@ -87,8 +93,33 @@ export class SyncHub {
         },
       });
       this.#engines.set(repo, engine);
+      const sync = engine;
+      this.#compactors.set(
+        repo,
+        new StoreCompactor({
+          repo,
+          paths: repoPaths(repoHome(paths, repo)),
+          git,
+          log,
+          between: (task) => sync.maintain(task),
+          threshold: () => this.#init.repoConfig(repo)?.compact_loose_objects ?? REPO_DEFAULTS.compact_loose_objects,
+        }),
+      );
     }
     return engine;
+  }
+
+  /** What `repo`'s history costs on disk, and its last compaction (git processes only, no jj). */
+  async history(repo: string): Promise<StoreFacts & { lastCompaction?: CompactionReport }> {
+    const facts = await measureStore(this.#init.git, repoPaths(repoHome(this.#init.paths, repo)), this.#engines.get(repo)?.cachedMain() ?? 'main');
+    const last = this.#compactors.get(repo)?.last();
+    return { ...facts, ...(last ? { lastCompaction: last } : {}) };
+  }
+
+  /** Packs `repo`'s loose objects now (`jjfs compact`), whatever their number. */
+  async compact(repo: string): Promise<CompactionReport | undefined> {
+    this.engine(repo);
+    return this.#compactors.get(repo)?.compactNow(1);
   }
 
   /** The engine settings of `repo` from its config (defaults from one place: REPO_DEFAULTS). */
@@ -225,6 +256,8 @@ export class SyncHub {
 
   /** Stops every engine (after its running round) and every watcher. */
   async stop(): Promise<void> {
+    // A repack in flight is killed first (the store stays readable); then the engines finish their round.
+    await Promise.all([...this.#compactors.values()].map((c) => c.close().catch(() => undefined)));
     await Promise.all([...this.#engines.values()].map((e) => e.close().catch(() => undefined)));
     await this.#watchers.close().catch(() => undefined);
   }

@@ -92,7 +92,14 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
     log: log.child('daemon'),
     resolveVersion: (repo, at) => history.resolveAt(repo, at),
   });
-  const rounds = new Orchestrator({ local: hub, remote: remotes, mounts, requireRepo: (name) => repos.require(name), log: log.child('daemon') });
+  const rounds = new Orchestrator({
+    local: hub,
+    remote: remotes,
+    mounts,
+    requireRepo: (name) => repos.require(name),
+    repoNames: () => Object.keys(config.snapshot().repos).sort(),
+    log: log.child('daemon'),
+  });
   const settings = new SettingsService({
     config,
     configureRepo: (repo) => hub.configure(repo),
@@ -125,6 +132,7 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
       return hub.subscribe(repo, push);
     },
     conflicts: (repo) => rounds.conflicts(repo),
+    compact: (repo) => rounds.compact(repo),
     start: () => rounds.start(),
     stop: async () => {
       await rounds.stop();

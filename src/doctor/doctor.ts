@@ -1,5 +1,6 @@
 import type { Paths } from '../config/paths.js';
 import { checkLock, checkMounts, checkRemotes, checkService, checkSocket, checkStaleMounts, readConfig, type DaemonContact } from './state-checks.js';
+import { checkStorage } from './storage-checks.js';
 import { checkFuseDevice, checkJj, checkLibfuse, checkUnmountTool, type Check } from './system-checks.js';
 
 export type { Check } from './system-checks.js';
@@ -8,7 +9,7 @@ export type { DaemonContact } from './state-checks.js';
 /**
  * Runs every check of `jjfs doctor`, independent ones in parallel, and returns them in a fixed
  * order: machine (jj, /dev/fuse, unmount tool, libfuse), then state (config, socket, lock, stale
- * mounts, service, mounts, remotes). Changes nothing.
+ * mounts, service, mounts, remotes, storage). Changes nothing.
  */
 export async function runDoctor(paths: Paths, daemon: DaemonContact, env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
   const { config, check: configCheck } = await readConfig(paths);
@@ -24,6 +25,7 @@ export async function runDoctor(paths: Paths, daemon: DaemonContact, env: NodeJS
     checkService(paths, env).then((c) => [c]),
     Promise.resolve(checkMounts(config, daemon)),
     checkRemotes(config, env),
+    checkStorage(paths, daemon),
   ]);
   return groups.flat();
 }

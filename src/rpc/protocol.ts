@@ -88,6 +88,20 @@ export interface RepoInfo {
   conflicts: string[];
   lastRound?: string;
   refusedFiles: string[];
+  /** What the repo's history costs on disk (absent when it could not be measured). */
+  history?: HistoryFacts;
+}
+
+/** A repo's history on disk: `jjfs status`, `jjfs doctor`, bench/storage.mjs. */
+export interface HistoryFacts {
+  /** Disk use of the private repo: git objects plus jj's operation log, index and metadata. */
+  bytes: number;
+  /** Commits reachable from main. */
+  commits?: number;
+  looseObjects: number;
+  packs: number;
+  /** The last packing of loose objects (since the daemon started). */
+  lastCompaction?: { at: string; ms: number; looseBefore: number; looseAfter: number; bytesBefore: number; bytesAfter: number; error?: string };
 }
 
 export interface StatusResult {
@@ -271,6 +285,11 @@ export interface Methods {
   monitor: { params: { repo?: string }; result: { subscribed: true } };
   /** Conflicted paths per repo. */
   conflicts: { params: { repo?: string }; result: { repos: Array<{ repo: string; paths: string[] }> } };
+  /**
+   * Packs the loose objects of `repo`'s history now (every repo when absent), between rounds;
+   * `compaction` is absent for a repo with nothing to pack.
+   */
+  compact: { params: { repo?: string }; result: { repos: Array<{ repo: string; compaction?: NonNullable<HistoryFacts['lastCompaction']>; history: HistoryFacts }> } };
   /** Stops the daemon gracefully. */
   shutdown: { params: Empty; result: { stopping: true } };
   /** Versions of a path (or of the repo), newest first. `since`: ISO 8601 instant. */
@@ -314,6 +333,7 @@ export const paramReaders: { [M in MethodName]: (raw: unknown) => ParamsOf<M> } 
   unsynced: object<{ repo?: string; path?: string }>({ repo: optional(str), path: optional(str) }),
   sync: object<{ repo?: string; remote?: boolean }>({ repo: optional(str), remote: optional(bool) }),
   conflicts: object<{ repo?: string }>({ repo: optional(str) }),
+  compact: object<{ repo?: string }>({ repo: optional(str) }),
   monitor: object<{ repo?: string }>({ repo: optional(str) }),
   'config.list': object<{ repo?: string }>({ repo: optional(str) }),
   'config.set': object<{ repo?: string; key: string; value: string }>({ repo: optional(str), key: str, value: str }),

@@ -40,7 +40,11 @@ export class JjError extends Error {
 
   constructor(init: { args: readonly string[]; cwd: string; exitCode: number | undefined; stderr: string; kind: JjErrorKind }) {
     const firstLine = init.stderr.split('\n').find((l) => l.trim() !== '') ?? '(no output)';
-    super(`jj ${init.args.join(' ')} (in ${init.cwd}) failed [${init.kind}, exit ${String(init.exitCode)}]: ${firstLine}`);
+    // A full disk hides under "Internal error: Failed to snapshot…" with the OS error in a
+    // "Caused by" line: say it first, with the fix (status shows this message).
+    const diskFull = /No space left on device|os error 28/.test(init.stderr);
+    const cause = diskFull ? 'the filesystem holding JJFS_HOME is full (No space left on device); free space there and syncing resumes by itself — ' : '';
+    super(`${cause}jj ${init.args.join(' ')} (in ${init.cwd}) failed [${init.kind}, exit ${String(init.exitCode)}]: ${firstLine}`);
     this.name = 'JjError';
     this.args = init.args;
     this.cwd = init.cwd;

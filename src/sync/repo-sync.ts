@@ -15,6 +15,9 @@ import { syncedWorkspace, WorkspaceSteps, type SyncedWorkspace, type WorkspaceSp
 export type { ChangeSuppressor, WorkspaceSpec } from './workspace-steps.js';
 export type { RepoSyncInit, RepoSyncOptions, RepoSyncStatus, RoundReport, WorkspaceStatus } from './repo-sync-types.js';
 
+/** First and longest delay before a failed workspace is retried. */
+const [RETRY_FIRST_MS, RETRY_MAX_MS] = [1_000, 30_000];
+
 /**
  * Keeps every attached workspace of one repo converged on bookmark `main`.
  *
@@ -44,6 +47,9 @@ export class RepoSync {
   #closed = false;
   #state: RepoState | undefined;
   #lastRound: RoundReport | undefined;
+  /** Retries workspaces whose jj step failed (a full disk, a lock): see #scheduleRetry. */
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryDelayMs = RETRY_FIRST_MS;
 
   constructor(init: RepoSyncInit) {
     this.name = init.name;
@@ -85,7 +91,7 @@ export class RepoSync {
     await this.#enqueue(() => this.#round([ws.id]));
   }
 
-  /** Stops syncing `id`; resolves once no jj process of ours runs in it. Does not touch its files. */
+  /** Stops syncing `id` (its files untouched); resolves once no jj process of ours runs in it. */
   async detach(id: string): Promise<void> {
     this.#debouncer.cancel(id);
     this.#ready.delete(id);
@@ -132,9 +138,8 @@ export class RepoSync {
    * Runs `task` on this repo's serial queue — so nothing else moves `main` and no jj process runs in
    * any workspace meanwhile — with the repo state read fresh at its start. Afterwards (also when the
    * task failed: it may have moved `main` before failing) every workspace not on `main` is brought
-   * onto it exactly as the fan-out of a round does: in its own jj process, write gate held. This is
-   * how work that moves `main` from outside the workspaces (remote sync) reaches every mount.
-   * Keep the task short and local: network I/O belongs outside, or it would stall local sync.
+   * onto it as a round's fan-out does (own jj process, gate held): how work that moves `main` from
+   * outside (remote sync) reaches every mount. Keep it short and local: no network I/O inside.
    *
    * `recordFirst` (restore, undo): a round over every workspace runs before the task and records
    * whatever each holds (its report is `recorded`), so the task never replaces content that is not
@@ -163,6 +168,15 @@ export class RepoSync {
       if (opts.recordFirst && report.main !== state.main) this.#onCommitted?.(1);
       return { result: outcome.value, report, ...(recorded ? { recorded } : {}) };
     });
+  }
+
+  /**
+   * Runs `task` on the repo's serial queue between rounds — no jj process runs in the repo
+   * meanwhile, and no round follows (store maintenance: it changes no commit). Keep it short: a
+   * round that comes due waits for it.
+   */
+  maintain<T>(task: () => Promise<T>): Promise<T> {
+    return this.#enqueue(task);
   }
 
   /** Commit id of `main` as of the last round (undefined before the first); spawns nothing. */
@@ -245,6 +259,7 @@ export class RepoSync {
   async close(): Promise<void> {
     this.#closed = true;
     this.#debouncer.clear();
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
     await this.#enqueue(() => Promise.resolve());
   }
 
@@ -346,8 +361,32 @@ export class RepoSync {
     if (report.committed.length > 0 || report.failed.length > 0) {
       this.#log.info('round', { repo: this.name, committed: report.committed, updated: report.updated.length, failed: report.failed, ms: report.durationMs });
     }
+    this.#scheduleRetry(report);
     if (this.#ready.size > 0) this.#scheduleRound();
     return report;
+  }
+
+  /**
+   * A workspace whose jj step failed is retried on its own, with backoff (1 s doubling to 30 s):
+   * the cause may go away with nobody writing (space freed on a full disk), and its changes must
+   * then reach main without a restart or a `jjfs sync`. A round without failures resets the delay.
+   */
+  #scheduleRetry(report: RoundReport): void {
+    const unhealthy = () => [...this.#ws.values()].filter((w) => !w.healthy).map((w) => w.spec.id);
+    if (report.failed.length === 0 && unhealthy().length === 0) {
+      this.#retryDelayMs = RETRY_FIRST_MS;
+      return;
+    }
+    if (this.#retryTimer || this.#closed) return;
+    // When it fires, every workspace unhealthy by then is retried, also those that failed in a
+    // round while this timer was already waiting.
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      for (const id of unhealthy()) this.#ready.add(id);
+      this.#scheduleRound();
+    }, this.#retryDelayMs);
+    this.#retryTimer.unref();
+    this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, RETRY_MAX_MS);
   }
 
   /** advance-branches should have moved main to W@-; if it did not, move it explicitly. */

@@ -1,0 +1,89 @@
+// History size under agent-pace writing, with and without compaction.
+//
+//   node bench/storage.mjs [--minutes 10] [--mounts 3,10] [--variants on,off] [--interval-ms 100]
+//
+// Each mount gets a writer that, every interval, appends a line to its own log file and rewrites a
+// small file of its own (what agents do). Every minute the repo's store is measured (jjfs status:
+// history bytes, loose objects, packs, commits; jj's operation count from the op store) against
+// the bytes the writers wrote and their gzip size. "off" sets compact_loose_objects 0. Sync rounds
+// (jjfs sync) are timed every 5 s, to compare round latency while compactions run.
+import { mkdirSync, readdirSync } from 'node:fs';
+import { appendFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { jjfsHome, median, percentile, timed } from './lib.mjs';
+
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+};
+const minutes = Number(arg('minutes', '10'));
+const mountCounts = arg('mounts', '3,10').split(',').map(Number);
+const variants = arg('variants', 'on,off').split(',');
+const intervalMs = Number(arg('interval-ms', '100'));
+const sampleMs = Number(arg('sample-ms', '60000'));
+
+const MiB = (b) => (b / 1048576).toFixed(1);
+
+async function run(mounts, variant) {
+  const h = jjfsHome('jjfs-storage-');
+  const written = [];
+  let bytes = 0;
+  try {
+    await h.run(['init', 'notes']);
+    if (variant === 'off') await h.run(['config', 'set', 'compact_loose_objects', '0', '--repo', 'notes']);
+    const dirs = [];
+    for (let i = 0; i < mounts; i++) {
+      const d = path.join(h.root, `p${i}`);
+      mkdirSync(d);
+      await h.run(['open', 'notes', path.join(d, 'notes')]);
+      dirs.push(path.join(d, 'notes'));
+    }
+    const home = path.join(h.home, 'repos', 'notes', 'repo', '.jj', 'repo');
+    let stop = false;
+    const writers = dirs.map(async (dir, i) => {
+      let n = 0;
+      while (!stop) {
+        const line = `mount ${i} line ${n} ${new Date().toISOString()}\n`;
+        const small = `state of agent ${i}: step ${n}\n${'x'.repeat(40 + (n % 50))}\n`;
+        await appendFile(path.join(dir, `log-${i}.md`), line);
+        await writeFile(path.join(dir, `state-${i}.md`), small);
+        written.push(line, small);
+        bytes += line.length + small.length;
+        n++;
+        await new Promise((r) => setTimeout(r, intervalMs));
+      }
+    });
+    const syncs = [];
+    const started = Date.now();
+    let nextSample = started + sampleMs;
+    console.log(`\n${mounts} mounts, compaction ${variant}, ${minutes} min, a write pair every ${intervalMs} ms per mount`);
+    console.log('min | written | gzip | history | loose objs | packs | commits | jj ops | history/gzip');
+    const end = started + minutes * 60_000;
+    while (Date.now() < end) {
+      syncs.push(await timed(() => h.run(['sync', 'notes'])));
+      if (Date.now() >= nextSample) {
+        nextSample += sampleMs;
+        const st = await h.json(['status']);
+        const repo = st.repos.find((r) => r.name === 'notes');
+        const hist = repo.history ?? {};
+        const ops = readdirSync(path.join(home, 'op_store', 'operations')).length;
+        const gz = gzipSync(Buffer.from(written.join(''))).length;
+        console.log(
+          `${((Date.now() - started) / 60_000).toFixed(1)} | ${MiB(bytes)} MiB | ${MiB(gz)} MiB | ${MiB(hist.bytes ?? NaN)} MiB | ${hist.looseObjects} | ${hist.packs} | ${hist.commits} | ${ops} | ${((hist.bytes ?? NaN) / gz).toFixed(1)}×`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 5_000));
+    }
+    stop = true;
+    await Promise.all(writers);
+    const st = await h.json(['status']);
+    const last = st.repos.find((r) => r.name === 'notes').history?.lastCompaction;
+    console.log(`jjfs sync: p50 ${median(syncs).toFixed(0)} ms, p90 ${percentile(syncs, 90).toFixed(0)} ms, max ${Math.max(...syncs).toFixed(0)} ms (${syncs.length} rounds)`);
+    if (last) console.log(`last compaction: ${last.ms} ms, loose ${last.looseBefore} → ${last.looseAfter}, ${MiB(last.bytesBefore)} → ${MiB(last.bytesAfter)} MiB`);
+  } finally {
+    await h.close();
+  }
+}
+
+for (const m of mountCounts) for (const v of variants) await run(m, v);

@@ -1,0 +1,66 @@
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { GitRunner } from './git.js';
+import type { RepoPaths } from './repo-jj.js';
+
+/** What one repo's history costs on disk, measured without jj. */
+export interface StoreFacts {
+  /** Disk use of the whole private repo (git objects and jj's own stores), in bytes. */
+  bytes: number;
+  /** Loose git objects (one file each) and their disk use. */
+  looseObjects: number;
+  looseBytes: number;
+  /** Pack files and their size. */
+  packs: number;
+  packBytes: number;
+  /** Disk use of jj's operation log, index and metadata (everything under .jj/repo but git). */
+  jjBytes: number;
+  /** Commits reachable from `main`, when main was given. */
+  commits?: number;
+}
+
+/**
+ * Measures a repo's store: `git count-objects` for the objects, a walk of jj's own directories for
+ * the rest (their files are small; disk use counts the blocks each file holds). Reads only: safe
+ * while jj and git work in the repo.
+ */
+export async function measureStore(git: GitRunner, paths: RepoPaths, main?: string): Promise<StoreFacts> {
+  const counted = await git.run(['count-objects', '-v'], { gitDir: paths.gitDir, summary: 'git count-objects' });
+  const field = (name: string): number => Number(/^(\S+): (\d+)$/m.exec(counted.stdout.split('\n').find((l) => l.startsWith(`${name}:`)) ?? '')?.[2] ?? 0);
+  const looseObjects = field('count');
+  const looseBytes = field('size') * 1024;
+  const packs = field('packs');
+  const packBytes = field('size-pack') * 1024;
+  const jjBytes = await diskUse(join(paths.repoDir, '.jj'), new Set([paths.gitDir]));
+  const commits =
+    main === undefined ? undefined : Number((await git.run(['rev-list', '--count', main], { gitDir: paths.gitDir, summary: 'git rev-list' })).stdout.trim());
+  return {
+    bytes: looseBytes + packBytes + jjBytes,
+    looseObjects,
+    looseBytes,
+    packs,
+    packBytes,
+    jjBytes,
+    ...(commits === undefined || !Number.isFinite(commits) ? {} : { commits }),
+  };
+}
+
+/** Disk use (allocated blocks) of everything under `dir`, skipping the directories in `skip`. */
+async function diskUse(dir: string, skip: ReadonlySet<string>): Promise<number> {
+  let total = 0;
+  const walk = async (d: string): Promise<void> => {
+    const entries = await readdir(d, { withFileTypes: true }).catch(() => []);
+    await Promise.all(
+      entries.map(async (e) => {
+        const p = join(d, e.name);
+        if (skip.has(p)) return;
+        if (e.isDirectory()) return walk(p);
+        // A file jj deletes meanwhile (index segments, lock files) simply does not count.
+        const st = await lstat(p).catch(() => undefined);
+        if (st) total += st.blocks * 512;
+      }),
+    );
+  };
+  await walk(dir);
+  return total;
+}
