@@ -14,7 +14,7 @@ import { initCommand, reposCommand } from './commands/repos.js';
 import { restoreCommand, undoCommand } from './commands/restore.js';
 import { installCommand, uninstallCommand } from './commands/service.js';
 import { connectDaemon } from './connect.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode } from '../exit-codes.js';
 import { createOutput } from './output.js';
 
 /** Every command, in the order `jjfs --help` lists them. */

@@ -3,10 +3,8 @@ import { mkdirSync, openSync, closeSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path';
 import { checkPaths, type Paths } from '../config/paths.js';
 import { JjfsError } from '../errors.js';
-import { DAEMON_ENTRY, daemonEnv } from '../daemon/launch-env.js';
-import { kindOfExitCode } from './exit-codes.js';
-
-export { DAEMON_ENTRY, DAEMON_ENV_MARK, daemonEnv } from '../daemon/launch-env.js';
+import { DAEMON_ENTRY, daemonEnv } from '../launch/daemon-env.js';
+import { kindOfExitCode } from '../exit-codes.js';
 
 /**
  * Starts jjfsd detached, its output appended to the log, and waits until `isReady` says it

@@ -1,6 +1,6 @@
 import { JjfsError, messageOf } from '../../errors.js';
 import type { Command } from '../command.js';
-import { ExitCode } from '../exit-codes.js';
+import { ExitCode } from '../../exit-codes.js';
 
 export const doctorCommand: Command = {
   name: 'doctor',
