@@ -50,6 +50,3 @@ export async function runningDaemon(daemon: CommandContext['daemon']): Promise<R
     throw error;
   }
 }
-
-/** --json is accepted by every command. */
-export const jsonOption: OptionSpec = { json: { type: 'boolean' } };

@@ -3,7 +3,8 @@ import { PROTOCOL_VERSION } from '../../rpc/protocol.js';
 import { VERSION } from '../../version.js';
 import type { Command } from '../command.js';
 import { tryConnect } from '../connect.js';
-import { sizeOf, waitForExit, waitUnderService } from '../service-control.js';
+import { sizeOf } from '../../util/files.js';
+import { waitForExit, waitUnderService } from '../service-control.js';
 
 const dryRun = { 'dry-run': { type: 'boolean' } } as const;
 
