@@ -9,8 +9,6 @@ import { waitForExit, waitUnderService } from '../service-control.js';
 const dryRun = { 'dry-run': { type: 'boolean' } } as const;
 
 export const installCommand: Command = {
-  name: 'install',
-  summary: 'Run jjfsd as a systemd user service / launchd agent: started at login, restarted after a crash',
   usage: 'jjfs install [--dry-run]',
   details:
     'Writes ~/.config/systemd/user/jjfs.service (Linux) or ~/Library/LaunchAgents/com.jjfs.daemon.plist (macOS) ' +
@@ -89,8 +87,6 @@ export const installCommand: Command = {
 };
 
 export const uninstallCommand: Command = {
-  name: 'uninstall',
-  summary: 'Stop the service and remove what jjfs install wrote',
   usage: 'jjfs uninstall [--dry-run]',
   details: 'Stops jjfsd (it unmounts everything), disables the service and removes its file. jjfs commands then start jjfsd directly again. --dry-run changes nothing.',
   options: dryRun,
