@@ -4,6 +4,7 @@ import type { MountInfo } from '../../rpc/protocol.js';
 import { withClient, type Command } from '../command.js';
 import type { Output } from '../output.js';
 
+/** `jjfs list`: every mount with its state, one line each (or `{ mounts }` with --json). */
 export const listCommand: Command = {
   usage: 'jjfs list [--json]',
   positionals: [0, 0],
