@@ -8,7 +8,7 @@ import { createOutput } from './output.js';
 
 // Start-up cost matters here (`jjfs --version` and `jjfs list` should start about as fast as node):
 // this module imports only what every command needs. The chosen command's module, the paths
-// (env-paths) and the daemon connection are imported once we know they are needed.
+// (env-paths) and the daemon connection are imported once a command is to run.
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -64,7 +64,13 @@ export async function main(argv: string[]): Promise<number> {
     }
     const entry = COMMANDS.find((c) => c.name === name);
     if (!entry) throw unknownCommand(name);
-    const command = await entry.load();
+    // The command's module, the paths and the daemon connection load side by side, not one after
+    // another: each import waits for a file read, and in series those waits add up at start-up.
+    const [command, { resolvePaths }, { connectDaemon }] = await Promise.all([
+      entry.load(),
+      import('../config/paths.js'),
+      import('./connect.js'),
+    ]);
     if (rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(`${commandHelp(entry, command)}\n`);
       return ExitCode.ok;
@@ -84,7 +90,6 @@ export async function main(argv: string[]): Promise<number> {
     if (parsed.positionals.length < min || parsed.positionals.length > max) {
       throw new JjfsError('usage', `Wrong number of arguments.\nUsage: ${command.usage}`);
     }
-    const [{ resolvePaths }, { connectDaemon }] = await Promise.all([import('../config/paths.js'), import('./connect.js')]);
     const paths = resolvePaths();
     const code = await command.run({
       positionals: parsed.positionals,
