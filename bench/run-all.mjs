@@ -7,7 +7,7 @@ import { ROOT } from './lib.mjs';
 
 const quick = process.argv.includes('--quick');
 const scripts = [
-  ['cli-latency.mjs'],
+  ['cli-latency.mjs', '--rss'],
   ['fuse-bench.mjs'],
   ['sync-latency.mjs', ...(quick ? ['--quick'] : [])],
   ['watch-latency.mjs'],

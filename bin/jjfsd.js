@@ -8,7 +8,7 @@ if (process.env.JJFS_DAEMON_ENV === '1') {
   await import('../dist/daemon/main.js');
 } else {
   const { resolvePaths } = await import('../dist/config/paths.js');
-  const { daemonEnv, DAEMON_ENTRY } = await import('../dist/cli/start-daemon.js');
+  const { daemonEnv, DAEMON_ENTRY } = await import('../dist/launch/daemon-env.js');
   const env = await daemonEnv(resolvePaths());
   const child = spawn(process.execPath, [DAEMON_ENTRY, ...process.argv.slice(2)], { stdio: 'inherit', env });
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => child.kill(signal));

@@ -1,6 +1,6 @@
 /**
  * Kinds of failure a user can act on. Each maps to one JSON-RPC error code (rpc/errors.ts) and one
- * CLI exit code (cli/exit-codes.ts), so the same cause reads the same everywhere.
+ * CLI exit code (exit-codes.ts), so the same cause reads the same everywhere.
  */
 export type ErrorKind =
   | 'usage'

@@ -17,10 +17,11 @@ export interface CommandContext {
   daemon: (opts?: { autoStart?: boolean }) => Promise<RpcClient>;
 }
 
-/** One CLI command: its help text, its flags, and what it does. Returns the exit code (default 0). */
+/**
+ * One CLI command: its help text, its flags, and what it does. Returns the exit code (default 0).
+ * Its name and summary are in command-table.ts, so that dispatch and `--help` need no command module.
+ */
 export interface Command {
-  name: string;
-  summary: string;
   /** e.g. "jjfs open REPO [PATH]" */
   usage: string;
   /** Longer help shown by `jjfs help CMD`. */
@@ -50,6 +51,3 @@ export async function runningDaemon(daemon: CommandContext['daemon']): Promise<R
     throw error;
   }
 }
-
-/** --json is accepted by every command. */
-export const jsonOption: OptionSpec = { json: { type: 'boolean' } };

@@ -1,9 +1,9 @@
 import type { Paths } from '../config/paths.js';
 import { JjfsError } from '../errors.js';
 import { RpcClient } from '../rpc/client.js';
-import { PROTOCOL_VERSION } from '../rpc/protocol.js';
+import { PROTOCOL_VERSION } from '../rpc/wire-constants.js';
 import { VERSION } from '../version.js';
-import { launchDaemon, type Launch } from './service-control.js';
+import type { Launch } from './service-control.js';
 
 /**
  * Connects to the daemon and checks that it speaks our protocol. With `autoStart`, a missing
@@ -18,8 +18,10 @@ export async function connectDaemon(paths: Paths, opts: { autoStart: boolean }):
   return (await startAndConnect(paths)).client;
 }
 
-/** Starts the daemon (see {@link launchDaemon}) and connects to it. */
+/** Starts the daemon (see `launchDaemon` in service-control.ts) and connects to it. */
 export async function startAndConnect(paths: Paths): Promise<{ client: RpcClient; launch: Launch }> {
+  // Loaded only when no daemon answers: `jjfs list` against a running daemon never pays for it.
+  const { launchDaemon } = await import('./service-control.js');
   let client: RpcClient | undefined;
   const launch = await launchDaemon(paths, async () => {
     client = await tryConnect(paths);

@@ -1,47 +1,14 @@
 import { parseArgs } from 'node:util';
-import { resolvePaths } from '../config/paths.js';
 import { JjfsError, messageOf } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
 import { VERSION } from '../version.js';
 import type { Command } from './command.js';
-import { startCommand, statusCommand, stopCommand, listCommand } from './commands/daemon.js';
-import { diffCommand, logCommand, showCommand } from './commands/history.js';
-import { doctorCommand } from './commands/doctor.js';
-import { configCommand } from './commands/config.js';
-import { monitorCommand } from './commands/monitor.js';
-import { closeCommand, conflictsCommand, openCommand, syncCommand, unsyncedCommand } from './commands/mounts.js';
-import { remoteCommand } from './commands/remote.js';
-import { initCommand, reposCommand } from './commands/repos.js';
-import { restoreCommand, undoCommand } from './commands/restore.js';
-import { installCommand, uninstallCommand } from './commands/service.js';
-import { connectDaemon } from './connect.js';
-import { ExitCode } from './exit-codes.js';
+import { COMMANDS, type CommandEntry } from './command-table.js';
 import { createOutput } from './output.js';
 
-/** Every command, in the order `jjfs --help` lists them. */
-export const COMMANDS: readonly Command[] = [
-  initCommand,
-  openCommand,
-  closeCommand,
-  listCommand,
-  statusCommand,
-  syncCommand,
-  conflictsCommand,
-  unsyncedCommand,
-  configCommand,
-  monitorCommand,
-  logCommand,
-  showCommand,
-  diffCommand,
-  restoreCommand,
-  undoCommand,
-  reposCommand,
-  remoteCommand,
-  startCommand,
-  stopCommand,
-  installCommand,
-  uninstallCommand,
-  doctorCommand,
-];
+// Start-up cost matters here (`jjfs --version` and `jjfs list` should start about as fast as node):
+// this module imports only what every command needs. The chosen command's module, the paths
+// (env-paths) and the daemon connection are imported once a command is to run.
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -59,12 +26,12 @@ function usage(): string {
   ].join('\n');
 }
 
-function commandHelp(c: Command): string {
+function commandHelp(entry: CommandEntry, c: Command): string {
   const flags = Object.keys(c.options ?? {}).map((f) => `--${f}`);
   return [
     `Usage: ${c.usage}`,
     '',
-    c.summary,
+    entry.summary,
     ...(c.details ? ['', c.details] : []),
     ...(flags.length > 0 ? ['', `Options: ${[...flags, '--json'].join(', ')}`] : ['', 'Options: --json']),
   ].join('\n');
@@ -92,13 +59,20 @@ export async function main(argv: string[]): Promise<number> {
       }
       const found = COMMANDS.find((c) => c.name === target);
       if (!found) throw unknownCommand(target);
-      process.stdout.write(`${commandHelp(found)}\n`);
+      process.stdout.write(`${commandHelp(found, await found.load())}\n`);
       return ExitCode.ok;
     }
-    const command = COMMANDS.find((c) => c.name === name);
-    if (!command) throw unknownCommand(name);
+    const entry = COMMANDS.find((c) => c.name === name);
+    if (!entry) throw unknownCommand(name);
+    // The command's module, the paths and the daemon connection load side by side, not one after
+    // another: each import waits for a file read, and in series those waits add up at start-up.
+    const [command, { resolvePaths }, { connectDaemon }] = await Promise.all([
+      entry.load(),
+      import('../config/paths.js'),
+      import('./connect.js'),
+    ]);
     if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(`${commandHelp(command)}\n`);
+      process.stdout.write(`${commandHelp(entry, command)}\n`);
       return ExitCode.ok;
     }
     let parsed;

@@ -2,11 +2,12 @@
  * Starting and stopping jjfsd: through the service manager when a service is installed for this
  * jjfs home (so systemd/launchd own the daemon and restart it after a crash), otherwise directly.
  */
-import { readFileSync, statSync } from 'node:fs';
 import type { Paths } from '../config/paths.js';
 import { JjfsError } from '../errors.js';
 import type { ServiceManager } from '../service/manager.js';
-import { startDaemon } from './start-daemon.js';
+import { isAlive } from '../util/process.js';
+import { sizeOf } from '../util/files.js';
+import { fatalLines, startDaemon } from './start-daemon.js';
 
 /** How the daemon was started. */
 export interface Launch {
@@ -98,36 +99,4 @@ export async function waitForExit(pid: number, timeoutMs: number): Promise<boole
     await new Promise((r) => setTimeout(r, 50));
   }
   return true;
-}
-
-/** True while `pid` exists. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The daemon's `jjfsd: …` fatal lines written to the log after `offset`. */
-function fatalLines(logFile: string, offset: number): string[] {
-  try {
-    return readFileSync(logFile, 'utf8')
-      .slice(offset)
-      .split('\n')
-      .filter((l) => l.startsWith('jjfsd: '))
-      .map((l) => l.slice(7));
-  } catch {
-    return [];
-  }
-}
-
-/** Size of `file` in bytes, 0 when missing. */
-export function sizeOf(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
-  }
 }

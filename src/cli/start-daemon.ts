@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { checkPaths, type Paths } from '../config/paths.js';
 import { JjfsError } from '../errors.js';
-import { DAEMON_ENTRY, daemonEnv } from '../daemon/launch-env.js';
-import { kindOfExitCode } from './exit-codes.js';
-
-export { DAEMON_ENTRY, DAEMON_ENV_MARK, daemonEnv } from '../daemon/launch-env.js';
+import { DAEMON_ENTRY, daemonEnv } from '../launch/daemon-env.js';
+import { kindOfExitCode } from '../exit-codes.js';
+import { readFrom, sizeOf } from '../util/files.js';
 
 /**
  * Starts jjfsd detached, its output appended to the log, and waits until `isReady` says it
@@ -45,7 +44,8 @@ export async function startDaemon(paths: Paths, isReady: () => Promise<boolean>,
   while (Date.now() < deadline) {
     if (await isReady()) return;
     if (exited && kindOfExitCode(exited.code ?? 1) !== 'already-exists') {
-      const reason = fatalLines(paths.logFile, logOffset) ?? `it exited with code ${exited.code}`;
+      const fatal = fatalLines(paths.logFile, logOffset);
+      const reason = fatal.length > 0 ? fatal.join('; ') : `it exited with code ${exited.code}`;
       throw new JjfsError(kindOfExitCode(exited.code ?? 1) ?? 'daemon-unavailable', `jjfsd could not start: ${reason}`);
     }
     await new Promise((r) => setTimeout(r, 40));
@@ -56,20 +56,13 @@ export async function startDaemon(paths: Paths, isReady: () => Promise<boolean>,
   );
 }
 
-function fatalLines(logFile: string, offset: number): string | undefined {
-  try {
-    const text = readFileSync(logFile, 'utf8').slice(offset);
-    const lines = text.split('\n').filter((l) => l.startsWith('jjfsd: '));
-    return lines.length > 0 ? lines.map((l) => l.slice(7)).join('; ') : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function sizeOf(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
-  }
+/**
+ * The daemon's `jjfsd: …` fatal lines written to the log from byte `offset` on (the log's size
+ * before this start), without the prefix.
+ */
+export function fatalLines(logFile: string, offset: number): string[] {
+  return readFrom(logFile, offset)
+    .split('\n')
+    .filter((l) => l.startsWith('jjfsd: '))
+    .map((l) => l.slice(7));
 }

@@ -1,6 +1,7 @@
-import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { LogSink } from '../log.js';
+import { sizeOf } from '../util/files.js';
 
 /**
  * A size-bounded log: when the file passes `maxBytes` it becomes `.1` (older ones shift up to
@@ -12,13 +13,14 @@ export function createFileSink(file: string, maxBytes = 5 * 1024 * 1024, keep = 
   let size = sizeOf(file);
   return (line) => {
     const data = `${line}\n`;
-    if (size + data.length > maxBytes) {
+    const bytes = Buffer.byteLength(data);
+    if (size + bytes > maxBytes) {
       rotate(file, keep);
       size = 0;
     }
     try {
       appendFileSync(file, data, { mode: 0o600 });
-      size += Buffer.byteLength(data);
+      size += bytes;
     } catch {
       // Logging must never take the daemon down (disk full, file removed): drop the line.
     }
@@ -35,13 +37,5 @@ function tryRename(from: string, to: string): void {
     renameSync(from, to);
   } catch {
     // nothing to rotate yet
-  }
-}
-
-function sizeOf(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
   }
 }

@@ -1,7 +1,7 @@
 import { checkPaths, resolvePaths } from '../config/paths.js';
 import { JjfsError, messageOf } from '../errors.js';
 import { createLogger, type LogLevel } from '../log.js';
-import { ExitCode } from '../cli/exit-codes.js';
+import { ExitCode } from '../exit-codes.js';
 import { Daemon } from './daemon.js';
 import { createFileSink } from './log-file.js';
 import { onTerminationSignals } from './signals.js';

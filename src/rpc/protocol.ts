@@ -1,13 +1,8 @@
 import { bool, num, object, optional, str } from './params.js';
 
-/**
- * Bumped whenever a method's params or result change incompatibly. The CLI checks it in `hello`
- * and tells the user to restart the daemon when it differs.
- */
-export const PROTOCOL_VERSION = 1;
-
-/** Largest request line the daemon accepts; a longer one is refused and the connection closed. */
-export const MAX_REQUEST_BYTES = 1024 * 1024;
+// The protocol's constants live in wire-constants.ts, which the CLI loads without this file's
+// param readers; they are re-exported here so the method table stays the one place to look.
+export { MAX_REQUEST_BYTES, MONITOR_NOTIFICATION, PROTOCOL_VERSION } from './wire-constants.js';
 
 export type MountState = 'mounted' | 'stale' | 'unhealthy' | 'unmounted';
 
@@ -128,8 +123,6 @@ export interface RoundInfo {
   remote?: RemoteRoundInfo;
 }
 
-/** The notification method that carries {@link MonitorEvent}s to a `monitor` connection. */
-export const MONITOR_NOTIFICATION = 'event';
 
 /** What the daemon does, as `jjfs monitor` streams it. `time` is ISO 8601. */
 export type MonitorEvent = { time: string; repo: string } & (

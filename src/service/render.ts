@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Paths } from '../config/paths.js';
 import { JjfsError } from '../errors.js';
 import { fuseThreadPoolSize } from '../fs/fuse-env.js';
-import { DAEMON_ENTRY, DAEMON_ENV_MARK } from '../daemon/launch-env.js';
+import { DAEMON_ENTRY, DAEMON_ENV_MARK } from '../launch/daemon-env.js';
 
 /** The two service managers jjfs can install into. */
 export type ServiceKind = 'systemd' | 'launchd';

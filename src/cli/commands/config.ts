@@ -37,8 +37,6 @@ function show(s: SettingInfo, out: Output): string {
 }
 
 export const configCommand: Command = {
-  name: 'config',
-  summary: 'Show or change a repo\'s settings; the running daemon applies a change at once',
   usage: 'jjfs config list|get KEY|set KEY VALUE|unset KEY [--repo NAME] [--json]',
   details:
     `Settings (per repo): ${Object.entries(SETTINGS).map(([k, s]) => `${k} — ${s.summary}`).join('; ')}.\n` +

@@ -1,15 +1,13 @@
 import { JjfsError } from '../../errors.js';
 import { describeUnsynced } from '../../rpc/unsynced-text.js';
-import type { MountInfo, StatusResult } from '../../rpc/protocol.js';
-import { runningDaemon, withClient, type Command } from '../command.js';
+import type { StatusResult } from '../../rpc/protocol.js';
+import { runningDaemon, type Command } from '../command.js';
 import type { Output } from '../output.js';
 import { startAndConnect } from '../connect.js';
-import { stopThroughService, waitForExit } from '../service-control.js';
+import { formatMount } from './list.js';
 import { formatRepo } from './repos.js';
 
 export const startCommand: Command = {
-  name: 'start',
-  summary: 'Start the daemon (it remounts every mount); through systemd/launchd when installed',
   usage: 'jjfs start',
   positionals: [0, 0],
   async run({ daemon, out, paths }) {
@@ -30,8 +28,6 @@ export const startCommand: Command = {
 };
 
 export const stopCommand: Command = {
-  name: 'stop',
-  summary: 'Stop the daemon (unmounts everything; mounts come back at the next start)',
   usage: 'jjfs stop',
   positionals: [0, 0],
   async run({ daemon, out, paths }) {
@@ -41,6 +37,8 @@ export const stopCommand: Command = {
       return;
     }
     const { pid } = await client.request('status', {});
+    // Imported here, not at the top: `list` and `status` share this module and must stay light.
+    const { stopThroughService, waitForExit } = await import('../service-control.js');
     // Under systemd/launchd the service manager must stop it: a daemon that just exits would
     // otherwise count as stopped by nobody (launchd) and the manager's view would be wrong.
     const via = await stopThroughService(paths, pid).catch((error: unknown) => {
@@ -60,8 +58,6 @@ export const stopCommand: Command = {
 };
 
 export const statusCommand: Command = {
-  name: 'status',
-  summary: 'Show the daemon, repos, mounts, conflicts and warnings',
   usage: 'jjfs status [--json]',
   positionals: [0, 0],
   async run({ daemon, out }) {
@@ -79,25 +75,6 @@ export const statusCommand: Command = {
     }
   },
 };
-
-export const listCommand: Command = {
-  name: 'list',
-  summary: 'List every mount with its state',
-  usage: 'jjfs list [--json]',
-  positionals: [0, 0],
-  async run({ daemon, out }) {
-    return withClient(daemon, async (client) => {
-      const { mounts } = await client.request('list', {});
-      out.result({ mounts }, () => (mounts.length === 0 ? 'No mounts. Open one with: jjfs open REPO [PATH]' : mounts.map((m) => formatMount(m, out))));
-    });
-  },
-};
-
-export function formatMount(m: MountInfo, out: Output): string {
-  const state = m.state === 'mounted' ? out.green(m.state) : out.red(m.state);
-  const extra = [m.at ? `read-only at ${m.at}` : '', m.error ? out.red(m.error) : ''].filter(Boolean).join('  ');
-  return `${m.path}\t${m.repo}\t${state}${extra ? `\t${extra}` : ''}`;
-}
 
 function formatStatus(s: StatusResult, out: Output): string[] {
   const lines = [

@@ -1,10 +1,8 @@
 import { JjfsError, messageOf } from '../../errors.js';
 import type { Command } from '../command.js';
-import { ExitCode } from '../exit-codes.js';
+import { ExitCode } from '../../exit-codes.js';
 
 export const doctorCommand: Command = {
-  name: 'doctor',
-  summary: 'Check jj, FUSE, the daemon, stale mounts, the service, every mount and remote; say how to fix each problem',
   usage: 'jjfs doctor [--strict] [--json]',
   details:
     'Changes nothing and does not start the daemon. Each check is ok, a warning (a choice such as no service ' +

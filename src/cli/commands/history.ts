@@ -30,8 +30,6 @@ const HISTORY_HELP =
   'inside a mount; outside mounts, give --repo NAME and a path relative to the repo root.';
 
 export const logCommand: Command = {
-  name: 'log',
-  summary: 'Versions of a file (or of the repo), newest first',
   usage: 'jjfs log [PATH] [--repo NAME] [--since TIME] [--limit N]',
   details: `Each version: commit id, time, the mount that made the change (or jjfs restore/undo), and what changed.\n${HISTORY_HELP}`,
   options: { repo: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' } },
@@ -58,8 +56,6 @@ export const logCommand: Command = {
 };
 
 export const showCommand: Command = {
-  name: 'show',
-  summary: 'Print a file as it was at REV|TIME (no PATH: that change and its diff)',
   usage: 'jjfs show REV|TIME [PATH] [--repo NAME]',
   details: `The content is written unchanged (binary too); a directory lists its files; --json gives base64 and a sha256.\n${HISTORY_HELP}`,
   options: { repo: { type: 'string' } },
@@ -104,8 +100,6 @@ async function splitDiffArgs(cwd: string, args: string[]): Promise<{ rev?: strin
 }
 
 export const diffCommand: Command = {
-  name: 'diff',
-  summary: 'What changed since REV|TIME (no REV: what the last change did)',
   usage: 'jjfs diff [REV|TIME] [PATH] [--repo NAME] [--stat]',
   details:
     'Git-style diff from that version to the current state, limited to PATH if given. With one argument, it is ' +

@@ -30,8 +30,6 @@ function describe(e: MonitorEvent, out: Output): string {
 }
 
 export const monitorCommand: Command = {
-  name: 'monitor',
-  summary: 'Watch what jjfs does, live: changes per mount, rounds, conflicts, pushes, errors',
   usage: 'jjfs monitor [REPO] [--json]',
   details: 'Runs until Ctrl-C (or until the daemon stops). --json prints one JSON event per line, for scripts.',
   positionals: [0, 1],

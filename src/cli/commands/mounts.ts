@@ -9,8 +9,6 @@ import { withClient, type Command } from '../command.js';
 import { versionLabel } from './history.js';
 
 export const openCommand: Command = {
-  name: 'open',
-  summary: 'Mount a repo at PATH (default ./REPO), creating the repo if needed',
   usage: 'jjfs open REPO [PATH] [--at REV|TIME]',
   details:
     'PATH\'s parent must exist; PATH is created if missing and must be empty. Whatever is written there ' +
@@ -38,8 +36,6 @@ export const openCommand: Command = {
 };
 
 export const closeCommand: Command = {
-  name: 'close',
-  summary: 'Unmount PATH after recording its last changes',
   usage: 'jjfs close PATH [--force]',
   details:
     'Refused while PATH holds files that exist only there (a nested git repository, files over the size limit, ' +
@@ -62,8 +58,6 @@ export const closeCommand: Command = {
 };
 
 export const unsyncedCommand: Command = {
-  name: 'unsynced',
-  summary: 'List what mounts hold that is not synced or in history, and why',
   usage: 'jjfs unsynced [PATH | --repo NAME] [--json]',
   details:
     'Nested git repositories (jj records none), files over the new-file size limit, special files (FIFOs, ' +
@@ -94,8 +88,6 @@ export const unsyncedCommand: Command = {
 };
 
 export const syncCommand: Command = {
-  name: 'sync',
-  summary: 'Sync now and wait until every mount has converged',
   usage: 'jjfs sync [REPO] [--remote]',
   details:
     'With --remote (repos with a remote; all of them when REPO is omitted), a remote round follows the local ' +
@@ -120,8 +112,6 @@ export const syncCommand: Command = {
 };
 
 export const conflictsCommand: Command = {
-  name: 'conflicts',
-  summary: 'List files with conflict markers',
   usage: 'jjfs conflicts [REPO]',
   details: 'Edit a listed file in any mount to resolve it; the resolution propagates like any change.',
   positionals: [0, 1],

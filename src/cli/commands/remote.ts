@@ -3,8 +3,6 @@ import { JjfsError } from '../../errors.js';
 import { withClient, type Command } from '../command.js';
 
 export const remoteCommand: Command = {
-  name: 'remote',
-  summary: 'Set, remove or show the git remote of a repo',
   usage: 'jjfs remote add URL [--repo NAME] | jjfs remote remove [--repo NAME] | jjfs remote list',
   details:
     'The remote is where the repo is backed up and through which other machines converge: every ' +

@@ -3,8 +3,6 @@ import type { RepoInfo } from '../../rpc/protocol.js';
 import { withClient, type Command } from '../command.js';
 
 export const initCommand: Command = {
-  name: 'init',
-  summary: 'Create a repo (default name: "default"), optionally from an existing git repository',
   usage: 'jjfs init [NAME] [--from URL]',
   details:
     'Creates the private jj repo NAME under the jjfs home. Running it again is harmless.\n' +
@@ -28,8 +26,6 @@ export const initCommand: Command = {
 };
 
 export const reposCommand: Command = {
-  name: 'repos',
-  summary: 'List repos',
   usage: 'jjfs repos',
   positionals: [0, 0],
   async run({ daemon, out }) {

@@ -16,8 +16,6 @@ function roundLines(r: ChangeResult): { lines: string[]; code: number } {
 }
 
 export const restoreCommand: Command = {
-  name: 'restore',
-  summary: 'Put a file, directory or the whole tree back as it was at REV|TIME',
   usage: 'jjfs restore PATH [--at REV|TIME] [--to NEWPATH] | jjfs restore --repo NAME --at REV|TIME',
   details:
     'The restore is a new change: it reaches every mount, and `jjfs undo` reverses it. Edits not yet recorded ' +
@@ -68,8 +66,6 @@ export const restoreCommand: Command = {
 };
 
 export const undoCommand: Command = {
-  name: 'undo',
-  summary: 'Reverse the last change (as a new change; repeat to go further back)',
   usage: 'jjfs undo [--repo NAME]',
   details:
     'Adds a change that reverses the newest change not undone yet; history is never rewritten, so the undo ' +

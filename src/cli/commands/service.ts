@@ -3,13 +3,12 @@ import { PROTOCOL_VERSION } from '../../rpc/protocol.js';
 import { VERSION } from '../../version.js';
 import type { Command } from '../command.js';
 import { tryConnect } from '../connect.js';
-import { sizeOf, waitForExit, waitUnderService } from '../service-control.js';
+import { sizeOf } from '../../util/files.js';
+import { waitForExit, waitUnderService } from '../service-control.js';
 
 const dryRun = { 'dry-run': { type: 'boolean' } } as const;
 
 export const installCommand: Command = {
-  name: 'install',
-  summary: 'Run jjfsd as a systemd user service / launchd agent: started at login, restarted after a crash',
   usage: 'jjfs install [--dry-run]',
   details:
     'Writes ~/.config/systemd/user/jjfs.service (Linux) or ~/Library/LaunchAgents/com.jjfs.daemon.plist (macOS) ' +
@@ -88,8 +87,6 @@ export const installCommand: Command = {
 };
 
 export const uninstallCommand: Command = {
-  name: 'uninstall',
-  summary: 'Stop the service and remove what jjfs install wrote',
   usage: 'jjfs uninstall [--dry-run]',
   details: 'Stops jjfsd (it unmounts everything), disables the service and removes its file. jjfs commands then start jjfsd directly again. --dry-run changes nothing.',
   options: dryRun,

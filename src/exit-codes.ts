@@ -1,4 +1,4 @@
-import type { ErrorKind } from '../errors.js';
+import type { ErrorKind } from './errors.js';
 
 /** Exit codes of `jjfs`, documented in README.md. */
 export const ExitCode: Record<ErrorKind | 'ok', number> = {
