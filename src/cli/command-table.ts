@@ -53,6 +53,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/mounts.js')).conflictsCommand,
   },
   {
+    name: 'compact',
+    summary: "Pack a repo's history now (the daemon also does it by itself)",
+    load: async () => (await import('./commands/compact.js')).compactCommand,
+  },
+  {
     name: 'unsynced',
     summary: 'List what mounts hold that is not synced or in history, and why',
     load: async () => (await import('./commands/mounts.js')).unsyncedCommand,

@@ -1,5 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import type { Paths } from '../config/paths.js';
+import { formatBytes } from '../util/format-bytes.js';
 import type { DaemonContact } from './state-checks.js';
 import { ok, warning, type Check } from './system-checks.js';
 
@@ -8,7 +9,6 @@ export const HISTORY_WARN_BYTES = 2 * 1024 ** 3;
 /** Free space under JJFS_HOME below this (or below 5 % of the filesystem) is a warning. */
 export const FREE_WARN_BYTES = 1024 ** 3;
 
-const size = (b: number): string => (b >= 1024 ** 3 ? `${(b / 1024 ** 3).toFixed(1)} GiB` : `${(b / 1024 ** 2).toFixed(0)} MiB`);
 
 /**
  * What history costs: a repo whose store grew past {@link HISTORY_WARN_BYTES}, and the free space
@@ -21,9 +21,9 @@ export async function checkStorage(paths: Paths, daemon: DaemonContact): Promise
     const large = repos.filter((r) => (r.history?.bytes ?? 0) > HISTORY_WARN_BYTES);
     for (const r of large) {
       const h = r.history!;
-      checks.push(warning('history', `repo ${r.name}: history takes ${size(h.bytes)} (${h.looseObjects} loose objects, ${h.packs} packs)`, `jjfs compact ${r.name}`));
+      checks.push(warning('history', `repo ${r.name}: history takes ${formatBytes(h.bytes)} (${h.looseObjects} loose objects, ${h.packs} packs)`, `jjfs compact ${r.name}`));
     }
-    if (large.length === 0) checks.push(ok('history', `${repos.length} repo(s), ${size(repos.reduce((n, r) => n + (r.history?.bytes ?? 0), 0))} of history`));
+    if (large.length === 0) checks.push(ok('history', `${repos.length} repo(s), ${formatBytes(repos.reduce((n, r) => n + (r.history?.bytes ?? 0), 0))} of history`));
   }
   const fs = await statfs(paths.home).catch(() => undefined);
   if (fs) {
@@ -31,8 +31,8 @@ export async function checkStorage(paths: Paths, daemon: DaemonContact): Promise
     const total = fs.blocks * fs.bsize;
     checks.push(
       free < FREE_WARN_BYTES || free < total * 0.05
-        ? warning('disk', `${size(free)} free of ${size(total)} on the filesystem of ${paths.home}: when it fills, syncing stops until space is freed`, 'free some space there, or set JJFS_HOME to a larger filesystem (with the daemon stopped)')
-        : ok('disk', `${size(free)} free on the filesystem of ${paths.home}`),
+        ? warning('disk', `${formatBytes(free)} free of ${formatBytes(total)} on the filesystem of ${paths.home}: when it fills, syncing stops until space is freed`, 'free some space there, or set JJFS_HOME to a larger filesystem (with the daemon stopped)')
+        : ok('disk', `${formatBytes(free)} free on the filesystem of ${paths.home}`),
     );
   }
   return checks;

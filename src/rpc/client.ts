@@ -127,7 +127,7 @@ export class RpcClient {
       const waiter = this.pending.get(response['id']);
       if (!waiter) continue; // not ours, or already failed by close
       this.pending.delete(response['id']);
-      waiter(response as RpcResponse);
+      waiter(response);
     }
   }
 

@@ -6,6 +6,7 @@ import type { Output } from '../output.js';
 import { startAndConnect } from '../connect.js';
 import { formatMount } from './list.js';
 import { formatRepo } from './repos.js';
+import { formatBytes } from '../../util/format-bytes.js';
 
 export const startCommand: Command = {
   usage: 'jjfs start',
@@ -90,6 +91,11 @@ function formatStatus(s: StatusResult, out: Output): string[] {
     lines.push(`  ${formatRepo(r)}`);
     for (const c of r.conflicts) lines.push(`    ${out.red('conflict')} ${c}`);
     for (const f of r.refusedFiles) lines.push(`    ${out.yellow('refused by jj')} ${f}`);
+    if (r.history) {
+      const h = r.history;
+      const last = h.lastCompaction ? `, last packed ${h.lastCompaction.at}${h.lastCompaction.error ? ` (failed: ${h.lastCompaction.error})` : ''}` : '';
+      lines.push(`    history: ${formatBytes(h.bytes)}, ${h.commits ?? '?'} commits, ${h.looseObjects} loose objects, ${h.packs} pack(s)${last}`);
+    }
     if (r.remote) {
       lines.push(`    remote: last push ${r.remote.lastPush ?? 'never'}, last fetch ${r.remote.lastFetch ?? 'never'}${r.remote.unpushed > 0 ? `, ${r.remote.unpushed} change(s) not pushed yet` : ''}`);
       if (r.remote.lastError) lines.push(`    ${out.yellow('remote sync delayed')}: ${r.remote.lastError}${r.remote.nextRetry ? ` (next retry ${r.remote.nextRetry})` : ''}`);

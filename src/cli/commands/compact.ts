@@ -1,0 +1,24 @@
+import { withClient, type Command } from '../command.js';
+import { formatBytes } from '../../util/format-bytes.js';
+
+/** `jjfs compact [REPO]`: packs history's loose objects now (the daemon also does it on its own). */
+export const compactCommand: Command = {
+  usage: 'jjfs compact [REPO]',
+  details:
+    'The daemon packs history by itself once a repo has compact_loose_objects loose objects (see jjfs config); ' +
+    'this does it now, between sync rounds. Nothing is deleted: every version stays in history.',
+  positionals: [0, 1],
+  async run({ positionals, daemon, out }) {
+    return withClient(daemon, async (client) => {
+      const { repos } = await client.request('compact', positionals[0] ? { repo: positionals[0] } : {});
+      out.result({ repos }, () =>
+        repos.map((r) => {
+          const size = `${formatBytes(r.history.bytes)} of history, ${r.history.commits ?? '?'} commits`;
+          if (!r.compaction) return `${r.repo}: nothing to pack (${size})`;
+          if (r.compaction.error) return `${r.repo}: compaction failed: ${r.compaction.error}`;
+          return `${r.repo}: packed ${r.compaction.looseBefore} loose objects in ${r.compaction.ms} ms, ${formatBytes(r.compaction.bytesBefore)} → ${formatBytes(r.compaction.bytesAfter)} (${size})`;
+        }),
+      );
+    });
+  },
+};
