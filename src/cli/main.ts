@@ -8,7 +8,7 @@ import { createOutput } from './output.js';
 
 // Start-up cost matters here (`jjfs --version` and `jjfs list` should start about as fast as node):
 // this module imports only what every command needs. The chosen command's module, the paths
-// (env-paths) and the daemon connection are imported once a command is to run.
+// (platform-dirs) and the daemon connection are imported once a command is to run.
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import envPaths from 'env-paths';
 import { JjfsError } from '../errors.js';
+import { platformDirs } from './platform-dirs.js';
 
 /** Where jjfs keeps everything on disk. */
 export interface Paths {
@@ -23,7 +23,7 @@ export const MAX_SOCKET_PATH = process.platform === 'darwin' ? 103 : 107;
 
 /**
  * Resolves the on-disk layout. `JJFS_HOME` puts everything under one directory (tests always use
- * it); otherwise env-paths gives the platform's places (XDG on Linux, ~/Library on macOS).
+ * it); otherwise the platform's places (XDG on Linux, ~/Library on macOS; see platform-dirs.ts).
  */
 export function resolvePaths(env: NodeJS.ProcessEnv = process.env): Paths {
   const override = env['JJFS_HOME'];
@@ -31,7 +31,7 @@ export function resolvePaths(env: NodeJS.ProcessEnv = process.env): Paths {
     const home = path.resolve(override);
     return layout(home, home, home);
   }
-  const p = envPaths('jjfs', { suffix: '' });
+  const p = platformDirs('jjfs', env);
   return layout(p.data, p.config, p.log);
 }
 

@@ -43,7 +43,7 @@ export interface ServiceSpec {
 
 /** Environment variables passed through from the installing shell when set. */
 const PASSED_THROUGH = ['JJFS_JJ', 'JJFS_LOG_LEVEL'] as const;
-/** Where env-paths puts data, config and log without JJFS_HOME; a service does not see your shell's. */
+/** Where platformDirs puts data, config and log without JJFS_HOME; a service does not see your shell's. */
 const XDG_DIRS = ['XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME'] as const;
 
 /**
