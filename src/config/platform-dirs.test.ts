@@ -8,7 +8,7 @@ function envPathsIn(env: NodeJS.ProcessEnv): Promise<{ data: string; config: str
   const script = "import envPaths from 'env-paths'; const p = envPaths('jjfs', { suffix: '' }); console.log(JSON.stringify({ data: p.data, config: p.config, log: p.log }));";
   return new Promise((resolve, reject) =>
     execFile(process.execPath, ['--input-type=module', '-e', script], { env, cwd: path.resolve(import.meta.dirname, '../..') }, (err, stdout) =>
-      err ? reject(err) : resolve(JSON.parse(stdout) as { data: string; config: string; log: string }),
+      err ? reject(new Error(err.message)) : resolve(JSON.parse(stdout) as { data: string; config: string; log: string }),
     ),
   );
 }
