@@ -6,12 +6,8 @@ import type { Logger, LogLevel } from '../log.js';
 import { RpcServer } from '../rpc/server.js';
 import { VERSION } from '../version.js';
 import { createHandlers } from './handlers.js';
-import {
-  acquireInstanceLock,
-  clearStaleSocket,
-  removeDaemonInfo,
-  writeDaemonInfo,
-} from './instance.js';
+import { removeDaemonInfo, writeDaemonInfo } from '../launch/daemon-info.js';
+import { acquireInstanceLock, clearStaleSocket } from './instance.js';
 import type { Services } from './services.js';
 
 /** Builds the long-lived parts once the lock is held and the config is loaded. */

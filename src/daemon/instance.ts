@@ -1,19 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { readFile, rm, rmdir } from 'node:fs/promises';
+import { rm, rmdir } from 'node:fs/promises';
 import net from 'node:net';
 import lockfile from 'proper-lockfile';
 import { isErrnoException, JjfsError } from '../errors.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { isDaemonAlive, readDaemonInfo } from '../launch/daemon-info.js';
 import type { Paths } from '../config/paths.js';
 
-/** Contents of daemon.json: who owns the lock and where it listens. */
-export interface DaemonInfo {
-  pid: number;
-  socket: string;
-  version: string;
-  startedAt: string;
-}
+export type { DaemonInfo } from '../launch/daemon-info.js';
 
 /**
  * How long a lock whose owner stopped refreshing it counts as held. A live daemon refreshes it every
@@ -138,40 +131,4 @@ export async function clearStaleSocket(socketPath: string): Promise<void> {
     throw new JjfsError('already-exists', `Another process is listening on ${socketPath}; is another jjfsd running?`);
   }
   await rm(socketPath, { force: true });
-}
-
-export async function writeDaemonInfo(paths: Paths, info: DaemonInfo): Promise<void> {
-  await writeFileAtomic(paths.daemonInfo, `${JSON.stringify(info)}\n`);
-}
-
-/** Removes daemon.json only if it is ours: a newer daemon may already have written its own. */
-export async function removeDaemonInfo(paths: Paths): Promise<void> {
-  const info = await readDaemonInfo(paths);
-  if (info?.pid === process.pid) await rm(paths.daemonInfo, { force: true });
-}
-
-export async function readDaemonInfo(paths: Paths): Promise<DaemonInfo | undefined> {
-  try {
-    const raw = JSON.parse(await readFile(paths.daemonInfo, 'utf8')) as Partial<DaemonInfo>;
-    return typeof raw.pid === 'number' && typeof raw.socket === 'string' ? (raw as DaemonInfo) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** True when `pid` is a live process that looks like jjfsd (guards against pid reuse on Linux). */
-export function isDaemonAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if (isErrnoException(error) && error.code === 'EPERM') return true;
-    return false;
-  }
-  if (process.platform !== 'linux') return true;
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return /jjfsd|daemon[/\\]main/.test(cmdline);
-  } catch {
-    return false;
-  }
 }

@@ -9,7 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type { Paths } from '../config/paths.js';
 import { emptyConfig, parseConfig, type Config } from '../config/schema.js';
 import { redactText, redactUrl, validateRemoteUrl } from '../config/validate.js';
-import { readDaemonInfo, isDaemonAlive } from '../daemon/instance.js';
+import { isDaemonAlive, readDaemonInfo } from '../launch/daemon-info.js';
 import { messageOf } from '../errors.js';
 import { listFuseMounts, probeMount } from '../fs/unmount.js';
 import type { StatusResult } from '../rpc/protocol.js';
