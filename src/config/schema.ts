@@ -46,6 +46,8 @@ export interface MountConfig {
   created_at: string;
   /** Read-only view of a past state (`open --at`), or absent. */
   at?: string;
+  /** A live read-only view (`open --read-only`): follows main, refuses writes. */
+  read_only?: true;
 }
 
 export interface Config {
@@ -166,6 +168,7 @@ function parseMount(value: unknown, where: string, problems: string[]): MountCon
     created_at: typeof value['created_at'] === 'string' ? value['created_at'] : new Date(0).toISOString(),
   };
   if (typeof value['at'] === 'string') mount.at = value['at'];
+  if (value['read_only'] === true) mount.read_only = true;
   return mount;
 }
 

@@ -83,7 +83,7 @@ export class MountService {
    * Mounts `repo` at `target` (absolute), creating the repo when it does not exist yet; with `at`,
    * mounts the repo's state at that revision or instant read-only (the repo must exist).
    */
-  open(repo: string, target: string, at?: string): Promise<{ mount: MountInfo; createdRepo: boolean; version?: CommitRef }> {
+  open(repo: string, target: string, at?: string, readOnly = false): Promise<{ mount: MountInfo; createdRepo: boolean; version?: CommitRef }> {
     return this.lock.run('mounts', async () => {
       this.repos.validateName(repo);
       let version: CommitRef | undefined;
@@ -109,6 +109,8 @@ export class MountService {
         workspace: path.join(repoHome(this.paths, repo), 'workspaces', id),
         created_at: new Date().toISOString(),
         ...(version ? { at: version.commit } : {}),
+        // A past state is read-only already; `read_only` marks a live view.
+        ...(readOnly && !version ? { read_only: true as const } : {}),
       };
       const undo: Array<() => Promise<unknown>> = [];
       try {
@@ -152,7 +154,7 @@ export class MountService {
       const info = this.info(found);
       // Paths that exist only in this mount would be deleted with its workspace: refuse, or with
       // --force move them out first (a rename inside JJFS_HOME: every byte kept, nothing copied).
-      const only = found.config.at === undefined ? (await this.hub.unsynced(found.config.repo, found.config.id)).paths : [];
+      const only = isWritable(found.config) ? (await this.hub.unsynced(found.config.repo, found.config.id)).paths : [];
       const rescue = path.join(this.paths.home, 'rescued', `${found.config.repo}-${path.basename(where)}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
       if (only.length > 0 && !force) {
         const list = only.slice(0, 20).map((p) => `  ${p.path} (${describeUnsynced(p)})`);
@@ -200,7 +202,7 @@ export class MountService {
   async unsynced(filter: { repo?: string; path?: string }): Promise<Array<{ repo: string; path: string; report: UnsyncedReport }>> {
     const where = filter.path === undefined ? undefined : path.resolve(filter.path);
     const chosen = [...this.live.values()].filter(
-      (m) => m.config.at === undefined && (filter.repo === undefined || m.config.repo === filter.repo) && (where === undefined || m.config.path === where),
+      (m) => isWritable(m.config) && (filter.repo === undefined || m.config.repo === filter.repo) && (where === undefined || m.config.path === where),
     );
     if (where !== undefined && chosen.length === 0) throw new JjfsError('not-found', `${where} is not a jjfs mount. See the mounts with: jjfs list`);
     return Promise.all(chosen.map(async (m) => ({ repo: m.config.repo, path: m.config.path, report: await this.hub.unsynced(m.config.repo, m.config.id) })));
@@ -241,7 +243,7 @@ export class MountService {
         if (info.state === 'mounted' && !mounted.has(m.config.path)) {
           return { ...info, state: 'stale' as const, error: 'the mount was removed outside jjfs; restart jjfsd to remount it' };
         }
-        if (!opts.unsynced || m.config.at !== undefined) return info;
+        if (!opts.unsynced || !isWritable(m.config)) return info;
         const report = await this.hub.unsynced(m.config.repo, m.config.id).catch(() => undefined);
         return report && report.paths.length > 0 ? { ...info, unsynced: report } : info;
       }),
@@ -285,6 +287,9 @@ export class MountService {
         this.hub.markDirty(config.id);
       },
       beforeMount: () => this.rescue(config),
+      // A live read-only view refuses writes in the pass-through, not with the kernel's `ro`: the
+      // notifier's replays (the events of synced changes) must still reach its watchers.
+      ...(config.read_only ? { refuseWrites: true } : {}),
     });
     try {
       await fuse.mount();
@@ -293,7 +298,7 @@ export class MountService {
       throw new JjfsError('environment', `Cannot mount ${config.path}: ${messageOf(error)}`);
     }
     try {
-      await this.hub.attach(config.repo, { id: config.id, dir: config.workspace, label: config.path });
+      await this.hub.attach(config.repo, { id: config.id, dir: config.workspace, label: config.path, ...(config.read_only ? { readOnly: true } : {}) });
     } catch (error) {
       await fuse.unmount().catch(() => undefined);
       this.hub.unregisterGate(config.id, gate);
@@ -348,6 +353,7 @@ export class MountService {
       workspace: m.config.workspace,
       state: unhealthy ? 'unhealthy' : m.fuse?.mounted ? 'mounted' : 'unmounted',
       ...(m.config.at ? { at: m.config.at } : {}),
+      ...(m.config.read_only ? { readOnly: true as const } : {}),
       ...(lastRound ? { lastSync: lastRound } : {}),
       ...(unhealthy ? { error: unhealthy } : {}),
     };
@@ -368,3 +374,7 @@ async function allMountPoints(): Promise<Set<string>> {
   }
 }
 
+/** A mount whose writes are synced: not a past state, not a read-only view. */
+function isWritable(config: MountConfig): boolean {
+  return config.at === undefined && config.read_only !== true;
+}

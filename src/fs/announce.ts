@@ -62,6 +62,11 @@ export class AnnounceState {
     this.ghosts.set(path, kind);
   }
 
+  /** True when the current request comes from the notifier (its replays). */
+  isNotifier(): boolean {
+    return this.fromNotifier();
+  }
+
   /** True if `path` must look absent to the current caller. */
   isHidden(path: string): boolean {
     return this.hidden.size > 0 && this.hidden.has(path) && this.fromNotifier();

@@ -84,7 +84,13 @@ export interface FuseMountOptions {
   mountPath: string;
   /** The jj workspace directory served through the mount. */
   backingDir: string;
+  /** Mounted read-only by the kernel (`ro`): a past state (`open --at`). */
   readOnly?: boolean;
+  /**
+   * Every write answers EROFS from the pass-through while the kernel mount stays read-write, so
+   * the notifier can still replay synced changes as events (a live read-only view).
+   */
+  refuseWrites?: boolean;
   gate: MountGate;
   log: Logger;
   /** Called with the workspace-relative path after every successful mutation through the mount. */
@@ -138,13 +144,13 @@ export class FuseMount {
    */
   async mount(): Promise<void> {
     if (this.isMounted) return;
-    const { mountPath, backingDir, readOnly, gate, log, onMutation, beforeMutation, announce } = this.opts;
+    const { mountPath, backingDir, readOnly, refuseWrites, gate, log, onMutation, beforeMutation, announce } = this.opts;
     const cleared = await clearStaleMount(mountPath);
     if (cleared) this.log.warn('cleared a stale mount (its process had died)', { mountPath });
     await this.opts.beforeMount?.();
     const ops = createPassthroughOps({
       root: backingDir,
-      readOnly: readOnly === true,
+      readOnly: readOnly === true || refuseWrites === true,
       gate,
       log,
       ...(onMutation ? { onMutation } : {}),
@@ -168,7 +174,7 @@ export class FuseMount {
     this.fuse = fuse;
     this.ops = ops;
     this.isMounted = true;
-    this.log.info('mounted', { mountPath, backingDir, readOnly: readOnly === true });
+    this.log.info('mounted', { mountPath, backingDir, readOnly: readOnly === true || refuseWrites === true });
   }
 
   /** Makes every further mutation through this mount fail with EROFS (before closing it). */

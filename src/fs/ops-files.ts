@@ -92,7 +92,10 @@ export function fileOps(ctx: OpsContext) {
     if (ctx.hidden(path)) return cb(Errno.ENOENT);
     const f = flags & PASS_FLAGS;
     const writing = (f & O_ACCMODE) !== O_RDONLY;
-    if (ctx.readOnly && (writing || f & O_TRUNC)) return cb(Errno.EROFS);
+    // The one writable open a read-only mount grants: the notifier's, whose only use of it is the
+    // no-op ftruncate that replays a synced modification (announce.ts) on a live read-only view.
+    const replay = writing && !(f & O_TRUNC) && ctx.announce.isNotifier();
+    if (ctx.readOnly && (writing || f & O_TRUNC) && !replay) return cb(Errno.EROFS);
     const doOpen = (done: (err: unknown) => void): void => {
       // Read the generation before opening: if a hold is released in between, the handle is
       // checked on first use rather than trusted.
@@ -119,8 +122,8 @@ export function fileOps(ctx: OpsContext) {
 
   function create(path: string, mode: number, cb: CbN): void {
     if (ctx.hidden(path)) return cb(Errno.EPERM);
-    if (ctx.readOnly) return cb(Errno.EROFS);
     let id = 0;
+    // The claim comes first: a live read-only view still replays the files sync created.
     if (ctx.announce.claimHidden(path)) {
       // Replaying a file sync created (announce.ts): open jj's file as it is, change nothing.
       const gen = gate.generation;
@@ -130,6 +133,7 @@ export function fileOps(ctx: OpsContext) {
       });
       return;
     }
+    if (ctx.readOnly) return cb(Errno.EROFS);
     // fuse-native passes no open flags to create. O_RDWR serves any access mode; no O_EXCL, as the
     // kernel's lookup already found no file (and a racing creator must not make a plain open fail).
     // Without the caller's O_APPEND the kernel supplies append offsets itself (its i_size).

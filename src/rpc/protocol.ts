@@ -14,6 +14,8 @@ export interface MountInfo {
   state: MountState;
   /** Present for read-only mounts of a past state. */
   at?: string;
+  /** A live view that follows main and refuses every write (`open --read-only`). */
+  readOnly?: true;
   lastSync?: string;
   error?: string;
   /** What this mount holds that history does not (status only; absent when nothing is left out). */
@@ -247,7 +249,7 @@ export interface Methods {
   'remote.remove': { params: { repo: string }; result: { repo: string } };
   /** Mounts `repo` at absolute `path`, creating the repo when needed. */
   open: {
-    params: { repo: string; path: string; at?: string };
+    params: { repo: string; path: string; at?: string; readOnly?: boolean };
     result: { mount: MountInfo; createdRepo: boolean; version?: CommitRef };
   };
   /**
@@ -321,7 +323,7 @@ export const paramReaders: { [M in MethodName]: (raw: unknown) => ParamsOf<M> } 
   init: object<{ name: string; from?: string }>({ name: str, from: optional(str) }),
   'remote.add': object({ repo: str, url: str }),
   'remote.remove': object({ repo: str }),
-  open: object<{ repo: string; path: string; at?: string }>({ repo: str, path: str, at: optional(str) }),
+  open: object<{ repo: string; path: string; at?: string; readOnly?: boolean }>({ repo: str, path: str, at: optional(str), readOnly: optional(bool) }),
   close: object<{ path: string; force?: boolean }>({ path: str, force: optional(bool) }),
   unsynced: object<{ repo?: string; path?: string }>({ repo: optional(str), path: optional(str) }),
   sync: object<{ repo?: string; remote?: boolean }>({ repo: optional(str), remote: optional(bool) }),

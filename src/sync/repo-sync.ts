@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import type { Logger } from '../log.js';
 import type { UnsyncedReport } from '../rpc/protocol.js';
 import { SerialQueue } from '../util/serial-queue.js';
+import { BackoffTimer } from './backoff-timer.js';
 import { Debouncer } from './debounce.js';
 import type { GitRunner } from './git.js';
 import { MainConflicts } from './main-conflicts.js';
@@ -14,9 +15,6 @@ import { syncedWorkspace, WorkspaceSteps, type SyncedWorkspace, type WorkspaceSp
 
 export type { ChangeSuppressor, WorkspaceSpec } from './workspace-steps.js';
 export type { RepoSyncInit, RepoSyncOptions, RepoSyncStatus, RoundReport, WorkspaceStatus } from './repo-sync-types.js';
-
-/** First and longest delay before a failed workspace is retried. */
-const [RETRY_FIRST_MS, RETRY_MAX_MS] = [1_000, 30_000];
 
 /**
  * Keeps every attached workspace of one repo converged on bookmark `main`.
@@ -48,8 +46,7 @@ export class RepoSync {
   #state: RepoState | undefined;
   #lastRound: RoundReport | undefined;
   /** Retries workspaces whose jj step failed (a full disk, a lock): see #scheduleRetry. */
-  #retryTimer: NodeJS.Timeout | undefined;
-  #retryDelayMs = RETRY_FIRST_MS;
+  readonly #retry = new BackoffTimer(1_000, 30_000);
 
   constructor(init: RepoSyncInit) {
     this.name = init.name;
@@ -121,7 +118,8 @@ export class RepoSync {
 
   /** Notes that workspace `id` changed (FUSE on every mutation; the watcher). Debounced. */
   markDirty(id: string): void {
-    if (this.#closed || !this.#ws.has(id)) return;
+    const w = this.#ws.get(id);
+    if (this.#closed || !w || w.spec.readOnly === true) return;
     this.#debouncer.mark(id);
   }
 
@@ -259,7 +257,7 @@ export class RepoSync {
   async close(): Promise<void> {
     this.#closed = true;
     this.#debouncer.clear();
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retry.cancel();
     await this.#enqueue(() => Promise.resolve());
   }
 
@@ -313,7 +311,7 @@ export class RepoSync {
     // 1. Commit each changed target, one at a time: each commit moves main.
     for (const id of targetIds) {
       const w = this.#ws.get(id);
-      if (!w) continue;
+      if (!w || w.spec.readOnly) continue; // a read-only view is only ever brought to main (step 2)
       try {
         const notes = await this.#steps.inWorkspace(w, () => this.#steps.commitChanges(w, state));
         if (notes) {
@@ -334,7 +332,9 @@ export class RepoSync {
     // A workspace with writes waiting for their round is left to that round: it will be brought to
     // main right before its commit, so moving it now would only merge the same files twice.
     const waiting = new Set([...this.#ready, ...this.#debouncer.pendingKeys()]);
-    const behind = [...this.#ws.values()].filter((w) => w.parent !== state.main && (w.healthy || all) && !waiting.has(w.spec.id));
+    // Unhealthy ones only when forced or retried (targets), so a failing one is not hammered.
+    const targets = new Set(targetIds);
+    const behind = [...this.#ws.values()].filter((w) => w.parent !== state.main && (w.healthy || all || targets.has(w.spec.id)) && !waiting.has(w.spec.id));
     await Promise.all(
       behind.map(async (w) => {
         try {
@@ -373,21 +373,16 @@ export class RepoSync {
    */
   #scheduleRetry(report: RoundReport): void {
     const unhealthy = () => [...this.#ws.values()].filter((w) => !w.healthy).map((w) => w.spec.id);
-    if (report.failed.length === 0 && unhealthy().length === 0) {
-      this.#retryDelayMs = RETRY_FIRST_MS;
-      return;
-    }
-    if (this.#retryTimer || this.#closed) return;
+    if (report.failed.length === 0 && unhealthy().length === 0) return this.#retry.reset();
+    if (this.#closed) return;
     // When it fires, every workspace unhealthy by then is retried, also those that failed in a
-    // round while this timer was already waiting.
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
+    // round while a retry was already pending.
+    this.#retry.schedule(() => {
       for (const id of unhealthy()) this.#ready.add(id);
       this.#scheduleRound();
-    }, this.#retryDelayMs);
-    this.#retryTimer.unref();
-    this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, RETRY_MAX_MS);
+    });
   }
+
 
   /** advance-branches should have moved main to W@-; if it did not, move it explicitly. */
   async #checkMainAdvanced(w: SyncedWorkspace, state: RepoState): Promise<RepoState> {

@@ -24,6 +24,11 @@ export interface WorkspaceSpec {
   dir: string;
   /** Human label, the mount path; goes into commit messages. */
   label: string;
+  /**
+   * A read-only view: brought onto every new `main` like any workspace, never committed from
+   * (its mount refuses writes; a direct edit of its backing directory stays in its working copy).
+   */
+  readOnly?: boolean;
 }
 
 /** Silences change notifications for a workspace while the engine's own jj writes into it. */

@@ -9,27 +9,32 @@ import { withClient, type Command } from '../command.js';
 import { versionLabel } from './history.js';
 
 export const openCommand: Command = {
-  usage: 'jjfs open REPO [PATH] [--at REV|TIME]',
+  usage: 'jjfs open REPO [PATH] [--at REV|TIME] [--read-only]',
   details:
     'PATH\'s parent must exist; PATH is created if missing and must be empty. Whatever is written there ' +
     'appears in every other mount of REPO within a second and is kept in jj history.\n' +
     '--at mounts the state of REPO at that revision or time READ-ONLY (writes fail with EROFS; default PATH ' +
-    './REPO@AT); close it like any mount. TIME: ISO 8601, 10m, 2h, 3d, yesterday, "2 hours ago".',
-  options: { at: { type: 'string' } },
+    './REPO@AT); close it like any mount. TIME: ISO 8601, 10m, 2h, 3d, yesterday, "2 hours ago".\n' +
+    '--read-only mounts a live view: it follows every change like any mount (watchers see them) and answers ' +
+    'every write with EROFS; nothing is ever committed from it. With --at it is the same as --at alone.',
+  options: { at: { type: 'string' }, 'read-only': { type: 'boolean' } },
   positionals: [1, 2],
   async run({ positionals, values, cwd, daemon, out }) {
     const repo = validateRepoName(positionals[0] as string);
     const atText = typeof values['at'] === 'string' ? values['at'] : undefined;
+    const readOnly = values['read-only'] === true && atText === undefined;
     const at = atText === undefined ? undefined : (await parseAt(atText, '--at')).at;
     const defaultPath = atText === undefined ? repo : `${repo}@${atText.trim().replace(/[^A-Za-z0-9._-]+/g, '-')}`;
     const target = canonicalTarget(cwd, positionals[1] ?? defaultPath);
     return withClient(daemon, async (client) => {
-      const result = await out.progress(`Opening ${repo} at ${target}`, client.request('open', { repo, path: target, ...(at !== undefined ? { at } : {}) }));
+      const result = await out.progress(`Opening ${repo} at ${target}`, client.request('open', { repo, path: target, ...(at !== undefined ? { at } : {}), ...(readOnly ? { readOnly: true } : {}) }));
       out.result(result, () => [
         ...(result.createdRepo ? [`Created repo "${repo}"`] : []),
         result.version
           ? `Mounted ${repo} at ${result.mount.path}, read-only, as of ${versionLabel(result.version)}`
-          : `Mounted ${repo} at ${result.mount.path}`,
+          : result.mount.readOnly
+            ? `Mounted ${repo} at ${result.mount.path}, read-only; it follows every change`
+            : `Mounted ${repo} at ${result.mount.path}`,
       ]);
     });
   },
@@ -50,6 +55,8 @@ export const closeCommand: Command = {
       out.result(result, () => [
         result.mount.at
           ? `Closed the read-only view ${result.mount.path} (${result.mount.repo} at ${result.mount.at.slice(0, 12)})`
+          : result.mount.readOnly
+            ? `Closed the read-only view ${result.mount.path} (${result.mount.repo})`
           : `Closed ${result.mount.path} (${result.mount.repo}); its changes are kept in the repo`,
         ...(result.rescued ? [`Paths that were not in history were moved to ${result.rescued}`] : []),
       ]);
