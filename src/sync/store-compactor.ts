@@ -44,7 +44,7 @@ const STALE_TEMP_PACK_MS = 60 * 60_000;
  * objects, one file each (a 4 KiB block for a few bytes): an agent writing all day makes hundreds
  * of thousands. After changes (at most every `checkEveryMs`) and once the repo has been quiet for
  * `idleMs`, the loose objects are counted (one `git count-objects`); past the threshold they are
- * packed with `git repack -d --geometric=2`, which writes new packs, then removes only the loose
+ * packed with `git repack -d --geometric=2` (and jj's keep refs with `git pack-refs`), which writes new packs, then removes only the loose
  * objects and packs whose every object is in a new pack. So nothing is ever pruned: an object jj
  * may still read is never deleted, and a kill -9 at any moment leaves packs and loose objects that
  * git and jj both read (at worst a duplicate, packed again next time, or a temp pack, removed
@@ -120,6 +120,10 @@ export class StoreCompactor {
       let error: string | undefined;
       try {
         await this.#removeStaleTempPacks();
+        // jj keeps every commit it made alive with a ref of its own (refs/jj/keep/*), one 4 KiB
+        // file each: packed into packed-refs. git locks and rewrites packed-refs atomically and
+        // drops a loose ref only if it did not change meanwhile.
+        await git.run(['pack-refs', '--all'], { gitDir: paths.gitDir, signal: this.#abort.signal, summary: 'git pack-refs' });
         await git.run(['-c', 'pack.threads=1', 'repack', '-d', '-q', '--geometric=2'], {
           gitDir: paths.gitDir,
           signal: this.#abort.signal,

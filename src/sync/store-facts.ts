@@ -13,15 +13,15 @@ export interface StoreFacts {
   /** Pack files and their size. */
   packs: number;
   packBytes: number;
-  /** Disk use of jj's operation log, index and metadata (everything under .jj/repo but git). */
+  /** Disk use of everything but git's objects: jj's operation log, index and metadata, git's refs. */
   jjBytes: number;
   /** Commits reachable from `main`, when main was given. */
   commits?: number;
 }
 
 /**
- * Measures a repo's store: `git count-objects` for the objects, a walk of jj's own directories for
- * the rest (their files are small; disk use counts the blocks each file holds). Reads only: safe
+ * Measures a repo's store: `git count-objects` for the objects, a walk of everything else (jj's own
+ * directories, git's refs; their files are small, so disk use counts the blocks each file holds). Reads only: safe
  * while jj and git work in the repo.
  */
 export async function measureStore(git: GitRunner, paths: RepoPaths, main?: string): Promise<StoreFacts> {
@@ -31,7 +31,7 @@ export async function measureStore(git: GitRunner, paths: RepoPaths, main?: stri
   const looseBytes = field('size') * 1024;
   const packs = field('packs');
   const packBytes = field('size-pack') * 1024;
-  const jjBytes = await diskUse(join(paths.repoDir, '.jj'), new Set([paths.gitDir]));
+  const jjBytes = await diskUse(join(paths.repoDir, '.jj'), new Set([join(paths.gitDir, 'objects')]));
   const commits =
     main === undefined ? undefined : Number((await git.run(['rev-list', '--count', main], { gitDir: paths.gitDir, summary: 'git rev-list' })).stdout.trim());
   return {
