@@ -51,8 +51,10 @@ export function mapPath(mounts: readonly MountInfo[], cwd: string, raw: string, 
     if (repoFlag !== undefined && repoFlag !== mount.repo) {
       throw new JjfsError('invalid-input', `${what} ${raw} is in a mount of repo "${mount.repo}", not "${repoFlag}". Drop --repo or give a path in "${repoFlag}".`);
     }
+    // A subtree mount shows one folder of the repo: its paths are that folder's.
     const inside = path.relative(mount.path, resolved).split(path.sep).join('/');
-    return { repo: mount.repo, path: normalizeRepoPath(inside, what) };
+    const inRepo = mount.subtree === undefined ? inside : inside === '' ? mount.subtree : `${mount.subtree}/${inside}`;
+    return { repo: mount.repo, path: normalizeRepoPath(inRepo, what) };
   }
   if (repoFlag !== undefined) {
     if (path.isAbsolute(raw)) {
@@ -76,7 +78,7 @@ export async function resolveTarget(client: RpcClient, cwd: string, raw: string 
   if (raw !== undefined) return mapPath(mounts, cwd, raw, repoFlag);
   if (repoFlag !== undefined) return { repo: repoFlag };
   const here = mountContaining(mounts, cwd) ?? mountContaining(mounts, realpathOfExisting(cwd));
-  if (here) return { repo: here.repo };
+  if (here) return here.subtree === undefined ? { repo: here.repo } : { repo: here.repo, path: here.subtree };
   const { repos } = await client.request('repos', {});
   if (repos.length === 1 && repos[0]) return { repo: repos[0].name };
   throw new JjfsError(

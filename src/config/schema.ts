@@ -48,6 +48,8 @@ export interface MountConfig {
   at?: string;
   /** A live read-only view (`open --read-only`): follows main, refuses writes. */
   read_only?: true;
+  /** Only this folder of the repo (`open REPO/SUB/DIR`): repo-relative, normalised. */
+  subtree?: string;
 }
 
 export interface Config {
@@ -169,6 +171,7 @@ function parseMount(value: unknown, where: string, problems: string[]): MountCon
   };
   if (typeof value['at'] === 'string') mount.at = value['at'];
   if (value['read_only'] === true) mount.read_only = true;
+  if (typeof value['subtree'] === 'string' && value['subtree'] !== '') mount.subtree = value['subtree'];
   return mount;
 }
 

@@ -21,7 +21,9 @@ export type VersionResolver = (repo: string, at: string) => Promise<CommitRef>;
 
 /** What mounts need of the sync side (SyncHub implements it). */
 export interface MountSync {
-  createWorkspace(repo: string, id: string, dir: string, rev?: string): Promise<void>;
+  createWorkspace(repo: string, id: string, dir: string, rev?: string, subtree?: string): Promise<void>;
+  /** Which of `paths` (repo-relative) are files at `rev` (default main). */
+  filesAt(repo: string, paths: readonly string[], rev?: string): Promise<string[]>;
   forgetWorkspace(repo: string, id: string): Promise<void>;
   /** Starts syncing and watching a workspace. */
   attach(repo: string, ws: WorkspaceSpec): Promise<void>;
@@ -41,6 +43,19 @@ export interface MountRepos {
   validateName(name: string): void;
   require(name: string): void;
   init(name: string): Promise<unknown>;
+}
+
+/** What `jjfs open` asks for (see the RPC method `open`). */
+export interface OpenRequest {
+  repo: string;
+  /** Absolute mount point. */
+  path: string;
+  /** A past state (read-only): revision or ISO instant. */
+  at?: string;
+  /** A live read-only view. */
+  readOnly?: boolean;
+  /** Only this folder of the repo (repo-relative). */
+  subtree?: string;
 }
 
 /** One FUSE pass-through mount as the mount service drives it (FuseMount). */

@@ -44,6 +44,7 @@ async function setUp(root: string, opts: { attachFails?: boolean; unsynced?: str
       return Promise.resolve();
     },
     markDirty: () => undefined,
+    filesAt: () => Promise.resolve([]),
     unsynced: (): Promise<UnsyncedReport> =>
       Promise.resolve({ paths: (opts.unsynced ?? []).map((p) => ({ path: p, reason: 'ignored' as const, detail: '.gitignore' })), ignored: [], droppings: 0 }),
     status: () => undefined,
@@ -105,7 +106,7 @@ describe('MountService (fakes for jj and FUSE)', () => {
   it('open mounts before attaching, records the mount, and close undoes it in order', async () => {
     const { service, config, calls } = await setUp(root);
     const where = path.join(root, 'a');
-    const { mount } = await service.open('notes', where);
+    const { mount } = await service.open({ repo: 'notes', path: where });
     expect(mount).toMatchObject({ repo: 'notes', path: where, state: 'mounted' });
     expect(config.snapshot().mounts.map((m) => m.path)).toEqual([where]);
     expect(calls).toEqual(['createWorkspace notes', 'registerGate', 'mount', 'attach notes']);
@@ -120,7 +121,7 @@ describe('MountService (fakes for jj and FUSE)', () => {
   it('a failed open undoes every step: no mount in config, workspace forgotten, created directory gone', async () => {
     const { service, config, calls } = await setUp(root, { attachFails: true });
     const where = path.join(root, 'b');
-    await expect(service.open('notes', where)).rejects.toThrow(/jj exploded/);
+    await expect(service.open({ repo: 'notes', path: where })).rejects.toThrow(/jj exploded/);
     expect(config.snapshot().mounts).toEqual([]);
     expect(calls).toEqual(['createWorkspace notes', 'registerGate', 'mount', 'attach notes', 'unmount', 'unregisterGate', 'forgetWorkspace notes']);
     expect(existsSync(where)).toBe(false);
@@ -130,7 +131,7 @@ describe('MountService (fakes for jj and FUSE)', () => {
   it('close refuses a mount holding paths history lacks, names them and the fix, and changes nothing', async () => {
     const { service, config, calls } = await setUp(root, { unsynced: ['.git', 'build/'] });
     const where = path.join(root, 'c');
-    await service.open('notes', where);
+    await service.open({ repo: 'notes', path: where });
     calls.length = 0;
     const error = await service.close(where).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(JjfsError);
@@ -143,8 +144,8 @@ describe('MountService (fakes for jj and FUSE)', () => {
   it('refuses a second mount at the same path and a relative path', async () => {
     const { service } = await setUp(root);
     const where = path.join(root, 'd');
-    await service.open('notes', where);
-    await expect(service.open('notes', where)).rejects.toThrow(/already a jjfs mount of repo "notes"/);
+    await service.open({ repo: 'notes', path: where });
+    await expect(service.open({ repo: 'notes', path: where })).rejects.toThrow(/already a jjfs mount of repo "notes"/);
     await expect(service.close(path.join(root, 'nowhere'))).rejects.toThrow(/is not a jjfs mount/);
   });
 });

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { repoHome, type Paths } from '../config/paths.js';
 import type { MountConfig } from '../config/schema.js';
 import type { ConfigStore } from '../config/store.js';
 import { JjfsError, messageOf } from '../errors.js';
 import { FuseMount, type FuseMountOptions } from '../fs/mount.js';
-import { decodeMountField, listFuseMounts } from '../fs/unmount.js';
+import { listFuseMounts } from '../fs/unmount.js';
 import type { BackingChange } from '../fs/announce.js';
 import { MountAnnouncer } from '../fs/mount-announcer.js';
 import type { Notifier } from '../fs/notifier.js';
@@ -17,8 +17,9 @@ export type { FuseAvailability, MountServiceInit, MountSync } from './mount-deps
 import type { Logger } from '../log.js';
 import type { CommitRef, MountInfo, UnsyncedReport } from '../rpc/protocol.js';
 import { describeUnsynced } from '../rpc/unsynced-text.js';
-import type { FuseAvailability, MountRepos, MountServiceInit, MountSync, ServedMount, VersionResolver } from './mount-deps.js';
+import type { FuseAvailability, MountRepos, MountServiceInit, MountSync, OpenRequest, ServedMount, VersionResolver } from './mount-deps.js';
 import { KeyedMutex } from '../util/mutex.js';
+import { allMountPoints, backingRoot, isWritable, prepareSubtree, subtreeOf } from './mount-layout.js';
 import { checkOpenTarget } from './open-target.js';
 import { moveOut, rescueMountPoint } from './rescue.js';
 
@@ -76,16 +77,22 @@ export class MountService {
   backingChanged(id: string, events: BackingChange[]): void {
     const m = this.live.get(id);
     if (!m?.announcer || !m.fuse?.mounted) return;
-    void m.announcer.changed(events);
+    // The watcher reports workspace-relative paths; a subtree mount shows only its folder.
+    const prefix = m.config.subtree === undefined ? '' : `${m.config.subtree}/`;
+    const shown = prefix === '' ? events : events.filter((e) => e.path.startsWith(prefix)).map((e) => ({ ...e, path: e.path.slice(prefix.length) }));
+    if (shown.length > 0) void m.announcer.changed(shown);
   }
 
   /**
    * Mounts `repo` at `target` (absolute), creating the repo when it does not exist yet; with `at`,
    * mounts the repo's state at that revision or instant read-only (the repo must exist).
    */
-  open(repo: string, target: string, at?: string, readOnly = false): Promise<{ mount: MountInfo; createdRepo: boolean; version?: CommitRef }> {
+  open(request: OpenRequest): Promise<{ mount: MountInfo; createdRepo: boolean; version?: CommitRef }> {
+    const { repo, path: target, at, readOnly = false } = request;
     return this.lock.run('mounts', async () => {
       this.repos.validateName(repo);
+      // Checked before anything is created: never trusted from the wire.
+      const subtree = request.subtree === undefined ? undefined : subtreeOf(request.subtree);
       let version: CommitRef | undefined;
       if (at !== undefined) {
         this.repos.require(repo); // a past state of a repo that does not exist is an error, not a new repo
@@ -100,6 +107,14 @@ export class MountService {
       });
       this.requireFuse();
       const createdRepo = this.config.snapshot().repos[repo] === undefined;
+      if (subtree && !createdRepo) {
+        // The folder, or a folder on its way, must not be a file in the repo (checked before anything is made).
+        const parts = subtree.split('/');
+        const files = await this.hub.filesAt(repo, parts.map((_, i) => parts.slice(0, i + 1).join('/')), version?.commit);
+        if (files.length > 0) {
+          throw new JjfsError('invalid-input', `${files[0]!} is a file in repo "${repo}", not a folder; open the folder that holds it, or the whole repo.`);
+        }
+      }
       if (createdRepo) await this.repos.init(repo);
       const id = randomUUID();
       const mount: MountConfig = {
@@ -111,11 +126,13 @@ export class MountService {
         ...(version ? { at: version.commit } : {}),
         // A past state is read-only already; `read_only` marks a live view.
         ...(readOnly && !version ? { read_only: true as const } : {}),
+        ...(subtree ? { subtree } : {}),
       };
       const undo: Array<() => Promise<unknown>> = [];
       try {
-        await this.hub.createWorkspace(repo, id, mount.workspace, version?.commit);
+        await this.hub.createWorkspace(repo, id, mount.workspace, version?.commit, subtree);
         undo.push(() => this.hub.forgetWorkspace(repo, id), () => rm(mount.workspace, { recursive: true, force: true }));
+        if (subtree) await prepareSubtree(mount.workspace, subtree, repo);
         if (create) {
           try {
             await mkdir(where, { mode: 0o755 });
@@ -274,10 +291,10 @@ export class MountService {
   private async mountAndAttach(config: MountConfig): Promise<LiveMount> {
     const gate = new MountGate({ log: this.log.child('fuse') });
     this.hub.registerGate(config.id, gate);
-    const announcer = this.notifier && new MountAnnouncer(config.path, config.workspace, gate, this.notifier, this.log.child('fuse'));
+    const announcer = this.notifier && new MountAnnouncer(config.path, backingRoot(config), gate, this.notifier, this.log.child('fuse'));
     const fuse = this.serve({
       mountPath: config.path,
-      backingDir: config.workspace,
+      backingDir: backingRoot(config),
       gate,
       ...(announcer ? { announce: announcer.state } : {}),
       log: this.log.child('fuse'),
@@ -310,7 +327,7 @@ export class MountService {
   /** A read-only mount of a past state: FUSE with EROFS, no gate registered, nothing attached. */
   private async mountReadOnly(config: MountConfig): Promise<LiveMount> {
     const gate = new MountGate({ log: this.log.child('fuse') });
-    const fuse = this.serve({ mountPath: config.path, backingDir: config.workspace, readOnly: true, gate, log: this.log.child('fuse') });
+    const fuse = this.serve({ mountPath: config.path, backingDir: backingRoot(config), readOnly: true, gate, log: this.log.child('fuse') });
     try {
       await fuse.mount();
     } catch (error) {
@@ -326,7 +343,7 @@ export class MountService {
    */
   private async rescue(config: MountConfig): Promise<void> {
     if ((await allMountPoints()).has(config.path)) return;
-    const report = await rescueMountPoint(config.path, config.workspace);
+    const report = await rescueMountPoint(config.path, backingRoot(config));
     if (report.moved.length + report.renamed.length + report.duplicates.length === 0) return;
     this.log.warn('moved files written into the mount point while it was not mounted into the mount', {
       path: config.path,
@@ -354,6 +371,7 @@ export class MountService {
       state: unhealthy ? 'unhealthy' : m.fuse?.mounted ? 'mounted' : 'unmounted',
       ...(m.config.at ? { at: m.config.at } : {}),
       ...(m.config.read_only ? { readOnly: true as const } : {}),
+      ...(m.config.subtree ? { subtree: m.config.subtree } : {}),
       ...(lastRound ? { lastSync: lastRound } : {}),
       ...(unhealthy ? { error: unhealthy } : {}),
     };
@@ -362,19 +380,4 @@ export class MountService {
   private requireFuse(): void {
     if (!this.fuse.ok) throw new JjfsError('environment', `FUSE is not usable on this machine: ${this.fuse.detail}`);
   }
-}
-
-/** Every mount point on the system (any filesystem type), from /proc/mounts. */
-async function allMountPoints(): Promise<Set<string>> {
-  try {
-    const text = await readFile('/proc/mounts', 'utf8');
-    return new Set(text.split('\n').map((l) => l.split(' ')[1]).filter((p): p is string => !!p).map(decodeMountField));
-  } catch {
-    return new Set();
-  }
-}
-
-/** A mount whose writes are synced: not a past state, not a read-only view. */
-function isWritable(config: MountConfig): boolean {
-  return config.at === undefined && config.read_only !== true;
 }

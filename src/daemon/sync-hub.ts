@@ -7,7 +7,7 @@ import type { MonitorEvent, RoundInfo, UnsyncedReport } from '../rpc/protocol.js
 import type { GitRunner } from '../sync/git.js';
 import type { JjRunner } from '../sync/jj-runner.js';
 import { DAEMON_IGNORES, writeRepoSettings } from '../sync/repo-init.js';
-import { RepoJj, repoPaths } from '../sync/repo-jj.js';
+import { fileFileset, RepoJj, repoPaths } from '../sync/repo-jj.js';
 import { RepoSync, type RepoSyncOptions, type RepoSyncStatus, type RoundReport, type WorkspaceSpec } from '../sync/repo-sync.js';
 import { StoreCompactor, type CompactionReport } from '../sync/store-compactor.js';
 import { measureStore, type StoreFacts } from '../sync/store-facts.js';
@@ -166,9 +166,16 @@ export class SyncHub {
     this.#gates.unregister(id, gate);
   }
 
-  /** Creates the jj workspace `id` of `repo` at `dir`, checked out at `rev` (default main). */
-  async createWorkspace(repo: string, id: string, dir: string, rev?: string): Promise<void> {
-    await addWorkspace(this.repoJj(repo), id, dir, rev);
+  /** Creates the jj workspace `id` of `repo` at `dir`, checked out at `rev` (default main); only `subtree` when given. */
+  async createWorkspace(repo: string, id: string, dir: string, rev?: string, subtree?: string): Promise<void> {
+    await addWorkspace(this.repoJj(repo), id, dir, rev, subtree);
+  }
+
+  /** Which of `paths` (repo-relative) are files at `rev` (default main): one jj process, on the repo. */
+  async filesAt(repo: string, paths: readonly string[], rev = 'main'): Promise<string[]> {
+    if (paths.length === 0) return [];
+    const r = await this.repoJj(repo).repo(['file', 'list', '-r', rev, paths.map(fileFileset).join(' | ')]);
+    return r.stdout.split('\n').filter((l) => l !== '');
   }
 
   /** Forgets a workspace jj knows but no engine has attached (undoing a failed open). */

@@ -124,7 +124,7 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
       if (filter.repo !== undefined) repos.require(filter.repo);
       return mounts.unsynced(filter);
     },
-    open: ({ repo, path: target, at, readOnly }) => mounts.open(repo, target, at, readOnly === true),
+    open: (request) => mounts.open(request),
     closeMount: (target, force) => mounts.close(target, force),
     sync: (repo, remote) => rounds.sync(repo, remote),
     subscribe: ({ repo }, push) => {

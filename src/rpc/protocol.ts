@@ -16,6 +16,8 @@ export interface MountInfo {
   at?: string;
   /** A live view that follows main and refuses every write (`open --read-only`). */
   readOnly?: true;
+  /** The folder of the repo this mount shows (`open REPO/SUB/DIR`); absent: the whole repo. */
+  subtree?: string;
   lastSync?: string;
   error?: string;
   /** What this mount holds that history does not (status only; absent when nothing is left out). */
@@ -249,7 +251,7 @@ export interface Methods {
   'remote.remove': { params: { repo: string }; result: { repo: string } };
   /** Mounts `repo` at absolute `path`, creating the repo when needed. */
   open: {
-    params: { repo: string; path: string; at?: string; readOnly?: boolean };
+    params: { repo: string; path: string; at?: string; readOnly?: boolean; subtree?: string };
     result: { mount: MountInfo; createdRepo: boolean; version?: CommitRef };
   };
   /**
@@ -323,7 +325,13 @@ export const paramReaders: { [M in MethodName]: (raw: unknown) => ParamsOf<M> } 
   init: object<{ name: string; from?: string }>({ name: str, from: optional(str) }),
   'remote.add': object({ repo: str, url: str }),
   'remote.remove': object({ repo: str }),
-  open: object<{ repo: string; path: string; at?: string; readOnly?: boolean }>({ repo: str, path: str, at: optional(str), readOnly: optional(bool) }),
+  open: object<{ repo: string; path: string; at?: string; readOnly?: boolean; subtree?: string }>({
+    repo: str,
+    path: str,
+    at: optional(str),
+    readOnly: optional(bool),
+    subtree: optional(str),
+  }),
   close: object<{ path: string; force?: boolean }>({ path: str, force: optional(bool) }),
   unsynced: object<{ repo?: string; path?: string }>({ repo: optional(str), path: optional(str) }),
   sync: object<{ repo?: string; remote?: boolean }>({ repo: optional(str), remote: optional(bool) }),

@@ -183,12 +183,20 @@ async function isEmptyOrMissing(dir: string): Promise<boolean> {
  * (default `main`; read-only `--at` mounts use a past commit). `dir` must be empty or not exist.
  * Returns the directory.
  */
-export async function addWorkspace(rj: RepoJj, id: string, dir: string = join(rj.paths.workspacesDir, id), rev = 'main'): Promise<string> {
+export async function addWorkspace(rj: RepoJj, id: string, dir: string = join(rj.paths.workspacesDir, id), rev = 'main', subtree?: string): Promise<string> {
   assertWorkspaceId(id);
   if (!(await isEmptyOrMissing(dir))) throw new Error(`workspace directory ${dir} exists and is not empty`);
   await mkdir(dir, { recursive: true });
   // Not --ignore-working-copy: with it jj 0.42 creates the workspace on root() with no files.
-  await rj.repoWithWorkingCopy(['workspace', 'add', '--name', id, '-r', rev, dir]);
+  if (subtree === undefined) {
+    await rj.repoWithWorkingCopy(['workspace', 'add', '--name', id, '-r', rev, dir]);
+    return dir;
+  }
+  // A subtree: created with no files at all, then only `subtree` is checked out (jj sparse
+  // patterns), so the disk holds the subtree and nothing else — never the whole tree first. The
+  // sparse step runs in the new workspace's own process, like every step that writes its files.
+  await rj.repoWithWorkingCopy(['workspace', 'add', '--name', id, '-r', rev, '--sparse-patterns', 'empty', dir]);
+  await rj.workspace(dir, ['sparse', 'set', '--add', subtree]);
   return dir;
 }
 

@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { validateRepoName } from '../../config/validate.js';
 import { JjfsError } from '../../errors.js';
+import { normalizeRepoPath } from '../../history/repo-path.js';
 import { parseAt } from '../../history/time.js';
 import type { RemoteRoundInfo } from '../../rpc/protocol.js';
 import { describeUnsynced } from '../../rpc/unsynced-text.js';
@@ -9,10 +10,12 @@ import { withClient, type Command } from '../command.js';
 import { versionLabel } from './history.js';
 
 export const openCommand: Command = {
-  usage: 'jjfs open REPO [PATH] [--at REV|TIME] [--read-only]',
+  usage: 'jjfs open REPO[/SUB/DIR] [PATH] [--at REV|TIME] [--read-only]',
   details:
     'PATH\'s parent must exist; PATH is created if missing and must be empty. Whatever is written there ' +
     'appears in every other mount of REPO within a second and is kept in jj history.\n' +
+    'REPO/SUB/DIR mounts only that folder of the repo (default PATH ./DIR); only it is on disk, writes land at ' +
+    'SUB/DIR/... in the repo, and a folder the repo does not have yet is created (it reaches history with its first file).\n' +
     '--at mounts the state of REPO at that revision or time READ-ONLY (writes fail with EROFS; default PATH ' +
     './REPO@AT); close it like any mount. TIME: ISO 8601, 10m, 2h, 3d, yesterday, "2 hours ago".\n' +
     '--read-only mounts a live view: it follows every change like any mount (watchers see them) and answers ' +
@@ -20,14 +23,19 @@ export const openCommand: Command = {
   options: { at: { type: 'string' }, 'read-only': { type: 'boolean' } },
   positionals: [1, 2],
   async run({ positionals, values, cwd, daemon, out }) {
-    const repo = validateRepoName(positionals[0] as string);
+    const spec = positionals[0] as string;
+    const slash = spec.indexOf('/');
+    const repo = validateRepoName(slash < 0 ? spec : spec.slice(0, slash));
+    const subtree = slash < 0 ? undefined : normalizeRepoPath(spec.slice(slash + 1), 'The subtree');
+    if (subtree === '') throw new JjfsError('invalid-input', `The subtree in ${JSON.stringify(spec)} is empty; open the whole repo with: jjfs open ${repo}`);
     const atText = typeof values['at'] === 'string' ? values['at'] : undefined;
     const readOnly = values['read-only'] === true && atText === undefined;
     const at = atText === undefined ? undefined : (await parseAt(atText, '--at')).at;
-    const defaultPath = atText === undefined ? repo : `${repo}@${atText.trim().replace(/[^A-Za-z0-9._-]+/g, '-')}`;
+    const base = subtree === undefined ? repo : subtree.split('/').pop()!;
+    const defaultPath = atText === undefined ? base : `${base}@${atText.trim().replace(/[^A-Za-z0-9._-]+/g, '-')}`;
     const target = canonicalTarget(cwd, positionals[1] ?? defaultPath);
     return withClient(daemon, async (client) => {
-      const result = await out.progress(`Opening ${repo} at ${target}`, client.request('open', { repo, path: target, ...(at !== undefined ? { at } : {}), ...(readOnly ? { readOnly: true } : {}) }));
+      const result = await out.progress(`Opening ${repo} at ${target}`, client.request('open', { repo, path: target, ...(at !== undefined ? { at } : {}), ...(readOnly ? { readOnly: true } : {}), ...(subtree ? { subtree } : {}) }));
       out.result(result, () => [
         ...(result.createdRepo ? [`Created repo "${repo}"`] : []),
         result.version
