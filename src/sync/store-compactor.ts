@@ -4,7 +4,7 @@ import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { GitError, type GitRunner } from './git.js';
 import type { RepoPaths } from './repo-jj.js';
-import { measureStore, type StoreFacts } from './store-facts.js';
+import { countObjects, measureStore, type StoreFacts } from './store-facts.js';
 
 /** What the last compaction of a repo did. */
 export interface CompactionReport {
@@ -111,9 +111,10 @@ export class StoreCompactor {
     const { git, paths, repo, log } = this.#init;
     const threshold = minLoose ?? this.#init.threshold();
     if (this.#closed || threshold <= 0) return undefined;
-    // Counting reads only: it runs outside the queue, so an idle check never delays a round.
+    // Counting reads only: it runs outside the queue, so an idle check never delays a round; the
+    // walk of jj's own files (thousands) is done only when there is something to pack.
+    if ((await countObjects(git, paths)).looseObjects < threshold) return undefined;
     const before = await measureStore(git, paths);
-    if (before.looseObjects < threshold) return undefined;
     return this.#init.between(async () => {
       if (this.#closed) return undefined;
       const started = Date.now();

@@ -25,24 +25,27 @@ export interface StoreFacts {
  * while jj and git work in the repo.
  */
 export async function measureStore(git: GitRunner, paths: RepoPaths, main?: string): Promise<StoreFacts> {
+  const objects = await countObjects(git, paths);
+  const jjBytes = await diskUse(join(paths.repoDir, '.jj'), new Set([join(paths.gitDir, 'objects')]));
+  const commits =
+    main === undefined ? undefined : Number((await git.run(['rev-list', '--count', main], { gitDir: paths.gitDir, summary: 'git rev-list' })).stdout.trim());
+  return {
+    ...objects,
+    bytes: objects.looseBytes + objects.packBytes + jjBytes,
+    jjBytes,
+    ...(commits === undefined || !Number.isFinite(commits) ? {} : { commits }),
+  };
+}
+
+/** Loose objects and packs only: one `git count-objects`, no walk (the compactor's frequent check). */
+export async function countObjects(git: GitRunner, paths: RepoPaths): Promise<Pick<StoreFacts, 'looseObjects' | 'looseBytes' | 'packs' | 'packBytes'>> {
   const counted = await git.run(['count-objects', '-v'], { gitDir: paths.gitDir, summary: 'git count-objects' });
   const field = (name: string): number => Number(/^(\S+): (\d+)$/m.exec(counted.stdout.split('\n').find((l) => l.startsWith(`${name}:`)) ?? '')?.[2] ?? 0);
   const looseObjects = field('count');
   const looseBytes = field('size') * 1024;
   const packs = field('packs');
   const packBytes = field('size-pack') * 1024;
-  const jjBytes = await diskUse(join(paths.repoDir, '.jj'), new Set([join(paths.gitDir, 'objects')]));
-  const commits =
-    main === undefined ? undefined : Number((await git.run(['rev-list', '--count', main], { gitDir: paths.gitDir, summary: 'git rev-list' })).stdout.trim());
-  return {
-    bytes: looseBytes + packBytes + jjBytes,
-    looseObjects,
-    looseBytes,
-    packs,
-    packBytes,
-    jjBytes,
-    ...(commits === undefined || !Number.isFinite(commits) ? {} : { commits }),
-  };
+  return { looseObjects, looseBytes, packs, packBytes };
 }
 
 /** Disk use (allocated blocks) of everything under `dir`, skipping the directories in `skip`. */
