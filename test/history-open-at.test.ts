@@ -3,7 +3,7 @@ import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/pro
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Entry, jsonIn, seenEverywhere, syncRepo } from './helpers/history.js';
-import { JjfsEnv, mountPoints } from './helpers/jjfs-env.js';
+import { errorCode, JjfsEnv, mountPoints } from './helpers/jjfs-env.js';
 
 let env: JjfsEnv;
 let a: string;
@@ -15,15 +15,6 @@ afterEach(async () => {
   await env.cleanup();
 });
 
-/** The error code of a filesystem call that must fail. */
-async function failure(op: () => Promise<unknown>): Promise<string | undefined> {
-  try {
-    await op();
-    return undefined;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code;
-  }
-}
 
 interface MountJson {
   path: string;
@@ -55,11 +46,11 @@ describe('open --at: a read-only mount of a past state', () => {
 
     // Every kind of write fails with EROFS, and nothing reaches the live mount or history.
     const commits = await env.commitCount('notes');
-    expect(await failure(() => writeFile(path.join(ro, 'keep.md'), 'overwrite\n'))).toBe('EROFS');
-    expect(await failure(() => appendFile(path.join(ro, 'keep.md'), 'more\n'))).toBe('EROFS');
-    expect(await failure(() => writeFile(path.join(ro, 'created.md'), 'x'))).toBe('EROFS');
-    expect(await failure(() => rm(path.join(ro, 'keep.md')))).toBe('EROFS');
-    expect(await failure(() => mkdir(path.join(ro, 'dir')))).toBe('EROFS');
+    expect(await errorCode(() => writeFile(path.join(ro, 'keep.md'), 'overwrite\n'))).toBe('EROFS');
+    expect(await errorCode(() => appendFile(path.join(ro, 'keep.md'), 'more\n'))).toBe('EROFS');
+    expect(await errorCode(() => writeFile(path.join(ro, 'created.md'), 'x'))).toBe('EROFS');
+    expect(await errorCode(() => rm(path.join(ro, 'keep.md')))).toBe('EROFS');
+    expect(await errorCode(() => mkdir(path.join(ro, 'dir')))).toBe('EROFS');
     expect(await readFile(path.join(ro, 'keep.md'), 'utf8')).toBe('v1\n');
     await syncRepo(env, 'notes');
     expect(await env.commitCount('notes')).toBe(commits);
@@ -76,7 +67,7 @@ describe('open --at: a read-only mount of a past state', () => {
     expect((await env.run(['stop'])).code).toBe(0);
     expect((await env.run(['start'])).code).toBe(0);
     expect(await readFile(path.join(ro, 'keep.md'), 'utf8')).toBe('v1\n');
-    expect(await failure(() => writeFile(path.join(ro, 'keep.md'), 'x'))).toBe('EROFS');
+    expect(await errorCode(() => writeFile(path.join(ro, 'keep.md'), 'x'))).toBe('EROFS');
 
     // close: unmounted, directory and backing workspace gone, jj forgets the workspace.
     const closed = await env.run(['close', ro]);

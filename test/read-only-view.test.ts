@@ -3,7 +3,7 @@ import path from 'node:path';
 import watcher from '@parcel/watcher';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MountInfo, StatusResult } from '../src/rpc/protocol.js';
-import { isAlive, JjfsEnv, readOrUndefined, waitFor } from './helpers/jjfs-env.js';
+import { errorCode, isAlive, JjfsEnv, readOrUndefined, waitFor } from './helpers/jjfs-env.js';
 
 // Mount what you need (issue 16): a live read-only view follows main like any mount — its watchers
 // hear of every change — answers every write with EROFS, commits nothing, survives kill -9.
@@ -23,15 +23,6 @@ async function openReadOnly(name: string): Promise<string> {
   return where;
 }
 
-/** The error code of `op` (it must fail). */
-async function codeOf(op: () => Promise<unknown>): Promise<string | undefined> {
-  try {
-    await op();
-    return undefined;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code;
-  }
-}
 
 describe('read-only live views', () => {
   it('follow every change with watcher events, refuse every write with EROFS, and commit nothing', async () => {
@@ -64,13 +55,13 @@ describe('read-only live views', () => {
 
     const commits = await env.commitCount('notes');
     const refused = {
-      write: await codeOf(() => writeFile(path.join(r, 'kept.md'), 'mine\n')),
-      create: await codeOf(() => writeFile(path.join(r, 'other.md'), 'x\n')),
-      mkdir: await codeOf(() => mkdir(path.join(r, 'sub'))),
-      rename: await codeOf(() => rename(path.join(r, 'kept.md'), path.join(r, 'moved.md'))),
-      delete: await codeOf(() => rm(path.join(r, 'new.md'))),
-      chmod: await codeOf(() => chmod(path.join(r, 'kept.md'), 0o600)),
-      symlink: await codeOf(() => symlink('kept.md', path.join(r, 'link'))),
+      write: await errorCode(() => writeFile(path.join(r, 'kept.md'), 'mine\n')),
+      create: await errorCode(() => writeFile(path.join(r, 'other.md'), 'x\n')),
+      mkdir: await errorCode(() => mkdir(path.join(r, 'sub'))),
+      rename: await errorCode(() => rename(path.join(r, 'kept.md'), path.join(r, 'moved.md'))),
+      delete: await errorCode(() => rm(path.join(r, 'new.md'))),
+      chmod: await errorCode(() => chmod(path.join(r, 'kept.md'), 0o600)),
+      symlink: await errorCode(() => symlink('kept.md', path.join(r, 'link'))),
     };
     expect(refused).toEqual({ write: 'EROFS', create: 'EROFS', mkdir: 'EROFS', rename: 'EROFS', delete: 'EROFS', chmod: 'EROFS', symlink: 'EROFS' });
     await env.json(['sync', 'notes']);
@@ -100,6 +91,6 @@ describe('read-only live views', () => {
     expect(st.mounts.find((m) => m.path === r)).toMatchObject({ state: 'mounted', readOnly: true });
     await writeFile(path.join(a, 'f.md'), 'after\n');
     expect(await waitFor(async () => (await readOrUndefined(path.join(r, 'f.md'))) === 'after\n', 20_000)).toBe(true);
-    expect(await codeOf(() => writeFile(path.join(r, 'f.md'), 'mine\n'))).toBe('EROFS');
+    expect(await errorCode(() => writeFile(path.join(r, 'f.md'), 'mine\n'))).toBe('EROFS');
   });
 });

@@ -211,6 +211,16 @@ export async function readOrUndefined(file: string): Promise<string | undefined>
   }
 }
 
+/** The error code of a filesystem call that must fail (undefined when it succeeded). */
+export async function errorCode(op: () => Promise<unknown>): Promise<string | undefined> {
+  try {
+    await op();
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code;
+  }
+}
+
 /** Mount points currently in /proc/mounts. */
 export async function mountPoints(): Promise<string[]> {
   return parseMounts(await readFile('/proc/mounts', 'utf8'));
