@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI = path.join(ROOT, 'bin', 'jjfs.js');
+export const CLI = path.join(ROOT, 'bin', 'jjfs.cjs');
 
 /** A temp JJFS_HOME with a CLI runner; `close()` stops the daemon and removes everything. */
 export function jjfsHome(prefix = 'jjfs-bench-') {

@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..');
-const cli = path.join(repoRoot, 'bin', 'jjfs.js');
+const cli = path.join(repoRoot, 'bin', 'jjfs.cjs');
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);

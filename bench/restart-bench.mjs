@@ -31,7 +31,7 @@ const log = (s) => process.stderr.write(`${s}\n`);
 
 function jjfs(...a) {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [path.join(repo, 'bin', 'jjfs.js'), ...a], { env, timeout: 120_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [path.join(repo, 'bin', 'jjfs.cjs'), ...a], { env, timeout: 120_000 }, (err, stdout, stderr) =>
       err ? reject(new Error(`jjfs ${a.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
     );
   });

@@ -23,7 +23,7 @@ async function workspacesKiB(h, which) {
   return Number(execFileSync('du', ['-sck', ...dirs], { encoding: 'utf8' }).trim().split('\n').pop().split('\t')[0]);
 }
 
-async function latency(h, from, to, file) {
+async function latency(from, to, file) {
   const lat = [];
   for (let s = 0; s < samples; s++) {
     const token = `sample ${s} ${Date.now()}\n`;
@@ -61,8 +61,8 @@ try {
   const fullKiB = await workspacesKiB(h, (m) => m.subtree === undefined && m.path !== seed);
   console.log(`repo: ${files} files (${folderFiles} in projects/a); ${mounts} subtree mounts of projects/a vs ${mounts} full mounts`);
   console.log(`disk of the workspaces: subtree ${(subKiB / 1024).toFixed(1)} MiB, full ${(fullKiB / 1024).toFixed(1)} MiB (${(fullKiB / subKiB).toFixed(1)}× more)`);
-  const toSub = await latency(h, path.join(seed, 'projects', 'a'), path.join(h.root, 'sub0'), 'probe.md');
-  const toFull = await latency(h, seed, path.join(h.root, 'full0'), 'probe-full.md');
+  const toSub = await latency(path.join(seed, 'projects', 'a'), path.join(h.root, 'sub0'), 'probe.md');
+  const toFull = await latency(seed, path.join(h.root, 'full0'), 'probe-full.md');
   const f = (v) => `p50 ${percentile(v, 50).toFixed(0)} / p95 ${percentile(v, 95).toFixed(0)} / p99 ${percentile(v, 99).toFixed(0)} ms`;
   console.log(`full mount → subtree mount: ${f(toSub)}`);
   console.log(`full mount → full mount:    ${f(toFull)}   (same run, ${1 + 2 * mounts} mounts)`);

@@ -33,6 +33,14 @@ function version(cmd) {
 /** @type {Array<{ name: string; ok: boolean; detail: string; fix?: string; fuse?: boolean }>} */
 const checks = [];
 
+// Node: the CLI bundle require()s ES-module packages (bin/jjfs.cjs), which needs 20.19+ / 22.12+.
+checks.push({
+  name: 'node',
+  ok: process.features.require_module === true,
+  detail: `${process.versions.node}${process.features.require_module ? '' : ' (cannot require() ES modules)'}`,
+  fix: 'install Node.js 20.19 or newer (22.12 or newer on the 22 line)',
+});
+
 // jj: $JJFS_JJ, else jj on PATH, else the optional npm package.
 {
   const bundled = path.join(root, 'node_modules', '@smithers-orchestrator', 'jj-linux-x64', 'bin', 'jj');

@@ -7,11 +7,11 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Paths } from '../config/paths.js';
 import { fuseProcessEnv } from '../fs/fuse-env.js';
 import { probeFuseDevice } from '../fs/fuse-preflight.js';
 import { findUnmountTool } from '../fs/unmount.js';
+import { distPath } from '../package-root.js';
 import { JJ_NPM_PACKAGE, JjUnavailableError, locateJj, MIN_JJ_VERSION } from '../sync/jj-locate.js';
 import type { FuseChildReport } from './fuse-child.js';
 
@@ -81,7 +81,7 @@ export async function checkLibfuse(paths: Paths): Promise<Check> {
   const tmp = existsSync(paths.home) ? undefined : await mkdtemp(path.join(os.tmpdir(), 'jjfs-doctor-'));
   try {
     const env = fuseProcessEnv(process.env, tmp ? path.join(tmp, 'lib') : paths.shimDir);
-    const child = fileURLToPath(new URL('./fuse-child.js', import.meta.url));
+    const child = distPath('doctor', 'fuse-child.js');
     const out = await new Promise<{ stdout: string; stderr: string; failed?: string }>((resolve) => {
       execFile(process.execPath, [child], { env, timeout: 30_000, cwd: '/' }, (error, stdout, stderr) =>
         resolve({ stdout, stderr, ...(error ? { failed: error.message } : {}) }),

@@ -16,7 +16,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../package-root.js';
 import { fuseOptionList, type MountOptions } from './fuse-options.js';
 import type { FuseBinding, FuseConstructor, FuseErrnos, FuseInstance, FuseOps, FuseTime } from './fuse-types.js';
 import { unmount } from './unmount.js';
@@ -33,11 +33,8 @@ interface RawFuseInstance extends FuseInstance {
 }
 type Signal = (err: number) => void;
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-/** src/fs or dist/fs -> repository root. */
-const packageRoot = path.resolve(here, '..', '..');
 /** Where native-shims/build-fuse.mjs puts the patched copy. */
-const patchedFuseDir = path.join(packageRoot, 'native-shims', 'build', 'fuse-native');
+const patchedFuseDir = path.join(PACKAGE_ROOT, 'native-shims', 'build', 'fuse-native');
 
 /** Replaces fuse-native's `fusermount -uz` (absent without fuse3) by our tool choice. */
 function installUnmount(Base: RawFuseClass): void {

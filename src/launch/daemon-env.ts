@@ -3,11 +3,11 @@
  * shared by the CLI (which starts the daemon detached), bin/jjfsd.js (which re-executes itself with
  * this environment) and the service units; none of them has to go through cli/ or daemon/ for it.
  */
-import { fileURLToPath } from 'node:url';
 import type { Paths } from '../config/paths.js';
+import { distPath } from '../package-root.js';
 
 /** The daemon's entry module (dist/daemon/main.js): what the CLI and the service units start. */
-export const DAEMON_ENTRY = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
+export const DAEMON_ENTRY = distPath('daemon', 'main.js');
 
 /** Environment variable telling bin/jjfsd.js that the FUSE environment is already in place. */
 export const DAEMON_ENV_MARK = 'JJFS_DAEMON_ENV';

@@ -5,11 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Paths } from '../config/paths.js';
 import { JjfsError } from '../errors.js';
 import { fuseThreadPoolSize } from '../fs/fuse-env.js';
 import { DAEMON_ENTRY, DAEMON_ENV_MARK } from '../launch/daemon-env.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 
 /** The two service managers jjfs can install into. */
 export type ServiceKind = 'systemd' | 'launchd';
@@ -23,8 +23,8 @@ export const LAUNCHD_LABEL = 'com.jjfs.daemon';
  */
 export const STOP_TIMEOUT_S = 90;
 
-/** Where the templates live: `<package>/service-templates/` (from src/service or dist/service). */
-export const TEMPLATE_DIR = fileURLToPath(new URL('../../service-templates/', import.meta.url));
+/** Where the templates live: `<package>/service-templates/`. */
+export const TEMPLATE_DIR = `${path.join(PACKAGE_ROOT, 'service-templates')}${path.sep}`;
 
 /** Everything a rendered service definition contains. */
 export interface ServiceSpec {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const CLI = path.join(ROOT, 'bin', 'jjfs.js');
+export const CLI = path.join(ROOT, 'bin', 'jjfs.cjs');
 export const DAEMON_MAIN = path.join(ROOT, 'dist', 'daemon', 'main.js');
 
 export interface RunResult {
