@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../package-root.js';
 import { fuseOptionList, type MountOptions } from './fuse-options.js';
-import type { FuseBinding, FuseConstructor, FuseErrnos, FuseInstance, FuseOps, FuseTime } from './fuse-types.js';
+import type { FuseBinding, FuseConstructor, FuseErrnos, FuseInstance, FuseOps, FuseTime, NativeSyscalls } from './fuse-types.js';
 import { unmount } from './unmount.js';
 import { decodeStockMs, decodeTimespec } from './utimens.js';
 
@@ -32,6 +32,16 @@ interface RawFuseInstance extends FuseInstance {
   ops: FuseOps;
 }
 type Signal = (err: number) => void;
+type BufferSignal = (errOrLength: number, buffer: ArrayBufferLike) => void;
+
+/** What a getxattr/listxattr answer means for a caller's buffer of `into.length` bytes. */
+function sized(err: number, value: Buffer | undefined, into: Buffer, errnos: FuseErrnos): [number, ArrayBufferLike] {
+  if (err !== 0 || !value) return [err !== 0 ? err : errnos.ENODATA, into.buffer];
+  if (into.length === 0) return [value.length, into.buffer];
+  if (value.length > into.length) return [errnos.ERANGE, into.buffer];
+  value.copy(into);
+  return [value.length, into.buffer];
+}
 
 /** Where native-shims/build-fuse.mjs puts the patched copy. */
 const patchedFuseDir = path.join(PACKAGE_ROOT, 'native-shims', 'build', 'fuse-native');
@@ -62,6 +72,26 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean): FuseConstructor {
       return list.length > 0 ? `-o${list.join(',')}` : '';
     }
 
+    /**
+     * Overrides fuse-native, whose wrapper copies a value into the caller's buffer whatever its
+     * size and answers the full length (libfuse would then send more bytes than the buffer has).
+     * Here: size 0 asks for the length; a buffer too small gets ERANGE, as getxattr(2) says.
+     */
+    _op_getxattr(signal: BufferSignal, p: string, name: string, valueBuf: Buffer): void {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- called as handler.call(this.ops, …) below
+      const handler = this.ops.getxattr;
+      if (!handler) return signal(Base.ENOSYS, valueBuf.buffer);
+      handler.call(this.ops, p, name, (err, value) => signal(...sized(err, value, valueBuf, Base)));
+    }
+
+    /** Overrides fuse-native (which pads the length for macOS): the same size rules as getxattr. */
+    _op_listxattr(signal: BufferSignal, p: string, listBuf: Buffer): void {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- called as handler.call(this.ops, …) below
+      const handler = this.ops.listxattr;
+      if (!handler) return signal(Base.ENOSYS, listBuf.buffer);
+      handler.call(this.ops, p, (err, list) => signal(...sized(err, list, listBuf, Base)));
+    }
+
     /** Overrides fuse-native: decodes times (patched: raw timespecs; stock: ms, atime twice). */
     _op_utimens(signal: Signal, p: string, aLow: number, aHigh: number, mLow: number, mHigh: number, aSec?: number, aNsec?: number, mSec?: number, mNsec?: number): void {
       // eslint-disable-next-line @typescript-eslint/unbound-method -- called as handler.call(this.ops, …) below
@@ -81,6 +111,34 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean): FuseConstructor {
     }
   }
   return JjfsFuse;
+}
+
+/** The jjfs exports of the patched addon (native-shims/build-fuse.mjs); absent ones are undefined. */
+interface RawAddon {
+  jjfs_caller_pid?: () => number;
+  jjfs_caller_uid?: () => number;
+  jjfs_caller_gid?: () => number;
+  jjfs_mknod?: NativeSyscalls['mknod'];
+  jjfs_utimens?: NativeSyscalls['utimens'];
+  jjfs_lsetxattr?: NativeSyscalls['lsetxattr'];
+  jjfs_lgetxattr?: NativeSyscalls['lgetxattr'];
+  jjfs_llistxattr?: NativeSyscalls['llistxattr'];
+  jjfs_lremovexattr?: NativeSyscalls['lremovexattr'];
+  jjfs_syscalls_patch?: number;
+}
+
+/** The syscall functions, when this build has all of them (an older patched build has none). */
+function nativeSyscalls(raw: RawAddon): NativeSyscalls | undefined {
+  const { jjfs_mknod: mknod, jjfs_utimens: utimens, jjfs_caller_uid: callerUid, jjfs_caller_gid: callerGid } = raw;
+  const { jjfs_lsetxattr: lsetxattr, jjfs_lgetxattr: lgetxattr, jjfs_llistxattr: llistxattr, jjfs_lremovexattr: lremovexattr } = raw;
+  if (raw.jjfs_syscalls_patch !== 1 || !mknod || !utimens || !callerUid || !callerGid) return undefined;
+  if (!lsetxattr || !lgetxattr || !llistxattr || !lremovexattr) return undefined;
+  // The caller ids are uid_t/gid_t carried as int32: (uid_t)-1 would read -1, others as they are.
+  return {
+    mknod, utimens, lsetxattr, lgetxattr, llistxattr, lremovexattr,
+    callerUid: () => callerUid() >>> 0,
+    callerGid: () => callerGid() >>> 0,
+  };
 }
 
 function readPatchedStamp(): boolean {
@@ -121,12 +179,14 @@ export function loadFuse(opts: { allowPatched?: boolean } = {}): FuseBinding {
       const Base = req(patchedFuseDir) as RawFuseClass;
       installUnmount(Base);
       // The same addon instance fuse-native loaded (Node caches native modules by path).
-      const raw = (req('node-gyp-build') as (dir: string) => { jjfs_caller_pid?: () => number })(patchedFuseDir);
+      const raw = (req('node-gyp-build') as (dir: string) => RawAddon)(patchedFuseDir);
+      const syscalls = nativeSyscalls(raw);
       return {
         Fuse: subclass(Base, true),
         mtimeFixed: true,
         source: 'patched',
         ...(typeof raw.jjfs_caller_pid === 'function' ? { callerPid: raw.jjfs_caller_pid } : {}),
+        ...(syscalls ? { syscalls } : {}),
       };
     } catch (err) {
       causes.push({ source: 'patched', message: err instanceof Error ? err.message : String(err) });

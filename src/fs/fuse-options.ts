@@ -25,6 +25,8 @@ export interface MountOptions {
   force?: boolean;
   mkdir?: boolean;
   debug?: boolean;
+  /** Device nodes in the mount work (libfuse mounts `nodev` otherwise); root only. */
+  dev?: boolean;
 }
 
 /** Escapes a value for libfuse's comma-separated `-o` list. */
@@ -43,6 +45,7 @@ export function fuseOptionList(opts: MountOptions): string[] {
   if (opts.debug) o.push('debug');
   if (opts.readOnly) o.push('ro');
   if (opts.allowOther) o.push('allow_other');
+  if (opts.dev) o.push('dev');
   if (opts.autoUnmount) o.push('auto_unmount');
   if (opts.fsname !== undefined) o.push(`fsname=${optValue(opts.fsname)}`);
   if (opts.subtype !== undefined) o.push(`subtype=${optValue(opts.subtype)}`);

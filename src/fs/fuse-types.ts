@@ -11,7 +11,8 @@ export type FuseResultCallback<T> = (err: number, result?: T) => void;
 
 /**
  * What getattr/readdir report, the shape fuse-native turns into a `struct stat`: dates or epoch
- * milliseconds (fuse-native truncates to ms).
+ * milliseconds (the stock build truncates to ms); the patched build (native-shims/build-fuse.mjs)
+ * takes the exact times from the bigint `*Ns` fields when they are there.
  */
 export interface FuseStat {
   mode: number;
@@ -28,6 +29,34 @@ export interface FuseStat {
   atime?: Date | number;
   mtime?: Date | number;
   ctime?: Date | number;
+  atimeNs?: bigint;
+  mtimeNs?: bigint;
+  ctimeNs?: bigint;
+}
+
+/**
+ * Syscalls Node has no API for, from the patched addon (native-shims/build-fuse.mjs). Synchronous,
+ * on the backing directory only (never on a mount: the daemon must not touch its own mounts).
+ * Each answers 0 or a negative errno.
+ */
+export interface NativeSyscalls {
+  /** mknod(2): FIFOs, sockets, device nodes. `dev` as the kernel encodes it (makedev). */
+  mknod(path: string, mode: number, dev: number): number;
+  /**
+   * utimensat(2) with AT_SYMLINK_NOFOLLOW: exact nanoseconds; a `nsec` of UTIME_NOW / UTIME_OMIT
+   * means "now" / "leave unchanged", as in the syscall.
+   */
+  utimens(path: string, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): number;
+  /** lsetxattr(2); `flags` XATTR_CREATE / XATTR_REPLACE as the caller gave them. */
+  lsetxattr(path: string, name: string, value: Buffer, flags: number): number;
+  /** lgetxattr(2): the value, or a negative errno. */
+  lgetxattr(path: string, name: string): Buffer | number;
+  /** llistxattr(2): the NUL-terminated names, or a negative errno. */
+  llistxattr(path: string): Buffer | number;
+  lremovexattr(path: string, name: string): number;
+  /** uid and gid of the process whose request the running handler serves (read synchronously). */
+  callerUid(): number;
+  callerGid(): number;
 }
 
 /** What statfs reports (fuse-native carries the counts as uint32). */
@@ -74,8 +103,10 @@ export interface FuseOps {
   chmod?(path: string, mode: number, cb: FuseErrCallback): void;
   mknod?(path: string, mode: number, dev: number, cb: FuseErrCallback): void;
   setxattr?(path: string, name: string, value: Buffer, position: number, flags: number, cb: FuseErrCallback): void;
-  getxattr?(path: string, name: string, position: number, cb: FuseResultCallback<Buffer | null>): void;
-  listxattr?(path: string, cb: FuseResultCallback<string[]>): void;
+  /** The whole value; the loader answers the caller's size question and ERANGE (fuse-loader.ts). */
+  getxattr?(path: string, name: string, cb: FuseResultCallback<Buffer>): void;
+  /** The names as llistxattr(2) gives them (each NUL-terminated); sizes as for getxattr. */
+  listxattr?(path: string, cb: FuseResultCallback<Buffer>): void;
   removexattr?(path: string, name: string, cb: FuseErrCallback): void;
   open?(path: string, flags: number, cb: FuseResultCallback<number>): void;
   opendir?(path: string, flags: number, cb: FuseResultCallback<number>): void;
@@ -108,6 +139,7 @@ export interface FuseErrnos {
   readonly ENOSPC: number; readonly EROFS: number; readonly ENAMETOOLONG: number; readonly ENOSYS: number;
   readonly ENOTEMPTY: number; readonly ELOOP: number; readonly ENODATA: number; readonly ENOTSUP?: number;
   readonly EOPNOTSUPP: number; readonly ENOTCONN: number; readonly ETIMEDOUT: number; readonly ESTALE: number;
+  readonly ERANGE: number;
 }
 
 /** The Fuse class handed out by `loadFuse` (fuse-loader.ts): fuse-native's class plus jjfs' options. */
@@ -127,4 +159,6 @@ export interface FuseBinding {
    * process differently from everyone else (announce.ts).
    */
   callerPid?: () => number;
+  /** Present when the loaded build has the syscall patch (mknod, nanosecond times, caller ids). */
+  syscalls?: NativeSyscalls;
 }

@@ -53,7 +53,7 @@
  */
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import { createFuse } from './fuse-loader.js';
+import { createFuse, loadFuse } from './fuse-loader.js';
 import type { MountOptions } from './fuse-options.js';
 import type { FuseInstance } from './fuse-types.js';
 import { clearStaleMount } from './unmount.js';
@@ -77,6 +77,10 @@ const DEFAULT_OPTIONS: Readonly<MountOptions> = {
   hardRemove: true,
   subtype: 'jjfs',
   force: true,
+  // Device nodes made in a mount (mknod) open only on a mount without `nodev`, which libfuse sets
+  // unless told otherwise. Only root may mount with `dev`; making a device node still needs
+  // CAP_MKNOD in the calling process (the kernel checks it before the request reaches us).
+  dev: process.getuid?.() === 0,
 };
 
 export interface FuseMountOptions {
@@ -148,8 +152,10 @@ export class FuseMount {
     const cleared = await clearStaleMount(mountPath);
     if (cleared) this.log.warn('cleared a stale mount (its process had died)', { mountPath });
     await this.opts.beforeMount?.();
+    const binding = loadFuse();
     const ops = createPassthroughOps({
       root: backingDir,
+      ...(binding.syscalls ? { sys: binding.syscalls } : {}),
       readOnly: readOnly === true || refuseWrites === true,
       gate,
       log,
@@ -163,7 +169,7 @@ export class FuseMount {
       ...(readOnly ? { readOnly: true } : {}),
       ...this.opts.options,
     };
-    const fuse = createFuse(mountPath, ops, options);
+    const fuse = createFuse(mountPath, ops, options, binding);
     await new Promise<void>((resolve, reject) => {
       fuse.mount((err) => {
         if (!err) return resolve();

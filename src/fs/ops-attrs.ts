@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import { ANNOUNCE_SIZE } from './announce.js';
 import type { FuseTime } from './fuse-types.js';
 import type { Cb, OpsContext } from './ops-context.js';
-import { Errno } from './ops-errno.js';
+import { Errno, errnoError } from './ops-errno.js';
+import { rawTimespec } from './utimens.js';
 
 /**
  * Seconds for fs.lutimes that land on the intended microsecond. Node passes a double to libuv,
@@ -56,6 +57,16 @@ export function attrOps(ctx: OpsContext) {
    */
   function utimens(p: string, atime: FuseTime, mtime: FuseTime, cb: Cb): void {
     if (hidden(p)) return cb(Errno.ENOENT);
+    const sys = ctx.sys;
+    if (sys) {
+      // Exact nanoseconds, and UTIME_NOW / UTIME_OMIT handed to the kernel as they came.
+      const [as, an] = rawTimespec(atime);
+      const [ms, mn] = rawTimespec(mtime);
+      return mutate('utimens', [p], cb, (done) => {
+        const r = sys.utimens(full(p), as, an, ms, mn);
+        done(r === 0 ? null : errnoError(r));
+      });
+    }
     mutate('utimens', [p], cb, (done) => {
       const nowSec = Date.now() / 1000;
       if (atime.kind !== 'omit' && mtime.kind !== 'omit') {

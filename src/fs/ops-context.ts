@@ -6,6 +6,7 @@
 import type { Logger } from '../log.js';
 import type { MountGate } from './write-gate.js';
 import type { AnnounceState } from './announce.js';
+import type { NativeSyscalls } from './fuse-types.js';
 import type { HandleTable } from './handles.js';
 
 /** Answers a negative errno or 0. */
@@ -32,6 +33,8 @@ export interface OpsContext {
   announce: AnnounceState;
   /** Runs a lookup inside the write gate (no mutation reported); see passthrough.ts. */
   gated: (work: (leave: () => void) => void) => void;
+  /** mknod and nanosecond utimensat from the patched addon; undefined with the stock build. */
+  sys: NativeSyscalls | undefined;
   /** Runs a mutating step inside the write gate; calls onMutation(path) when it succeeded. */
   mutate: (op: string, paths: string[], cb: Cb, work: (done: (err: unknown) => void) => void) => void;
 }

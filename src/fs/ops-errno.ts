@@ -5,7 +5,7 @@
  * carry the libuv code (`ENOENT`); the table of the running OS gives its number.
  */
 import os from 'node:os';
-import type { Stats } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import type { Logger } from '../log.js';
 import type { FuseStat } from './fuse-types.js';
 
@@ -44,27 +44,40 @@ export function toErrno(err: unknown, log: Logger, op: string, path: string): nu
   return Errno.EIO;
 }
 
-const TWO_32 = 4294967296;
+/** A negative errno from the patched addon as the error shape `toErrno` reads (its `code`). */
+export function errnoError(negErrno: number): { code: string } {
+  const n = -negErrno;
+  const code = Object.keys(errnoTable).find((k) => errnoTable[k] === n);
+  return { code: code ?? 'EIO' };
+}
+
+const TWO_32 = 4294967296n;
 
 /**
- * Converts Node stats for fuse-native (times in milliseconds since the epoch). fuse-native carries `st_ino` as a uint32; an inode number
- * whose low 32 bits are 0 would read as "no inode" and glibc hides such directory entries under
- * `use_ino`, so it becomes 1 (a collision costs nothing there; a hidden file would).
+ * Converts Node's bigint stats (`lstat(p, { bigint: true })`: the only ones with exact
+ * nanoseconds) for fuse-native: milliseconds for the stock build, and the nanoseconds, which the
+ * patched build reports exactly (git's index compares them: with milliseconds only, the first
+ * `git status` in a mount re-hashes every file). fuse-native carries `st_ino` as a uint32; an
+ * inode number whose low 32 bits are 0 would read as "no inode" and glibc hides such directory
+ * entries under `use_ino`, so it becomes 1 (a collision costs nothing there; a hidden file would).
  */
-export function toFuseStat(st: Stats): FuseStat {
+export function toFuseStat(st: BigIntStats): FuseStat {
   return {
-    mode: st.mode,
-    uid: st.uid,
-    gid: st.gid,
-    size: st.size,
-    dev: st.dev,
-    nlink: st.nlink,
-    ino: st.ino % TWO_32 || 1,
-    rdev: st.rdev,
-    blksize: st.blksize,
-    blocks: st.blocks,
-    atime: st.atimeMs,
-    mtime: st.mtimeMs,
-    ctime: st.ctimeMs,
+    mode: Number(st.mode),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    size: Number(st.size),
+    dev: Number(st.dev),
+    nlink: Number(st.nlink),
+    ino: Number(st.ino % TWO_32) || 1,
+    rdev: Number(st.rdev),
+    blksize: Number(st.blksize),
+    blocks: Number(st.blocks),
+    atime: Number(st.atimeMs),
+    mtime: Number(st.mtimeMs),
+    ctime: Number(st.ctimeMs),
+    atimeNs: st.atimeNs,
+    mtimeNs: st.mtimeNs,
+    ctimeNs: st.ctimeNs,
   };
 }

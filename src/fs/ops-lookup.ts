@@ -43,7 +43,7 @@ export function lookupOps(ctx: OpsContext) {
     const ghost = announce.ghostKind(p);
     if (ghost) return cb(0, ghostStat(ghost));
     gated((leave) =>
-      fs.lstat(full(p), (err, st) => {
+      fs.lstat(full(p), { bigint: true }, (err, st) => {
         leave();
         if (err) cb(toErrno(err, log, 'getattr', p));
         else cb(0, toFuseStat(st));
@@ -79,7 +79,7 @@ export function lookupOps(ctx: OpsContext) {
       names.forEach((n, i) => {
         // '..' of the mount root is the root itself as far as the mount can tell.
         const target = n === '.' ? dir : n === '..' ? (p === '/' ? dir : path.dirname(dir)) : dir + '/' + n;
-        fs.lstat(target, (e, st) => {
+        fs.lstat(target, { bigint: true }, (e, st) => {
           if (!e) stats[i] = toFuseStat(st);
           settle();
         });

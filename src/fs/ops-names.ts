@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { HIDDEN, type Cb, type OpsContext } from './ops-context.js';
-import { Errno } from './ops-errno.js';
+import { Errno, errnoError } from './ops-errno.js';
 
 /** Builds the operations on names. */
 export function nameOps(ctx: OpsContext) {
@@ -29,6 +29,27 @@ export function nameOps(ctx: OpsContext) {
         if (err || (perm & umask) === 0) return done(err);
         fs.chmod(full(p), perm, done);
       });
+    });
+  }
+
+  /**
+   * FIFOs, Unix sockets (bind(2) in the mount arrives here) and, where the daemon may, device
+   * nodes, made in the backing directory by the patched addon (Node has no mknod). They stay in
+   * this mount: jj records no special files, so nothing is committed or reaches another mount.
+   * The kernel itself carries a FIFO's or socket's data; the backing node only gives it a name.
+   * Without the patched addon: ENOSYS, as before.
+   */
+  function mknod(p: string, mode: number, dev: number, cb: Cb): void {
+    if (refuseHidden(p, cb)) return;
+    const sys = ctx.sys;
+    if (!sys) return cb(Errno.ENOSYS);
+    mutate('mknod', [p], cb, (done) => {
+      const r = sys.mknod(full(p), mode, dev);
+      if (r !== 0) return done(errnoError(r));
+      // As for mkdir: the kernel applied the caller's umask already; ours must not strip bits again.
+      const perm = mode & 0o7777;
+      if ((perm & umask) === 0) return done(null);
+      fs.chmod(full(p), perm, done);
     });
   }
 
@@ -62,5 +83,5 @@ export function nameOps(ctx: OpsContext) {
     mutate('link', [dest], cb, (done) => fs.link(full(src), full(dest), done));
   }
 
-  return { mkdir, unlink, rmdir, rename, symlink, link };
+  return { mkdir, mknod, unlink, rmdir, rename, symlink, link };
 }

@@ -21,20 +21,20 @@
  *  - utimens gets times decoded by our loader (fuse-loader.ts, utimens.ts), not fuse-native's milliseconds.
  *
  * The operations themselves live by job in ops-lookup.ts (getattr, readdir, readlink, access,
- * statfs), ops-names.ts (mkdir, unlink, rmdir, rename, symlink, link), ops-attrs.ts (chmod, chown,
- * truncate, utimens) and ops-files.ts (open files); this file builds their shared context
+ * statfs), ops-names.ts (mkdir, mknod, unlink, rmdir, rename, symlink, link), ops-attrs.ts (chmod, chown,
+ * truncate, utimens), ops-xattr.ts (extended attributes) and ops-files.ts (open files); this file builds their shared context
  * (ops-context.ts): the write gate around mutations, the hidden `.jj`, the frozen state.
  *
  * Deliberately not implemented: `flush` (our writes go straight to the backing file, there is
  * nothing to flush, and leaving it out lets the kernel skip one round trip per close(2));
- * `opendir`/`releasedir` (readdir works by path); `mknod` (Node cannot create FIFOs/devices: ENOSYS);
+ * `opendir`/`releasedir` (readdir works by path). Without the patched addon also mknod and
  * xattrs (ENOSYS, which the kernel remembers; cp -a and tar carry on without them).
  */
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import type { MountGate } from './write-gate.js';
 import { AnnounceState } from './announce.js';
-import type { FuseOps, FuseStat } from './fuse-types.js';
+import type { FuseOps, FuseStat, NativeSyscalls } from './fuse-types.js';
 import { HandleTable } from './handles.js';
 import { attrOps } from './ops-attrs.js';
 import { HIDDEN, type Cb, type OpsContext } from './ops-context.js';
@@ -42,6 +42,7 @@ import { Errno, toErrno } from './ops-errno.js';
 import { fileOps } from './ops-files.js';
 import { lookupOps } from './ops-lookup.js';
 import { nameOps } from './ops-names.js';
+import { xattrOps } from './ops-xattr.js';
 
 /** What a pass-through serves, how, and whom it tells about mutations. */
 export interface PassthroughOptions {
@@ -60,6 +61,8 @@ export interface PassthroughOptions {
   log: Logger;
   /** Paths hidden or ghosted while synced changes are replayed as events (see announce.ts). */
   announce?: AnnounceState;
+  /** The patched addon's syscalls (mknod, exact times); without them mknod answers ENOSYS. */
+  sys?: NativeSyscalls;
 }
 
 /** The operations object handed to fuse-native, plus the handle table (for tests) and `freeze`. */
@@ -130,7 +133,7 @@ export function createPassthroughOps(opts: PassthroughOptions) {
   }
 
   const ctx: OpsContext = {
-    root, full, hidden, gate, handles, log, umask, mutate, announce, gated,
+    root, full, hidden, gate, handles, log, umask, mutate, announce, gated, sys: opts.sys,
     get readOnly() {
       return frozen;
     },
@@ -139,6 +142,9 @@ export function createPassthroughOps(opts: PassthroughOptions) {
   const lookup = lookupOps(ctx);
   const names = nameOps(ctx);
   const attrs = attrOps(ctx);
+  // Only with the patched addon: without xattr handlers fuse-native answers ENOSYS, which the
+  // kernel remembers (and then tells callers EOPNOTSUPP without asking again).
+  const xattrs = opts.sys ? xattrOps(ctx, opts.sys) : undefined;
 
   const ops = {
     getattr: lookup.getattr,
@@ -161,9 +167,11 @@ export function createPassthroughOps(opts: PassthroughOptions) {
     rename: names.rename,
     symlink: names.symlink,
     link: names.link,
+    mknod: names.mknod,
     chmod: attrs.chmod,
     chown: attrs.chown,
     utimens: attrs.utimens,
+    ...(xattrs ?? {}),
     /** The open-file table (tests). */
     handles,
     /** From now on every mutation answers EROFS (the mount is being closed). */

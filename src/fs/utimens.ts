@@ -21,6 +21,18 @@ export function decodeTimespec(sec: number, nsec: number): FuseTime {
   return { kind: 'set', sec, nsec };
 }
 
+/** A {@link FuseTime} back as the (tv_sec, tv_nsec) pair utimensat(2) takes (patched addon). */
+export function rawTimespec(t: FuseTime): [number, number] {
+  switch (t.kind) {
+    case 'set':
+      return [t.sec, t.nsec];
+    case 'now':
+      return [0, UTIME_NOW];
+    case 'omit':
+      return [0, UTIME_OMIT];
+  }
+}
+
 /** Decodes the stock build's milliseconds; UTIME_NOW and UTIME_OMIT both look like 1073 ms. */
 export function decodeStockMs(ms: number): FuseTime {
   if (ms === STOCK_SPECIAL_MS) return { kind: 'now' };

@@ -25,14 +25,14 @@ export interface MountInfo {
 }
 
 /** Why a path is not synced. */
-export type UnsyncedReason = 'git-repository' | 'too-large' | 'special-file' | 'ignored';
+export type UnsyncedReason = 'git-repository' | 'too-large' | 'ignored';
 
 /** One path that exists in a mount but not in history. */
 export interface UnsyncedPath {
   /** Relative to the mount; a directory ends with `/`. */
   path: string;
   reason: UnsyncedReason;
-  /** jj's size message, the ignore file, or the kind of special file. */
+  /** jj's size message or the ignore file. */
   detail?: string;
 }
 

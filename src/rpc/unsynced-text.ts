@@ -7,8 +7,6 @@ export function describeUnsynced(p: UnsyncedPath): string {
       return 'a git repository — not synced, exists only in this mount';
     case 'too-large':
       return `over the new-file size limit — not synced${p.detail ? `: ${p.detail}` : ''}`;
-    case 'special-file':
-      return `a ${p.detail ?? 'special file'} — not synced`;
     case 'ignored':
       return `ignored by ${p.detail ?? 'an ignore file'} — not synced`;
   }

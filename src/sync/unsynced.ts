@@ -8,7 +8,7 @@ import type { RefusedFile } from './repo-jj.js';
 /**
  * What exists in a workspace but is not (and will not be) recorded in history, and why. jj skips a
  * directory holding `.git` without a word, refuses new files over the size limit with only a
- * warning, never records special files, and honours ignore files: each of these paths lives in ONE
+ * warning, and honours ignore files: each of these paths lives in ONE
  * mount only, and closing that mount would delete the only copy. Computed on demand from the
  * backing directory and jj's git store (no jj process, so an idle repo stays at zero).
  */
@@ -28,12 +28,13 @@ export interface ScanInput {
   excludeFile: string;
 }
 
-function kindOf(e: Dirent): string | undefined {
-  if (e.isFIFO()) return 'fifo';
-  if (e.isSocket()) return 'socket';
-  if (e.isCharacterDevice()) return 'character device';
-  if (e.isBlockDevice()) return 'block device';
-  return undefined;
+/**
+ * FIFOs, sockets and device nodes hold no data of their own (the kernel carries a FIFO's or
+ * socket's bytes; a device node is a number): a git fsmonitor socket or a tmux socket in a mount
+ * loses nothing when the mount closes, so they are not reported (decision, issue 13).
+ */
+function isSpecial(e: Dirent): boolean {
+  return e.isFIFO() || e.isSocket() || e.isCharacterDevice() || e.isBlockDevice();
 }
 
 /** Tracked paths of `commit` (one `git ls-tree`). */
@@ -93,11 +94,7 @@ export async function scanUnsynced(input: ScanInput): Promise<UnsyncedReport> {
         else untracked.push(`${p}/`);
         continue;
       }
-      const special = kindOf(e);
-      if (special) {
-        paths.push({ path: p, reason: 'special-file', detail: special });
-        continue;
-      }
+      if (isSpecial(e)) continue;
       if (tracked.has(p)) continue;
       const tooLarge = refused.get(p);
       if (tooLarge !== undefined) paths.push({ path: p, reason: 'too-large', detail: tooLarge });

@@ -52,7 +52,7 @@ export const closeCommand: Command = {
   usage: 'jjfs close PATH [--force]',
   details:
     'Refused while PATH holds files that exist only there (a nested git repository, files over the size limit, ' +
-    'special or ignored files: see jjfs unsynced PATH). --force moves them to a rescue directory under JJFS_HOME ' +
+    'or ignored files: see jjfs unsynced PATH). --force moves them to a rescue directory under JJFS_HOME ' +
     'and names it, instead of deleting them with the mount.',
   options: { force: { type: 'boolean' } },
   positionals: [1, 1],
@@ -75,8 +75,8 @@ export const closeCommand: Command = {
 export const unsyncedCommand: Command = {
   usage: 'jjfs unsynced [PATH | --repo NAME] [--json]',
   details:
-    'Nested git repositories (jj records none), files over the new-file size limit, special files (FIFOs, ' +
-    'sockets, devices) and files ignored by a .gitignore exist only in their mount. Editor droppings ignored by ' +
+    'Nested git repositories (jj records none), files over the new-file size limit and files ignored by a ' +
+    '.gitignore exist only in their mount (FIFOs, sockets and device nodes too, but they hold no data and are not listed). Editor droppings ignored by ' +
     'jjfs itself are counted, not listed. Default: every mount.',
   options: { repo: { type: 'string' } },
   positionals: [0, 1],
