@@ -50,6 +50,8 @@ export interface MountConfig {
   read_only?: true;
   /** Only this folder of the repo (`open REPO/SUB/DIR`): repo-relative, normalised. */
   subtree?: string;
+  /** Other local users may use the mount (`open --allow-other`). */
+  allow_other?: true;
 }
 
 export interface Config {
@@ -172,6 +174,7 @@ function parseMount(value: unknown, where: string, problems: string[]): MountCon
   if (typeof value['at'] === 'string') mount.at = value['at'];
   if (value['read_only'] === true) mount.read_only = true;
   if (typeof value['subtree'] === 'string' && value['subtree'] !== '') mount.subtree = value['subtree'];
+  if (value['allow_other'] === true) mount.allow_other = true;
   return mount;
 }
 

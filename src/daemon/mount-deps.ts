@@ -56,6 +56,8 @@ export interface OpenRequest {
   readOnly?: boolean;
   /** Only this folder of the repo (repo-relative). */
   subtree?: string;
+  /** Other local users may use the mount (`open --allow-other`). */
+  allowOther?: boolean;
 }
 
 /** One FUSE pass-through mount as the mount service drives it (FuseMount). */

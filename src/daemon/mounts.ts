@@ -7,6 +7,7 @@ import type { MountConfig } from '../config/schema.js';
 import type { ConfigStore } from '../config/store.js';
 import { JjfsError, messageOf } from '../errors.js';
 import { FuseMount, type FuseMountOptions } from '../fs/mount.js';
+import { allowOtherProblem } from '../fs/fuse-preflight.js';
 import { listFuseMounts } from '../fs/unmount.js';
 import type { BackingChange } from '../fs/announce.js';
 import { MountAnnouncer } from '../fs/mount-announcer.js';
@@ -88,9 +89,13 @@ export class MountService {
    * mounts the repo's state at that revision or instant read-only (the repo must exist).
    */
   open(request: OpenRequest): Promise<{ mount: MountInfo; createdRepo: boolean; version?: CommitRef }> {
-    const { repo, path: target, at, readOnly = false } = request;
+    const { repo, path: target, at, readOnly = false, allowOther = false } = request;
     return this.lock.run('mounts', async () => {
       this.repos.validateName(repo);
+      if (allowOther) {
+        const problem = await allowOtherProblem();
+        if (problem) throw new JjfsError('environment', problem);
+      }
       // Checked before anything is created: never trusted from the wire.
       const subtree = request.subtree === undefined ? undefined : subtreeOf(request.subtree);
       let version: CommitRef | undefined;
@@ -127,6 +132,7 @@ export class MountService {
         // A past state is read-only already; `read_only` marks a live view.
         ...(readOnly && !version ? { read_only: true as const } : {}),
         ...(subtree ? { subtree } : {}),
+        ...(allowOther ? { allow_other: true as const } : {}),
       };
       const undo: Array<() => Promise<unknown>> = [];
       try {
@@ -304,6 +310,7 @@ export class MountService {
         this.hub.markDirty(config.id);
       },
       beforeMount: () => this.rescue(config),
+      ...(config.allow_other ? { allowOther: true } : {}),
       // A live read-only view refuses writes in the pass-through, not with the kernel's `ro`: the
       // notifier's replays (the events of synced changes) must still reach its watchers.
       ...(config.read_only ? { refuseWrites: true } : {}),
@@ -327,7 +334,7 @@ export class MountService {
   /** A read-only mount of a past state: FUSE with EROFS, no gate registered, nothing attached. */
   private async mountReadOnly(config: MountConfig): Promise<LiveMount> {
     const gate = new MountGate({ log: this.log.child('fuse') });
-    const fuse = this.serve({ mountPath: config.path, backingDir: backingRoot(config), readOnly: true, gate, log: this.log.child('fuse') });
+    const fuse = this.serve({ mountPath: config.path, backingDir: backingRoot(config), readOnly: true, gate, log: this.log.child('fuse'), ...(config.allow_other ? { allowOther: true } : {}) });
     try {
       await fuse.mount();
     } catch (error) {
@@ -372,6 +379,7 @@ export class MountService {
       ...(m.config.at ? { at: m.config.at } : {}),
       ...(m.config.read_only ? { readOnly: true as const } : {}),
       ...(m.config.subtree ? { subtree: m.config.subtree } : {}),
+      ...(m.config.allow_other ? { allowOther: true as const } : {}),
       ...(lastRound ? { lastSync: lastRound } : {}),
       ...(unhealthy ? { error: unhealthy } : {}),
     };

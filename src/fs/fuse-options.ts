@@ -27,6 +27,8 @@ export interface MountOptions {
   debug?: boolean;
   /** Device nodes in the mount work (libfuse mounts `nodev` otherwise); root only. */
   dev?: boolean;
+  /** The kernel checks permissions from the modes and owners (needed with `allowOther`). */
+  defaultPermissions?: boolean;
 }
 
 /** Escapes a value for libfuse's comma-separated `-o` list. */
@@ -46,6 +48,7 @@ export function fuseOptionList(opts: MountOptions): string[] {
   if (opts.readOnly) o.push('ro');
   if (opts.allowOther) o.push('allow_other');
   if (opts.dev) o.push('dev');
+  if (opts.defaultPermissions) o.push('default_permissions');
   if (opts.autoUnmount) o.push('auto_unmount');
   if (opts.fsname !== undefined) o.push(`fsname=${optValue(opts.fsname)}`);
   if (opts.subtype !== undefined) o.push(`subtype=${optValue(opts.subtype)}`);

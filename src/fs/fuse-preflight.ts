@@ -2,7 +2,7 @@
  * The preflight: can this process serve FUSE mounts at all? Run by the daemon before it mounts
  * anything; `jjfs doctor` shares its /dev/fuse probe.
  */
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { loadFuse } from './fuse-loader.js';
 import { findUnmountTool, type UnmountTool } from './unmount.js';
 
@@ -78,4 +78,19 @@ export async function checkFuse(): Promise<FuseCheck> {
 
   if (problems.length > 0 || !unmountTool) return { ok: false, problems };
   return { ok: true, mtimeFixed, unmountTool };
+}
+
+/**
+ * Why this process may not mount with `allow_other`, or undefined when it may: root always may;
+ * another user only when /etc/fuse.conf has a `user_allow_other` line (fusermount refuses the
+ * option otherwise). `fuseConf` is the file to read (tests).
+ */
+export async function allowOtherProblem(fuseConf = '/etc/fuse.conf', uid = process.getuid?.()): Promise<string | undefined> {
+  if (uid === 0) return undefined;
+  const text = await readFile(fuseConf, 'utf8').catch(() => '');
+  if (text.split('\n').some((line) => line.trim() === 'user_allow_other')) return undefined;
+  return (
+    `--allow-other needs the line user_allow_other in ${fuseConf} because jjfsd does not run as root ` +
+    `(FUSE refuses the option otherwise). Add it as root (echo user_allow_other >> ${fuseConf}), or open the mount without --allow-other.`
+  );
 }

@@ -103,6 +103,12 @@ export interface FuseMountOptions {
   beforeMutation?: (relPath: string) => void;
   /** Hidden/ghost paths while synced changes are replayed as events (see announce.ts). */
   announce?: AnnounceState;
+  /**
+   * Other local users may use the mount (`open --allow-other`): `allow_other` with
+   * `default_permissions`, so the kernel checks every access against modes and owners as on any
+   * file system; new files belong to their creator when the daemon runs as root (it can chown).
+   */
+  allowOther?: boolean;
   /** Overrides of {@link DEFAULT_OPTIONS} (tests, benchmarks). */
   options?: Partial<MountOptions>;
   /**
@@ -148,7 +154,7 @@ export class FuseMount {
    */
   async mount(): Promise<void> {
     if (this.isMounted) return;
-    const { mountPath, backingDir, readOnly, refuseWrites, gate, log, onMutation, beforeMutation, announce } = this.opts;
+    const { mountPath, backingDir, readOnly, refuseWrites, gate, log, onMutation, beforeMutation, announce, allowOther } = this.opts;
     const cleared = await clearStaleMount(mountPath);
     if (cleared) this.log.warn('cleared a stale mount (its process had died)', { mountPath });
     await this.opts.beforeMount?.();
@@ -156,6 +162,7 @@ export class FuseMount {
     const ops = createPassthroughOps({
       root: backingDir,
       ...(binding.syscalls ? { sys: binding.syscalls } : {}),
+      ...(allowOther && process.getuid?.() === 0 ? { creatorOwns: true } : {}),
       readOnly: readOnly === true || refuseWrites === true,
       gate,
       log,
@@ -167,6 +174,7 @@ export class FuseMount {
       ...DEFAULT_OPTIONS,
       fsname: `jjfs:${path.basename(backingDir)}`,
       ...(readOnly ? { readOnly: true } : {}),
+      ...(allowOther ? { allowOther: true, defaultPermissions: true } : {}),
       ...this.opts.options,
     };
     const fuse = createFuse(mountPath, ops, options, binding);

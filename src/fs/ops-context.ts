@@ -14,6 +14,12 @@ export type Cb = (err: number) => void;
 /** Answers a negative errno or 0 and a number (a handle), or a byte count in the first slot. */
 export type CbN = (err: number, n?: number) => void;
 
+/** Who a new file belongs to. */
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
 /** The name at the mount root that is invisible through the mount (the workspace's jj metadata). */
 export const HIDDEN = '/.jj';
 
@@ -35,6 +41,14 @@ export interface OpsContext {
   gated: (work: (leave: () => void) => void) => void;
   /** mknod and nanosecond utimensat from the patched addon; undefined with the stock build. */
   sys: NativeSyscalls | undefined;
+  /**
+   * The uid/gid a new file must get (an `--allow-other` mount served by root: files belong to
+   * their creator), read from the request being served; undefined when files stay the daemon's.
+   * Call it synchronously at the start of a handler.
+   */
+  creator: () => Owner | undefined;
+  /** Gives `fullPath` (just created) to `owner`, keeping a setgid parent's group; no-op without one. */
+  giveTo: (fullPath: string, owner: Owner | undefined, done: (err: unknown) => void) => void;
   /** Runs a mutating step inside the write gate; calls onMutation(path) when it succeeded. */
   mutate: (op: string, paths: string[], cb: Cb, work: (done: (err: unknown) => void) => void) => void;
 }

@@ -139,6 +139,7 @@ export function fileOps(ctx: OpsContext) {
     // Without the caller's O_APPEND the kernel supplies append offsets itself (its i_size).
     const flags = O_CREAT | O_RDWR;
     const perm = mode & 0o7777;
+    const owner = ctx.creator();
     ctx.mutate('create', [path], (e) => cb(e, id), (done) => {
       const gen = gate.generation;
       fs.open(ctx.full(path), flags, perm, (err, fd) => {
@@ -147,11 +148,15 @@ export function fileOps(ctx: OpsContext) {
           id = handles.add(fd, O_RDWR, gen);
           done(null);
         };
-        // The kernel already applied the caller's umask; ours must not strip bits a second time.
-        if ((perm & ctx.umask) === 0) return register();
-        fs.fchmod(fd, perm, (e2) => {
-          if (e2) log.warn('create: could not restore mode', { path, err: e2 });
-          register();
+        ctx.giveTo(ctx.full(path), owner, (e1) => {
+          if (e1) log.warn('create: could not give the file to its creator', { path, err: e1 });
+          // The kernel already applied the caller's umask; ours must not strip bits a second
+          // time. A chown clears setuid/setgid bits: those are set again after it.
+          if ((perm & ctx.umask) === 0 && !(owner && perm & 0o6000)) return register();
+          fs.fchmod(fd, perm, (e2) => {
+            if (e2) log.warn('create: could not restore mode', { path, err: e2 });
+            register();
+          });
         });
       });
     });

@@ -23,11 +23,16 @@ export function nameOps(ctx: OpsContext) {
     if (refuseHidden(p, cb)) return;
     if (announce.claimHidden(p)) return cb(0); // replaying a directory sync created (announce.ts)
     const perm = mode & 0o7777;
+    const owner = ctx.creator();
     mutate('mkdir', [p], cb, (done) => {
       fs.mkdir(full(p), { mode: perm }, (err) => {
-        // The kernel already applied the caller's umask; ours must not strip bits a second time.
-        if (err || (perm & umask) === 0) return done(err);
-        fs.chmod(full(p), perm, done);
+        if (err) return done(err);
+        ctx.giveTo(full(p), owner, (e1) => {
+          if (e1) return done(e1);
+          // The kernel already applied the caller's umask; ours must not strip bits a second time.
+          if ((perm & umask) === 0 && !(owner && perm & 0o6000)) return done(null);
+          fs.chmod(full(p), perm, done);
+        });
       });
     });
   }
@@ -43,13 +48,17 @@ export function nameOps(ctx: OpsContext) {
     if (refuseHidden(p, cb)) return;
     const sys = ctx.sys;
     if (!sys) return cb(Errno.ENOSYS);
+    const owner = ctx.creator();
     mutate('mknod', [p], cb, (done) => {
       const r = sys.mknod(full(p), mode, dev);
       if (r !== 0) return done(errnoError(r));
-      // As for mkdir: the kernel applied the caller's umask already; ours must not strip bits again.
-      const perm = mode & 0o7777;
-      if ((perm & umask) === 0) return done(null);
-      fs.chmod(full(p), perm, done);
+      ctx.giveTo(full(p), owner, (e1) => {
+        if (e1) return done(e1);
+        // As for mkdir: the kernel applied the caller's umask already; ours must not strip bits again.
+        const perm = mode & 0o7777;
+        if ((perm & umask) === 0 && !(owner && perm & 0o6000)) return done(null);
+        fs.chmod(full(p), perm, done);
+      });
     });
   }
 
@@ -74,7 +83,10 @@ export function nameOps(ctx: OpsContext) {
   /** fuse-native passes (target, linkPath): the target is stored verbatim, never resolved here. */
   function symlink(target: string, p: string, cb: Cb): void {
     if (refuseHidden(p, cb)) return;
-    mutate('symlink', [p], cb, (done) => fs.symlink(target, full(p), done));
+    const owner = ctx.creator();
+    mutate('symlink', [p], cb, (done) =>
+      fs.symlink(target, full(p), (err) => (err ? done(err) : ctx.giveTo(full(p), owner, done))),
+    );
   }
 
   function link(src: string, dest: string, cb: Cb): void {

@@ -30,6 +30,7 @@
  * `opendir`/`releasedir` (readdir works by path). Without the patched addon also mknod and
  * xattrs (ENOSYS, which the kernel remembers; cp -a and tar carry on without them).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import type { MountGate } from './write-gate.js';
@@ -37,7 +38,7 @@ import { AnnounceState } from './announce.js';
 import type { FuseOps, FuseStat, NativeSyscalls } from './fuse-types.js';
 import { HandleTable } from './handles.js';
 import { attrOps } from './ops-attrs.js';
-import { HIDDEN, type Cb, type OpsContext } from './ops-context.js';
+import { HIDDEN, type Cb, type OpsContext, type Owner } from './ops-context.js';
 import { Errno, toErrno } from './ops-errno.js';
 import { fileOps } from './ops-files.js';
 import { lookupOps } from './ops-lookup.js';
@@ -63,6 +64,11 @@ export interface PassthroughOptions {
   announce?: AnnounceState;
   /** The patched addon's syscalls (mknod, exact times); without them mknod answers ENOSYS. */
   sys?: NativeSyscalls;
+  /**
+   * New files, directories, nodes and symlinks belong to the process that made them (an
+   * `--allow-other` mount served by root). Needs `sys` (the caller's ids) and root (chown).
+   */
+  creatorOwns?: boolean;
 }
 
 /** The operations object handed to fuse-native, plus the handle table (for tests) and `freeze`. */
@@ -132,8 +138,21 @@ export function createPassthroughOps(opts: PassthroughOptions) {
     gate.enter().then(work, () => work(() => undefined));
   }
 
+  const S_ISGID = 0o2000;
+  const sys = opts.creatorOwns === true ? opts.sys : undefined;
+  const creator = (): Owner | undefined => (sys ? { uid: sys.callerUid(), gid: sys.callerGid() } : undefined);
+  const giveTo = (fullPath: string, owner: Owner | undefined, done: (err: unknown) => void): void => {
+    if (!owner) return done(null);
+    // In a setgid directory the new file has the directory's group already (as on any file
+    // system); the creator's own group applies everywhere else.
+    fs.stat(path.dirname(fullPath), (err, parent) => {
+      if (err) return done(err);
+      fs.lchown(fullPath, owner.uid, parent.mode & S_ISGID ? -1 : owner.gid, done);
+    });
+  };
+
   const ctx: OpsContext = {
-    root, full, hidden, gate, handles, log, umask, mutate, announce, gated, sys: opts.sys,
+    root, full, hidden, gate, handles, log, umask, mutate, announce, gated, sys: opts.sys, creator, giveTo,
     get readOnly() {
       return frozen;
     },

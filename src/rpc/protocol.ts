@@ -18,6 +18,8 @@ export interface MountInfo {
   readOnly?: true;
   /** The folder of the repo this mount shows (`open REPO/SUB/DIR`); absent: the whole repo. */
   subtree?: string;
+  /** Other local users may use it (`open --allow-other`). */
+  allowOther?: true;
   lastSync?: string;
   error?: string;
   /** What this mount holds that history does not (status only; absent when nothing is left out). */
@@ -251,7 +253,7 @@ export interface Methods {
   'remote.remove': { params: { repo: string }; result: { repo: string } };
   /** Mounts `repo` at absolute `path`, creating the repo when needed. */
   open: {
-    params: { repo: string; path: string; at?: string; readOnly?: boolean; subtree?: string };
+    params: { repo: string; path: string; at?: string; readOnly?: boolean; subtree?: string; allowOther?: boolean };
     result: { mount: MountInfo; createdRepo: boolean; version?: CommitRef };
   };
   /**
@@ -325,12 +327,13 @@ export const paramReaders: { [M in MethodName]: (raw: unknown) => ParamsOf<M> } 
   init: object<{ name: string; from?: string }>({ name: str, from: optional(str) }),
   'remote.add': object({ repo: str, url: str }),
   'remote.remove': object({ repo: str }),
-  open: object<{ repo: string; path: string; at?: string; readOnly?: boolean; subtree?: string }>({
+  open: object<{ repo: string; path: string; at?: string; readOnly?: boolean; subtree?: string; allowOther?: boolean }>({
     repo: str,
     path: str,
     at: optional(str),
     readOnly: optional(bool),
     subtree: optional(str),
+    allowOther: optional(bool),
   }),
   close: object<{ path: string; force?: boolean }>({ path: str, force: optional(bool) }),
   unsynced: object<{ repo?: string; path?: string }>({ repo: optional(str), path: optional(str) }),

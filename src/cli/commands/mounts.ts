@@ -10,7 +10,7 @@ import { withClient, type Command } from '../command.js';
 import { versionLabel } from './history.js';
 
 export const openCommand: Command = {
-  usage: 'jjfs open REPO[/SUB/DIR] [PATH] [--at REV|TIME] [--read-only]',
+  usage: 'jjfs open REPO[/SUB/DIR] [PATH] [--at REV|TIME] [--read-only] [--allow-other]',
   details:
     'PATH\'s parent must exist; PATH is created if missing and must be empty. Whatever is written there ' +
     'appears in every other mount of REPO within a second and is kept in jj history.\n' +
@@ -19,8 +19,11 @@ export const openCommand: Command = {
     '--at mounts the state of REPO at that revision or time READ-ONLY (writes fail with EROFS; default PATH ' +
     './REPO@AT); close it like any mount. TIME: ISO 8601, 10m, 2h, 3d, yesterday, "2 hours ago".\n' +
     '--read-only mounts a live view: it follows every change like any mount (watchers see them) and answers ' +
-    'every write with EROFS; nothing is ever committed from it. With --at it is the same as --at alone.',
-  options: { at: { type: 'string' }, 'read-only': { type: 'boolean' } },
+    'every write with EROFS; nothing is ever committed from it. With --at it is the same as --at alone.\n' +
+    '--allow-other lets other local users (or containers running as another uid) use the mount; the kernel checks ' +
+    'their access against modes and owners as on any file system, and when jjfsd runs as root their new files are ' +
+    'theirs. A jjfsd that is not root needs user_allow_other in /etc/fuse.conf.',
+  options: { at: { type: 'string' }, 'read-only': { type: 'boolean' }, 'allow-other': { type: 'boolean' } },
   positionals: [1, 2],
   async run({ positionals, values, cwd, daemon, out }) {
     const spec = positionals[0] as string;
@@ -35,7 +38,7 @@ export const openCommand: Command = {
     const defaultPath = atText === undefined ? base : `${base}@${atText.trim().replace(/[^A-Za-z0-9._-]+/g, '-')}`;
     const target = canonicalTarget(cwd, positionals[1] ?? defaultPath);
     return withClient(daemon, async (client) => {
-      const result = await out.progress(`Opening ${repo} at ${target}`, client.request('open', { repo, path: target, ...(at !== undefined ? { at } : {}), ...(readOnly ? { readOnly: true } : {}), ...(subtree ? { subtree } : {}) }));
+      const result = await out.progress(`Opening ${repo} at ${target}`, client.request('open', { repo, path: target, ...(at !== undefined ? { at } : {}), ...(readOnly ? { readOnly: true } : {}), ...(subtree ? { subtree } : {}), ...(values['allow-other'] === true ? { allowOther: true } : {}) }));
       out.result(result, () => [
         ...(result.createdRepo ? [`Created repo "${repo}"`] : []),
         result.version
