@@ -45,6 +45,11 @@ async function probe(dir: string): Promise<string[]> {
   await chmod(path.join(dir, 'public.md'), 0o644);
   await mkdir(path.join(dir, 'shared'));
   await chmod(path.join(dir, 'shared'), 0o777);
+  // A sticky directory: anyone may create, only the owner may delete or rename.
+  await mkdir(path.join(dir, 'sticky'));
+  await chmod(path.join(dir, 'sticky'), 0o1777);
+  await writeFile(path.join(dir, 'sticky', 'roots.md'), 'root wrote this\n');
+  await chmod(path.join(dir, 'sticky', 'roots.md'), 0o666);
   const answers: string[] = [];
   for (const cmd of [
     'cat private.md',
@@ -58,6 +63,10 @@ async function probe(dir: string): Promise<string[]> {
     'ln -s theirs.md shared/link && stat -c "%u:%g" -L shared/link && stat -c "%u" shared/link',
     'mkfifo shared/fifo && stat -c "%u:%g %F" shared/fifo',
     'chmod 600 shared/theirs.md && stat -c %a shared/theirs.md',
+    'echo edit >> sticky/roots.md && cat sticky/roots.md',
+    'rm -f sticky/roots.md',
+    'mv sticky/roots.md sticky/moved.md',
+    'echo mine > sticky/mine.md && rm sticky/mine.md && echo removed',
   ]) {
     const r = await asOther(cmd, dir);
     answers.push(`${cmd} -> ${r.code} ${r.stdout.trim()}${r.code !== 0 ? ` ${/Permission denied|Operation not permitted/.exec(r.stderr)?.[0] ?? r.stderr.trim()}` : ''}`);
