@@ -131,8 +131,7 @@ export async function initRepo(jj: JjRunner, repoHome: string, options: InitRepo
     await rj.repo(['bookmark', 'create', 'main', '-r', initial]);
   }
 
-  const names = (await rj.repo(['workspace', 'list', '-T', 'name ++ "\\n"'])).stdout.split('\n');
-  if (names.includes('default')) {
+  if ((await rj.workspaceNames()).includes('default')) {
     // After this, `jj -R repo --ignore-working-copy` is a handle that never snapshots any mount.
     await rj.repo(['workspace', 'forget', 'default']);
   }

@@ -66,6 +66,11 @@ export class RepoJj {
     });
   }
 
+  /** The names of the repo's jj workspaces (one jj process). */
+  async workspaceNames(): Promise<string[]> {
+    return (await this.repo(['workspace', 'list', '-T', 'name ++ "\\n"'])).stdout.split('\n').filter((n) => n !== '');
+  }
+
   /** Runs jj on the private repo with working-copy handling (only for `workspace add`, `git init`). */
   repoWithWorkingCopy(args: readonly string[], timeoutMs?: number): Promise<JjResult> {
     return this.runner.run(['--config-file', this.paths.configFile, ...args], {

@@ -218,3 +218,17 @@ describe('RepoSync (real jj)', () => {
     await expect(readFile(join(b.dir, 'last.txt'))).rejects.toThrow();
   });
 });
+
+describe('readRepoState (real jj)', () => {
+  it('knows the working copy of a repo with a single workspace (jj names it only when there are several)', async () => {
+    const { readRepoState } = await import('./workspace-ops.js');
+    h = await makeHarness(1, { attach: false });
+    const one = await readRepoState(h.rj);
+    expect([...one.workingCopies.keys()]).toEqual(['w0']);
+    expect(one.workingCopies.get('w0')!.parents).toEqual([one.main]);
+    expect(one.divergent).toEqual([]);
+    await h.addWs('w1');
+    const two = await readRepoState(h.rj);
+    expect([...two.workingCopies.keys()].sort()).toEqual(['w0', 'w1']);
+  });
+});

@@ -42,14 +42,20 @@ const STATE_TEMPLATE = [
   'change_id',
   'working_copies',
   'parents.map(|c| c.commit_id()).join(",")',
-  'if(conflict, "c", "-") ++ if(divergent, "d", "-") ++ if(empty, "e", "-")',
+  'if(conflict, "c", "-") ++ if(divergent, "d", "-") ++ if(empty, "e", "-") ++ if(self.contained_in("working_copies()"), "w", "-")',
   'local_bookmarks.map(|b| b.name()).join(",")',
 ].join(' ++ "\\t" ++ ') + ' ++ "\\n"';
 
-/** Reads `main` and every workspace's working-copy commit and parent (1 jj process). */
+/**
+ * Reads `main` and every workspace's working-copy commit and parent (1 jj process). jj names the
+ * workspaces of a working-copy commit only in a repo with more than one workspace: with a single
+ * one, its commit is known by the `w` flag alone, and `jj workspace list` (a second process, only
+ * then) gives the name.
+ */
 export async function readRepoState(rj: RepoJj): Promise<RepoState> {
   const out = await rj.repo(['log', '--no-graph', '-r', 'main | working_copies() | (divergent() ~ ::main)', '-T', STATE_TEMPLATE]);
   const state: RepoState = { main: '', mainConflicted: false, workingCopies: new Map(), divergent: [] };
+  const nameless: CommitRow[] = [];
   for (const line of out.stdout.split('\n')) {
     if (line === '') continue;
     const [commitId = '', changeId = '', wcs = '', parents = '', flags = '', bookmarks = ''] = line.split('\t');
@@ -70,8 +76,16 @@ export async function readRepoState(rj: RepoJj): Promise<RepoState> {
       state.main = row.commitId;
       state.mainConflicted = row.conflict;
     }
+    if (flags.includes('w') && row.workspaces.length === 0) nameless.push(row);
     for (const w of row.workspaces) state.workingCopies.set(w, row);
-    if (row.divergent && row.workspaces.length === 0) state.divergent.push(row);
+    if (row.divergent && row.workspaces.length === 0 && !flags.includes('w')) state.divergent.push(row);
+  }
+  if (nameless.length === 1 && state.workingCopies.size === 0) {
+    const sole = await rj.workspaceNames();
+    if (sole.length === 1) {
+      nameless[0]!.workspaces = [sole[0]!];
+      state.workingCopies.set(sole[0]!, nameless[0]!);
+    }
   }
   if (state.main === '') throw new Error(`bookmark main not found in ${rj.paths.repoDir}`);
   return state;
