@@ -329,6 +329,63 @@ NAPI_METHOD(jjfs_caller_pid) {`,
   l->path = path;`,
   },
   {
+    // Whole-mount invalidation (src/fs/mount.ts, "Kernel caches"): FUSE_NOTIFY_INC_EPOCH, a bare
+    // 16-byte fuse_out_header (len 16, error 8, unique 0) written to the connection, makes the
+    // kernel drop every cached name of the mount, negatives included (measured on 6.18 with this
+    // libfuse 2.9.9 although it negotiates protocol 7.19; docs/fuse.md). It is written to a
+    // descriptor of our own (a close-on-exec dup made at mount time, closed at unmount), so a FUSE
+    // thread that ends and closes libfuse's descriptor can never leave us writing to a number the
+    // process has reused for something else. The write takes no inode lock: safe from the JS thread.
+    name: 'thread state: a descriptor for notifications',
+    find: `  struct fuse_chan *ch;
+  char mnt[1024];`,
+    replace: `  struct fuse_chan *ch;
+  int jjfs_notify_fd; /* jjfs: dup of the channel fd, > 0 while mounted */
+  char mnt[1024];`,
+  },
+  {
+    name: 'mount: dup the channel fd for notifications',
+    find: `  ft->ch = ch;
+  ft->mounted++;`,
+    replace: `  ft->ch = ch;
+  ft->jjfs_notify_fd = fcntl(fuse_chan_fd(ch), F_DUPFD_CLOEXEC, 3);
+  ft->mounted++;`,
+  },
+  {
+    name: 'unmount: close the notification descriptor',
+    find: `  uv_unref((uv_handle_t *) &(ft->async));
+  ft->mounted--;`,
+    replace: `  uv_unref((uv_handle_t *) &(ft->async));
+  if (ft->jjfs_notify_fd > 0) {
+    close(ft->jjfs_notify_fd);
+    ft->jjfs_notify_fd = -1;
+  }
+  ft->mounted--;`,
+  },
+  {
+    name: 'export the epoch notification',
+    find: `NAPI_METHOD(jjfs_caller_uid) {`,
+    replace: `NAPI_METHOD(jjfs_inc_epoch) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
+  int32_t result = -ENOTCONN;
+  if (ft_len >= sizeof(fuse_thread_t) && ft->mounted > 0 && ft->jjfs_notify_fd > 0) {
+    struct { uint32_t len; int32_t error; uint64_t unique; } out = { 16, 8 /* FUSE_NOTIFY_INC_EPOCH */, 0 };
+    ssize_t n = write(ft->jjfs_notify_fd, &out, sizeof(out));
+    result = n < 0 ? -errno : (int32_t) n;
+  }
+  NAPI_RETURN_INT32(result)
+}
+
+NAPI_METHOD(jjfs_caller_uid) {`,
+  },
+  {
+    name: 'export the epoch function',
+    find: `  NAPI_EXPORT_FUNCTION(jjfs_mknod)`,
+    replace: `  NAPI_EXPORT_FUNCTION(jjfs_mknod)
+  NAPI_EXPORT_FUNCTION(jjfs_inc_epoch)`,
+  },
+  {
     name: 'define the marker',
     find: `static const uint32_t op_utimens = 12;`,
     replace: `static const uint32_t op_utimens = 12;

@@ -63,6 +63,8 @@ export interface OpenRequest {
 /** One FUSE pass-through mount as the mount service drives it (FuseMount). */
 export interface ServedMount {
   readonly mounted: boolean;
+  /** How the kernel caches its names (mount.ts): long with invalidation, or not at all. */
+  readonly cacheMode?: 'invalidated' | 'timeouts';
   mount(): Promise<void>;
   /** From now on every write answers EROFS (a process left inside after close). */
   freeze(): void;

@@ -56,7 +56,7 @@ function installUnmount(Base: RawFuseClass): void {
   };
 }
 
-function subclass(Base: RawFuseClass, mtimeFixed: boolean): FuseConstructor {
+function subclass(Base: RawFuseClass, mtimeFixed: boolean, sys?: NativeSyscalls): FuseConstructor {
   class JjfsFuse extends Base {
     readonly jjfsOptions: MountOptions;
     constructor(mountPath: string, ops: FuseOps, opts: MountOptions = {}) {
@@ -64,6 +64,14 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean): FuseConstructor {
       super(mountPath, ops, { force: opts.force ?? false, mkdir: opts.mkdir ?? false });
       this.jjfsOptions = opts;
       fuseOptionList(opts); // validate now, not at mount time
+    }
+
+    /** {@inheritDoc FuseInstance.invalidateNames} */
+    invalidateNames(): number {
+      // fuse-native's per-mount thread state (set while mounted); the addon checks it is mounted.
+      const thread = (this as unknown as { _thread?: Buffer | null })._thread;
+      if (!sys || !thread) return Base.ENOSYS;
+      return sys.incEpoch(thread);
     }
 
     /** Overrides fuse-native: builds the whole `-o` list from MountOptions. */
@@ -120,6 +128,7 @@ interface RawAddon {
   jjfs_caller_gid?: () => number;
   jjfs_mknod?: NativeSyscalls['mknod'];
   jjfs_utimens?: NativeSyscalls['utimens'];
+  jjfs_inc_epoch?: NativeSyscalls['incEpoch'];
   jjfs_lsetxattr?: NativeSyscalls['lsetxattr'];
   jjfs_lgetxattr?: NativeSyscalls['lgetxattr'];
   jjfs_llistxattr?: NativeSyscalls['llistxattr'];
@@ -132,10 +141,11 @@ function nativeSyscalls(raw: RawAddon): NativeSyscalls | undefined {
   const { jjfs_mknod: mknod, jjfs_utimens: utimens, jjfs_caller_uid: callerUid, jjfs_caller_gid: callerGid } = raw;
   const { jjfs_lsetxattr: lsetxattr, jjfs_lgetxattr: lgetxattr, jjfs_llistxattr: llistxattr, jjfs_lremovexattr: lremovexattr } = raw;
   if (raw.jjfs_syscalls_patch !== 1 || !mknod || !utimens || !callerUid || !callerGid) return undefined;
-  if (!lsetxattr || !lgetxattr || !llistxattr || !lremovexattr) return undefined;
+  const incEpoch = raw.jjfs_inc_epoch;
+  if (!lsetxattr || !lgetxattr || !llistxattr || !lremovexattr || !incEpoch) return undefined;
   // The caller ids are uid_t/gid_t carried as int32: (uid_t)-1 would read -1, others as they are.
   return {
-    mknod, utimens, lsetxattr, lgetxattr, llistxattr, lremovexattr,
+    mknod, utimens, lsetxattr, lgetxattr, llistxattr, lremovexattr, incEpoch,
     callerUid: () => callerUid() >>> 0,
     callerGid: () => callerGid() >>> 0,
   };
@@ -182,7 +192,7 @@ export function loadFuse(opts: { allowPatched?: boolean } = {}): FuseBinding {
       const raw = (req('node-gyp-build') as (dir: string) => RawAddon)(patchedFuseDir);
       const syscalls = nativeSyscalls(raw);
       return {
-        Fuse: subclass(Base, true),
+        Fuse: subclass(Base, true, syscalls),
         mtimeFixed: true,
         source: 'patched',
         ...(typeof raw.jjfs_caller_pid === 'function' ? { callerPid: raw.jjfs_caller_pid } : {}),

@@ -54,6 +54,8 @@ export interface NativeSyscalls {
   /** llistxattr(2): the NUL-terminated names, or a negative errno. */
   llistxattr(path: string): Buffer | number;
   lremovexattr(path: string, name: string): number;
+  /** FUSE_NOTIFY_INC_EPOCH on the mount whose fuse-native thread state is `thread`: 16, or -errno. */
+  incEpoch(thread: Buffer): number;
   /** uid and gid of the process whose request the running handler serves (read synchronously). */
   callerUid(): number;
   callerGid(): number;
@@ -129,6 +131,11 @@ export interface FuseInstance {
   mount(cb: (err: Error | null) => void): void;
   /** Runs our `unmount` (unmount.ts, lazy) and then stops the FUSE thread. */
   unmount(cb: (err: Error | null) => void): void;
+  /**
+   * Makes the kernel drop every name it cached for this mount (FUSE_NOTIFY_INC_EPOCH, patched
+   * build): 16 when the kernel took it, else a negative errno (stock build: ENOSYS).
+   */
+  invalidateNames(): number;
 }
 
 /** Errno constants fuse-native exposes (negative values). The ones jjfs uses. */

@@ -98,6 +98,9 @@ export class MountAnnouncer {
       else if (op.kind === 'unlink') this.state.ghost(op.path, 'file');
       else if (op.kind === 'rmdir') this.state.ghost(op.path, 'dir');
     }
+    // The kernel may have cached these names as they were a moment ago: it must ask again, and
+    // hear "hidden" or "ghost", before the notifier replays them (or the replay raises no event).
+    this.gate.namesChanged();
     try {
       // New directories first, then a pause: a recursive watcher (inotify) can only watch a new
       // directory after it has heard of it, and would miss creations inside it made at once.
@@ -110,6 +113,8 @@ export class MountAnnouncer {
     } finally {
       // Whatever a replay did not claim (it failed) is dropped: the notifier sees the truth again.
       for (const op of ops) this.state.settle(op.path);
+      // A name looked up while hidden or ghosted must not stay cached that way.
+      this.gate.namesChanged();
     }
   }
 

@@ -67,6 +67,18 @@ import type { MountGate } from './write-gate.js';
  */
 const ATTR_TIMEOUT = 1;
 
+/**
+ * Seconds the kernel keeps names (and "no such name") of a mount whose invalidation works. Every
+ * change jjfs knows of drops them at once; the timeout only bounds a change it could miss.
+ */
+const NAME_CACHE_TIMEOUT = 60;
+
+/** What the kernel answers a FUSE_NOTIFY_INC_EPOCH write it took: the 16 bytes written. */
+const EPOCH_NOTIFY_BYTES = 16;
+
+/** How the kernel caches a mount's names: `invalidated` (long, dropped at every change) or `timeouts` (not at all). */
+export type CacheMode = 'invalidated' | 'timeouts';
+
 /** The mount options jjfs uses unless a caller overrides them. */
 const DEFAULT_OPTIONS: Readonly<MountOptions> = {
   entryTimeout: 0,
@@ -109,6 +121,13 @@ export interface FuseMountOptions {
    * file system; new files belong to their creator when the daemon runs as root (it can chown).
    */
   allowOther?: boolean;
+  /**
+   * Long kernel caches of names, dropped by the daemon at every change it knows of (jj rewrites
+   * through the gate, the announcer's replays of direct edits). Only for mounts whose backing
+   * directory changes nowhere else: a bare pass-through (tests) leaves it off. Falls back to no
+   * caching when the kernel refuses the invalidation, or with JJFS_KERNEL_CACHE=off.
+   */
+  kernelCache?: boolean;
   /** Overrides of {@link DEFAULT_OPTIONS} (tests, benchmarks). */
   options?: Partial<MountOptions>;
   /**
@@ -137,6 +156,8 @@ export class FuseMount {
   private fuse: FuseInstance | null = null;
   private ops: PassthroughOps | null = null;
   private isMounted = false;
+  private cache: CacheMode = 'timeouts';
+  private stopInvalidating: (() => void) | undefined;
 
   constructor(opts: FuseMountOptions) {
     this.opts = { ...opts, mountPath: path.resolve(opts.mountPath), backingDir: path.resolve(opts.backingDir) };
@@ -170,14 +191,46 @@ export class FuseMount {
       ...(announce ? { announce } : {}),
       ...(beforeMutation ? { beforeMutation } : {}),
     });
-    const options: MountOptions = {
+    const options = (cached: boolean): MountOptions => ({
       ...DEFAULT_OPTIONS,
+      ...(cached ? { entryTimeout: NAME_CACHE_TIMEOUT, negativeTimeout: NAME_CACHE_TIMEOUT } : {}),
       fsname: `jjfs:${path.basename(backingDir)}`,
       ...(readOnly ? { readOnly: true } : {}),
       ...(allowOther ? { allowOther: true, defaultPermissions: true } : {}),
       ...this.opts.options,
-    };
-    const fuse = createFuse(mountPath, ops, options, binding);
+    });
+    const wantCache = this.opts.kernelCache === true && binding.syscalls !== undefined && process.env['JJFS_KERNEL_CACHE'] !== 'off';
+    let fuse = await this.mountWith(createFuse(mountPath, ops, options(wantCache), binding));
+    let mode: CacheMode = 'timeouts';
+    if (wantCache) {
+      // Self-test: the kernel must take the invalidation, or cached names could go stale. If it
+      // does not (an older kernel answers the write with an error), mount again without caches.
+      const answer = fuse.invalidateNames();
+      if (answer === EPOCH_NOTIFY_BYTES) mode = 'invalidated';
+      else {
+        this.log.warn('kernel refused name invalidation; mounting without long caches', { mountPath, answer });
+        const refused = fuse;
+        await new Promise<void>((resolve) => refused.unmount(() => resolve()));
+        fuse = await this.mountWith(createFuse(mountPath, ops, options(false), binding));
+      }
+    }
+    this.fuse = fuse;
+    this.ops = ops;
+    this.cache = mode;
+    // Every release of a jj rewrite (and every replay the announcer prepares) drops the kernel's
+    // cached names, before waiting lookups are let through (write-gate.ts).
+    if (mode === 'invalidated') this.stopInvalidating = gate.onNamesChanged(() => this.dropNames());
+    this.isMounted = true;
+    this.log.info('mounted', { mountPath, backingDir, readOnly: readOnly === true || refuseWrites === true, kernelCache: mode });
+  }
+
+  /** How the kernel caches this mount's names: long with invalidation, or not at all (fallback). */
+  get cacheMode(): CacheMode {
+    return this.cache;
+  }
+
+  private async mountWith(fuse: FuseInstance): Promise<FuseInstance> {
+    const { mountPath, backingDir } = this.opts;
     await new Promise<void>((resolve, reject) => {
       fuse.mount((err) => {
         if (!err) return resolve();
@@ -185,10 +238,15 @@ export class FuseMount {
         reject(new Error(`cannot mount ${backingDir} at ${mountPath}: ${err.message}`, { cause: err }));
       });
     });
-    this.fuse = fuse;
-    this.ops = ops;
-    this.isMounted = true;
-    this.log.info('mounted', { mountPath, backingDir, readOnly: readOnly === true || refuseWrites === true });
+    return fuse;
+  }
+
+  /** Tells the kernel to forget every cached name of this mount (see "Kernel caches" above). */
+  private dropNames(): void {
+    const fuse = this.fuse;
+    if (!fuse || !this.isMounted) return;
+    const answer = fuse.invalidateNames();
+    if (answer !== EPOCH_NOTIFY_BYTES) this.log.error('kernel cache invalidation failed', { mountPath: this.opts.mountPath, answer });
   }
 
   /** Makes every further mutation through this mount fail with EROFS (before closing it). */
@@ -204,6 +262,9 @@ export class FuseMount {
   async unmount(): Promise<void> {
     const fuse = this.fuse;
     if (!fuse || !this.isMounted) return;
+    // No invalidation from here on: the connection is going away.
+    this.stopInvalidating?.();
+    this.stopInvalidating = undefined;
     await new Promise<void>((resolve, reject) => {
       fuse.unmount((err) => (err ? reject(err) : resolve()));
     });

@@ -57,11 +57,37 @@ export class MountGate {
   private holdTail: Promise<void> = Promise.resolve();
   private gen = 0;
   private heldAt = 0;
+  /** Told when names in the backing directory may have changed behind the mount (see namesChanged). */
+  private readonly nameListeners = new Set<() => void>();
 
   constructor(opts: MountGateOptions) {
     this.log = opts.log;
     this.enterTimeoutMs = opts.enterTimeoutMs ?? 10_000;
     this.drainTimeoutMs = opts.drainTimeoutMs ?? 20_000;
+  }
+
+  /**
+   * Registers `listener` for {@link namesChanged}; returns its removal. The mount uses it to drop
+   * the kernel's cached names (mount.ts, "Kernel caches").
+   */
+  onNamesChanged(listener: () => void): () => void {
+    this.nameListeners.add(listener);
+    return () => this.nameListeners.delete(listener);
+  }
+
+  /**
+   * Names in the backing directory may have changed without the mount seeing it: called at every
+   * release of a hold (jj rewrote the workspace) and by the announcer when it hides or shows
+   * paths. Listeners run synchronously.
+   */
+  namesChanged(): void {
+    for (const listener of this.nameListeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.log.error('names-changed listener threw', { error: (error as Error).message });
+      }
+    }
   }
 
   /** Bumped at every release of a hold: files may have been replaced since a handle was opened. */
@@ -153,6 +179,9 @@ export class MountGate {
       return () => {
         if (released) return;
         released = true;
+        // Before waking the waiters: no lookup admitted after this release may be answered from a
+        // name the kernel cached before jj's rewrite (the mount drops them here).
+        this.namesChanged();
         // Bump before waking the waiters: an operation admitted after this release must see the
         // new generation, or it would write through a handle to a file jj just replaced.
         this.gen += 1;

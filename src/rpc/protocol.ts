@@ -20,6 +20,11 @@ export interface MountInfo {
   subtree?: string;
   /** Other local users may use it (`open --allow-other`). */
   allowOther?: true;
+  /**
+   * How the kernel caches its names: `invalidated` (long caches, dropped at every change) or
+   * `timeouts` (no caching: the fallback when the kernel cannot be told). Absent while unmounted.
+   */
+  kernelCache?: 'invalidated' | 'timeouts';
   lastSync?: string;
   error?: string;
   /** What this mount holds that history does not (status only; absent when nothing is left out). */

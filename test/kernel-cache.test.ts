@@ -1,0 +1,109 @@
+import { open, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { MountInfo } from '../src/rpc/protocol.js';
+import { errorCode, JjfsEnv, readOrUndefined, waitFor } from './helpers/jjfs-env.js';
+
+// Kernel caches (issue 12): a daemon mount lets the kernel keep names — and "no such name" — for
+// long, and drops them at every change jjfs knows of (jj rewrites, direct edits the watcher
+// reports). Where caching could newly go stale, a mount must still show every change: on the fast
+// path, and on the fallback (JJFS_KERNEL_CACHE=off: no name caching, today's settings).
+const modes = [
+  { mode: 'invalidated' as const, env: {} },
+  { mode: 'timeouts' as const, env: { JJFS_KERNEL_CACHE: 'off' } },
+];
+
+describe.each(modes)('kernel cache: $mode', ({ mode, env: extra }) => {
+  let env: JjfsEnv;
+  let a: string;
+  let b: string;
+  let backingB: string;
+  const run = async (args: string[]): Promise<void> => {
+    const r = await env.run(args, { env: env.env(extra) });
+    if (r.code !== 0) throw new Error(`jjfs ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  };
+  const sync = () => run(['sync', 'notes']);
+
+  beforeEach(async () => {
+    env = await JjfsEnv.create();
+    await run(['start']);
+    a = path.join(env.root, 'a');
+    b = path.join(env.root, 'b');
+    await run(['open', 'notes', a]);
+    await run(['open', 'notes', b]);
+    const mounts = (await env.json<{ mounts: MountInfo[] }>(['list'])).mounts;
+    expect(mounts.map((m) => m.kernelCache)).toEqual([mode, mode]);
+    backingB = mounts.find((m) => m.path === b)!.workspace;
+  });
+  afterEach(async () => {
+    await env.cleanup();
+  });
+
+  it('a cached stat, name and "no such name" follow jj rewriting the file: grow, shrink, same size, delete, directory', async () => {
+    await writeFile(path.join(a, 'f.md'), 'one\n');
+    await sync();
+    expect((await stat(path.join(b, 'f.md'))).size).toBe(4);
+    expect(await errorCode(() => stat(path.join(b, 'g.md')))).toBe('ENOENT'); // cached as absent
+    const steps: Array<[string, string]> = [
+      ['grow', 'one\ntwo three\n'],
+      ['shrink', 'x\n'],
+      ['same size', 'y\n'],
+    ];
+    for (const [label, content] of steps) {
+      await writeFile(path.join(a, 'f.md'), content);
+      await writeFile(path.join(a, 'g.md'), label);
+      await sync();
+      expect((await stat(path.join(b, 'f.md'))).size, label).toBe(Buffer.byteLength(content));
+      expect(await readFile(path.join(b, 'f.md'), 'utf8'), label).toBe(content);
+      expect(await readFile(path.join(b, 'g.md'), 'utf8'), label).toBe(label);
+    }
+    await rm(path.join(a, 'g.md'));
+    await sync();
+    expect(await errorCode(() => stat(path.join(b, 'g.md')))).toBe('ENOENT');
+    await rm(path.join(a, 'f.md'));
+    await mkdir(path.join(a, 'f.md'));
+    await writeFile(path.join(a, 'f.md', 'inside.md'), 'in a directory now\n');
+    await sync();
+    expect((await stat(path.join(b, 'f.md'))).isDirectory()).toBe(true);
+    expect(await readFile(path.join(b, 'f.md', 'inside.md'), 'utf8')).toBe('in a directory now\n');
+  }, 120_000);
+
+  it('a readdir shows a file created in another mount; cached pages follow a same-size rewrite', async () => {
+    await writeFile(path.join(a, 'page.md'), 'AAAAAAAA\n');
+    await sync();
+    expect((await readdir(b)).sort()).toEqual(['page.md']);
+    expect(await readFile(path.join(b, 'page.md'), 'utf8')).toBe('AAAAAAAA\n'); // pages cached
+    await writeFile(path.join(a, 'page.md'), 'BBBBBBBB\n');
+    await writeFile(path.join(a, 'new.md'), 'new\n');
+    await sync();
+    expect((await readdir(b)).sort()).toEqual(['new.md', 'page.md']);
+    expect(await readFile(path.join(b, 'page.md'), 'utf8')).toBe('BBBBBBBB\n');
+  }, 120_000);
+
+  it('fstat on an open fd shows the rewritten file within the attribute timeout', async () => {
+    await writeFile(path.join(a, 'open.md'), 'short\n');
+    await sync();
+    const fh = await open(path.join(b, 'open.md'), 'r');
+    try {
+      expect((await fh.stat()).size).toBe(6);
+      await writeFile(path.join(a, 'open.md'), 'a good deal longer now\n');
+      await sync();
+      expect(await waitFor(async () => (await fh.stat()).size === 23, 10_000)).toBe(true);
+      const { bytesRead, buffer } = await fh.read(Buffer.alloc(64), 0, 64, 0);
+      expect(buffer.subarray(0, bytesRead).toString()).toBe('a good deal longer now\n');
+    } finally {
+      await fh.close();
+    }
+  }, 120_000);
+
+  it('a direct edit in the backing directory shows in the mount, also where "no such name" was cached', async () => {
+    expect(await errorCode(() => stat(path.join(b, 'direct.md')))).toBe('ENOENT');
+    await writeFile(path.join(backingB, 'direct.md'), 'written behind the mount\n');
+    expect(await waitFor(async () => (await readOrUndefined(path.join(b, 'direct.md'))) === 'written behind the mount\n', 10_000)).toBe(true);
+    await rm(path.join(backingB, 'direct.md'));
+    expect(await waitFor(async () => (await errorCode(() => stat(path.join(b, 'direct.md')))) === 'ENOENT', 10_000)).toBe(true);
+    // And it is synced like any change (it reached history through the watcher).
+    await writeFile(path.join(backingB, 'kept.md'), 'kept\n');
+    expect(await waitFor(async () => (await readOrUndefined(path.join(a, 'kept.md'))) === 'kept\n', 20_000)).toBe(true);
+  }, 120_000);
+});
