@@ -5,10 +5,29 @@
  *
  * The backing directory changes underneath the mount: jj rewrites files (unlink + recreate) when
  * the sync engine converges the workspace, and a user may edit it directly. The next open, stat or
- * readdir through the mount must show the new content, size, mtime and existence. libfuse 2.9's
- * high-level API (all fuse-native offers) has no invalidation call, so whatever the kernel caches
- * can only expire by timeout (docs/fuse.md, Cache coherence). The settings, and why:
+ * readdir through the mount must show the new content, size, mtime and existence.
  *
+ * ### Kernel caches (daemon mounts, `kernelCache`)
+ * The kernel keeps names and "no such name" for NAME_CACHE_TIMEOUT (60 s: `entry_timeout`,
+ * `negative_timeout`), and the daemon drops ALL of them at once whenever the backing directory
+ * changed behind the mount: the patched fuse-native writes FUSE_NOTIFY_INC_EPOCH to the FUSE
+ * connection (docs/fuse.md, Invalidation). Where it is sent (MountGate.namesChanged):
+ * - at every release of the write gate after a jj rewrite — before the lookups and writes that
+ *   waited are let through, so none of them is answered from a name cached before the rewrite;
+ * - when the announcer hides or ghosts paths to replay a change (a sync's or a direct edit the
+ *   watcher reported) and again when it settles them: the kernel must ask, and hear "hidden", before
+ *   the notifier's replay, or the replay would raise no event.
+ * The epoch drops names only; attributes stay `attr_timeout=1`, because an open file's attributes
+ * (fstat, the size a read on an open fd is bounded by) are only refreshed by a lookup or the
+ * timeout, and `tail -f` of a file another mount appends to must see it grow. Page caches are not
+ * kept across opens (no keep_cache), so a same-size rewrite is seen by the next open.
+ * Self-test at mount: the first invalidation must be taken by the kernel (16 bytes written); if it
+ * is refused, the mount is made again without name caches (`timeouts`, also forced by
+ * JJFS_KERNEL_CACHE=off). `jjfs status`, `jjfs list --json` and `jjfs doctor` say which mode each
+ * mount runs in. A bare pass-through (test/helpers/serve-mount.mjs) has nobody to invalidate, so
+ * it keeps the settings below unless asked.
+ *
+ * ### Without invalidation (`timeouts`)
  * - `entry_timeout=0`: every path walk revalidates the final dentry with a LOOKUP, which returns
  *   fresh attributes (the kernel applies them: size, mtime, type). Deleted files vanish at once, a
  *   file replaced by a directory gets a new inode (no EIO), a grown file is not read short.
@@ -16,6 +35,8 @@
  *   through the LOOKUP above, so the attribute cache only serves calls on an inode without a
  *   path walk (fstat on an open fd, stat of the mount root).
  * - `negative_timeout=0`: a file created in the backing dir is visible at once.
+ *
+ * ### Both
  * - no `kernel_cache`, no `auto_cache`: without keep_cache the kernel drops the page cache of a
  *   file at every open, so a same-size overwrite is seen by the next open. (kernel_cache keeps
  *   stale data forever; auto_cache compares mtimes with a 1 s attr lag.)
@@ -27,29 +48,22 @@
  * - `hard_remove`: no `.fuse_hidden*` files in the backing dir (the sync engine would see them).
  *   Cost: a file unlinked while open through the mount can no longer be read through that handle
  *   (libfuse 2.9 has no path for it and answers ENOENT).
+ * - Times carry nanoseconds (patched build): git's index matches, the first `git status` after a
+ *   mount or a restart re-hashes nothing.
  *
  * Writes through a stale handle: jj's rewrites happen inside the write gate (write-gate.ts); after
  * each release the gate's generation moves, and the first read/write on an older handle compares
  * its inode with the path's and reopens the path if jj replaced the file (ops-files.ts).
  *
- * Caching and coherence together: the daemon knows when jj rewrites a workspace (it holds the
- * gate), so with an invalidation channel the kernel could cache entries and attributes for long
- * and be told exactly what changed. libfuse 2.9's high-level API does not expose
- * `fuse_lowlevel_notify_inval_entry/inode` (and its node ids are private), so this needs either
- * a patched fuse-native exporting them with a path->nodeid lookup, or a move to libfuse 3's
- * low-level API. With it: entry/attr timeouts of minutes, invalidations sent for the paths jj
- * touched (from `jj diff --name-only` of the rewrite) and for direct edits seen by the watcher.
- * Until then, correctness first: the timeouts above.
+ * What is left: long attribute caches need per-inode invalidation
+ * (`fuse_lowlevel_notify_inval_inode`), which takes libfuse's private node ids; and every request
+ * that still reaches us pays fuse-native's round trip (~90 µs: kernel → libfuse thread → JS main
+ * thread → libuv pool → back).
  *
- * Cost against the native directory and bindfs (bench/fuse-bench.mjs) — figures: README.md, Benchmarks.
- *
- * attr_timeout=1 against attr_timeout=0 (one run, same mount otherwise): find+stat cold 1,376 vs
- * 2,153 ms, create 2,000 files 1,170 vs 1,848, git status repeated 459 vs 722, dd write 512 MiB
- * 1,028 vs 4,288 (with 0, every write first revalidates attributes). The remaining cost is
- * fuse-native's per-request round trip (~90 µs: kernel → libfuse thread → JS main thread → libuv
- * pool → back); only kernel caching (above) removes requests. "first git status after mounting"
- * is slow (~600 ms) because fuse-native reports times in whole milliseconds, so git's nanosecond
- * index stat data never matches and it re-hashes once; a fuse-native carrying nanoseconds fixes it.
+ * Cost against the native directory and bindfs (bench/fuse-bench.mjs, one run of 3 on 2026-12-01;
+ * more rows in README.md, Benchmarks): git status 5k files repeated 139 ms with name caches, 555
+ * without, bindfs 34; delete 2,000 files 365 / 830 / 345; first git status after a restart 427 /
+ * 618 / 102; find+stat 10k hot 1,929 / 2,039 / 58 (attributes still expire after 1 s).
  */
 import path from 'node:path';
 import type { Logger } from '../log.js';

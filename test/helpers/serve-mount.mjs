@@ -2,7 +2,10 @@
 // Serves one jjfs FUSE mount in its own process (a process must never access a mount it serves
 // itself, so tests and benchmarks run the mount here and use it from outside).
 //
-//   node test/helpers/serve-mount.mjs <backingDir> <mountPath> [--ro] [--options <json>] [--mutations]
+//   node test/helpers/serve-mount.mjs <backingDir> <mountPath> [--ro] [--options <json>] [--mutations] [--kernel-cache]
+//
+// --kernel-cache: the daemon's long name caches (FuseMount kernelCache; nothing here invalidates
+// them, so only for benchmarks that never change the backing directory behind the mount).
 //
 // Needs the built dist/ (npx tsc -p tsconfig.build.json) and an environment from fuseProcessEnv().
 // stdout: `ready` once mounted; with --mutations, `mut <relPath>` per mutation. stdin commands
@@ -20,10 +23,12 @@ const positional = [];
 let readOnly = false;
 let options = {};
 let mutations = false;
+let kernelCache = false;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--ro') readOnly = true;
   else if (a === '--mutations') mutations = true;
+  else if (a === '--kernel-cache') kernelCache = true;
   else if (a === '--options') options = JSON.parse(args[++i]);
   else positional.push(a);
 }
@@ -53,6 +58,7 @@ const mount = new FuseMount({
   gate,
   log,
   options,
+  kernelCache,
   ...(mutations ? { onMutation: (p) => process.stdout.write(`mut ${p}\n`) } : {}),
 });
 
@@ -79,7 +85,7 @@ try {
   process.stderr.write(`mount failed: ${err.message}\n`);
   process.exit(1);
 }
-process.stdout.write('ready\n');
+process.stdout.write(`ready ${mount.cacheMode}\n`);
 
 const rl = createInterface({ input: process.stdin });
 rl.on('line', (line) => {
