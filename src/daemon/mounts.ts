@@ -310,7 +310,6 @@ export class MountService {
         this.hub.markDirty(config.id);
       },
       beforeMount: () => this.rescue(config),
-      kernelCache: true,
       ...(config.allow_other ? { allowOther: true } : {}),
       // A live read-only view refuses writes in the pass-through, not with the kernel's `ro`: the
       // notifier's replays (the events of synced changes) must still reach its watchers.
@@ -335,8 +334,7 @@ export class MountService {
   /** A read-only mount of a past state: FUSE with EROFS, no gate registered, nothing attached. */
   private async mountReadOnly(config: MountConfig): Promise<LiveMount> {
     const gate = new MountGate({ log: this.log.child('fuse') });
-    // A past state never changes: its names may be cached (no invalidation ever needed).
-    const fuse = this.serve({ mountPath: config.path, backingDir: backingRoot(config), readOnly: true, gate, log: this.log.child('fuse'), kernelCache: true, ...(config.allow_other ? { allowOther: true } : {}) });
+    const fuse = this.serve({ mountPath: config.path, backingDir: backingRoot(config), readOnly: true, gate, log: this.log.child('fuse'), ...(config.allow_other ? { allowOther: true } : {}) });
     try {
       await fuse.mount();
     } catch (error) {

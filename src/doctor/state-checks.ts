@@ -148,15 +148,9 @@ export function checkMounts(config: Config, daemon: DaemonContact): Check[] {
     const what = listed.map((p) => `${p.path} (${p.reason === 'git-repository' ? 'a nested git repository' : 'over the new-file size limit'})`);
     checks.push(warning('unsynced', `${m.path}: ${what.join(', ')} — not synced, exist only in this mount`, `see jjfs unsynced ${m.path}; move them out of the mount to keep them`));
   }
-  // A mount whose kernel would not take invalidations caches nothing: correct, only slower.
-  const uncached = status.mounts.filter((m) => m.kernelCache === 'timeouts').map((m) => m.path);
-  if (uncached.length > 0) {
-    checks.push(warning('kernel cache', `${uncached.join(', ')}: the kernel refused name invalidation (or JJFS_KERNEL_CACHE=off), so these mounts cache no names and every lookup asks jjfsd`, 'a kernel with FUSE_NOTIFY_INC_EPOCH and the patched fuse-native (node native-shims/build-fuse.mjs) enable the caches at the next mount'));
-  }
   if (checks.some((c) => !c.ok)) return checks;
   const repos = [...new Set(status.mounts.map((m) => m.repo))];
-  const cached = status.mounts.length > 0 && status.mounts.every((m) => m.kernelCache === 'invalidated') ? '; the kernel caches names and drops them at every change' : '';
-  return [ok('mounts', status.mounts.length === 0 ? 'none configured' : `${status.mounts.length} mounted, workspaces healthy (${repos.join(', ')})${cached}`), ...checks];
+  return [ok('mounts', status.mounts.length === 0 ? 'none configured' : `${status.mounts.length} mounted, workspaces healthy (${repos.join(', ')})`), ...checks];
 }
 
 /** Every configured remote answers `git ls-remote` (bounded; credentials never shown). */

@@ -7,25 +7,22 @@
  * the sync engine converges the workspace, and a user may edit it directly. The next open, stat or
  * readdir through the mount must show the new content, size, mtime and existence.
  *
- * ### Kernel caches (daemon mounts, `kernelCache`)
- * The kernel keeps names and "no such name" for NAME_CACHE_TIMEOUT (60 s: `entry_timeout`,
- * `negative_timeout`), and the daemon drops ALL of them at once whenever the backing directory
- * changed behind the mount: the patched fuse-native writes FUSE_NOTIFY_INC_EPOCH to the FUSE
- * connection (docs/fuse.md, Invalidation). Where it is sent (MountGate.namesChanged):
- * - at every release of the write gate after a jj rewrite — before the lookups and writes that
- *   waited are let through, so none of them is answered from a name cached before the rewrite;
- * - when the announcer hides or ghosts paths to replay a change (a sync's or a direct edit the
- *   watcher reported) and again when it settles them: the kernel must ask, and hear "hidden", before
- *   the notifier's replay, or the replay would raise no event.
- * The epoch drops names only; attributes stay `attr_timeout=1`, because an open file's attributes
- * (fstat, the size a read on an open fd is bounded by) are only refreshed by a lookup or the
- * timeout, and `tail -f` of a file another mount appends to must see it grow. Page caches are not
- * kept across opens (no keep_cache), so a same-size rewrite is seen by the next open.
- * Self-test at mount: the first invalidation must be taken by the kernel (16 bytes written); if it
- * is refused, the mount is made again without name caches (`timeouts`, also forced by
- * JJFS_KERNEL_CACHE=off). `jjfs status`, `jjfs list --json` and `jjfs doctor` say which mode each
- * mount runs in. A bare pass-through (test/helpers/serve-mount.mjs) has nobody to invalidate, so
- * it keeps the settings below unless asked.
+ * ### Kernel caches (`kernelCache`: measured, not enabled for daemon mounts)
+ * With `kernelCache` the kernel keeps names and "no such name" for NAME_CACHE_TIMEOUT (60 s:
+ * `entry_timeout`, `negative_timeout`) and FuseMount drops ALL of them at once whenever the gate
+ * says names changed (MountGate.namesChanged): the patched fuse-native writes
+ * FUSE_NOTIFY_INC_EPOCH to the FUSE connection (docs/fuse.md, Invalidation). The gate says so
+ * at every release after a jj rewrite — before the lookups and writes that waited are let
+ * through — and when the announcer hides, ghosts or settles paths around a replay. Attributes stay
+ * `attr_timeout=1` (an open file's attributes are only refreshed by a lookup or the timeout).
+ * Self-test at mount: a kernel that refuses the first invalidation gets the mount again without
+ * name caches. Measured (README, Benchmarks): a repeated `git status` 3.3× faster.
+ * Why the daemon does not use it yet: in the full suite (2 of 3 runs clean) it let a read right
+ * after `jjfs sync` miss a file that a negative entry had cached, and a write miss a directory,
+ * while the announcer's hide → replay window was open; a name looked up as "hidden" is cached
+ * as absent, and a replay that does not go through create leaves it so until settle. Until that
+ * window is closed (e.g. no negative caching of hidden names, or per-entry invalidation at settle)
+ * and the crash test has run clean many times with it, correctness first: the settings below.
  *
  * ### Without invalidation (`timeouts`)
  * - `entry_timeout=0`: every path walk revalidates the final dentry with a LOOKUP, which returns
@@ -55,15 +52,15 @@
  * each release the gate's generation moves, and the first read/write on an older handle compares
  * its inode with the path's and reopens the path if jj replaced the file (ops-files.ts).
  *
- * What is left: long attribute caches need per-inode invalidation
+ * What is left: the name caches above, enabled; long attribute caches need per-inode invalidation
  * (`fuse_lowlevel_notify_inval_inode`), which takes libfuse's private node ids; and every request
  * that still reaches us pays fuse-native's round trip (~90 µs: kernel → libfuse thread → JS main
  * thread → libuv pool → back).
  *
- * Cost against the native directory and bindfs (bench/fuse-bench.mjs, one run of 3 on 2026-12-01;
- * more rows in README.md, Benchmarks): git status 5k files repeated 139 ms with name caches, 555
- * without, bindfs 34; delete 2,000 files 365 / 830 / 345; first git status after a restart 427 /
- * 618 / 102; find+stat 10k hot 1,929 / 2,039 / 58 (attributes still expire after 1 s).
+ * Cost against the native directory and bindfs (bench/fuse-bench.mjs --variants, one run of 3 on
+ * 2026-12-01; all rows in README.md, Benchmarks): git status 5k files repeated 601 ms as mounted
+ * today, 181 with name caches, bindfs 35; delete 2,000 files 888 / 326 / 308; first git status
+ * after a restart 668 / 386 / 93; find+stat 10k hot 1,901 / 1,883 / 69.
  */
 import path from 'node:path';
 import type { Logger } from '../log.js';
@@ -136,10 +133,9 @@ export interface FuseMountOptions {
    */
   allowOther?: boolean;
   /**
-   * Long kernel caches of names, dropped by the daemon at every change it knows of (jj rewrites
-   * through the gate, the announcer's replays of direct edits). Only for mounts whose backing
-   * directory changes nowhere else: a bare pass-through (tests) leaves it off. Falls back to no
-   * caching when the kernel refuses the invalidation, or with JJFS_KERNEL_CACHE=off.
+   * Long kernel caches of names, dropped at every change the gate hears of (jj rewrites, the
+   * announcer's replays). NOT used by the daemon yet (see "Kernel caches" above): bench only.
+   * Falls back to no caching when the kernel refuses the invalidation.
    */
   kernelCache?: boolean;
   /** Overrides of {@link DEFAULT_OPTIONS} (tests, benchmarks). */
@@ -213,7 +209,7 @@ export class FuseMount {
       ...(allowOther ? { allowOther: true, defaultPermissions: true } : {}),
       ...this.opts.options,
     });
-    const wantCache = this.opts.kernelCache === true && binding.syscalls !== undefined && process.env['JJFS_KERNEL_CACHE'] !== 'off';
+    const wantCache = this.opts.kernelCache === true && binding.syscalls !== undefined;
     let fuse = await this.mountWith(createFuse(mountPath, ops, options(wantCache), binding));
     let mode: CacheMode = 'timeouts';
     if (wantCache) {

@@ -4,8 +4,8 @@
 //
 //   node test/helpers/serve-mount.mjs <backingDir> <mountPath> [--ro] [--options <json>] [--mutations] [--kernel-cache]
 //
-// --kernel-cache: the daemon's long name caches (FuseMount kernelCache; nothing here invalidates
-// them, so only for benchmarks that never change the backing directory behind the mount).
+// --kernel-cache: long name caches (FuseMount kernelCache, not used by the daemon yet; nothing
+// here invalidates them, so only for benchmarks that never change the backing directory).
 //
 // Needs the built dist/ (npx tsc -p tsconfig.build.json) and an environment from fuseProcessEnv().
 // stdout: `ready` once mounted; with --mutations, `mut <relPath>` per mutation. stdin commands
