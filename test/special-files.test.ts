@@ -113,7 +113,7 @@ describe('special files in a mount', () => {
     expect(await readFile(path.join(b, 'note.md'), 'utf8')).toBe('beside the specials\n');
   }, 120_000);
 
-  it('keeps nanosecond times: touch -d and stat round-trip them, git status re-hashes nothing', async () => {
+  it("keeps nanosecond times: touch -d and stat round-trip them, and git's index records them", async () => {
     const a = await env.open('notes', 'a');
     await writeFile(path.join(a, 'f.md'), 'x\n');
     await sh("touch -d '2021-03-04 05:06:07.123456789' f.md", a);

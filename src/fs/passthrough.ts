@@ -139,8 +139,8 @@ export function createPassthroughOps(opts: PassthroughOptions) {
   }
 
   const S_ISGID = 0o2000;
-  const sys = opts.creatorOwns === true ? opts.sys : undefined;
-  const creator = (): Owner | undefined => (sys ? { uid: sys.callerUid(), gid: sys.callerGid() } : undefined);
+  const callerIds = opts.creatorOwns === true ? opts.sys : undefined;
+  const creator = (): Owner | undefined => (callerIds ? { uid: callerIds.callerUid(), gid: callerIds.callerGid() } : undefined);
   const giveTo = (fullPath: string, owner: Owner | undefined, done: (err: unknown) => void): void => {
     if (!owner) return done(null);
     // In a setgid directory the new file has the directory's group already (as on any file
