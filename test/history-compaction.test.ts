@@ -95,6 +95,122 @@ describe('history compaction', () => {
     expect(log.entries.length).toBeGreaterThan(1);
   }, 180_000);
 
+  it("trims jj's operation log while two mounts write: every line exactly once, history stays small", async () => {
+    const a = await env.open('notes', 'a');
+    const b = await env.open('notes', 'b');
+    for (const [key, value] of [['op_log_max', '150'], ['op_log_keep', '30'], ['compact_loose_objects', '100000']]) {
+      await env.json(['config', 'set', key!, value!, '--repo', 'notes']);
+    }
+    const written: Record<string, string[]> = { a: [], b: [] };
+    let i = 0;
+    const trims = new Set<string>();
+    // Agent pace until the daemon has trimmed three times (it checks at most every 10 s after changes).
+    const trimmed = await waitFor(
+      async () => {
+        for (const [name, dir] of [['a', a], ['b', b]] as const) {
+          const line = `${name} ${i} ${'z'.repeat(30)}\n`;
+          await appendFile(path.join(dir, `log-${name}.md`), line);
+          written[name]!.push(line);
+          await writeFile(path.join(dir, `state-${name}.md`), `step ${i}\n`);
+        }
+        i++;
+        await sleep(50);
+        if (i % 20 !== 0) return false;
+        const last = (await repoInfo()).history?.lastCompaction;
+        if (last?.opsAfter !== undefined) {
+          expect(last.error).toBeUndefined();
+          expect(last.opsAfter).toBeLessThan(last.opsBefore!);
+          trims.add(last.at);
+        }
+        return trims.size >= 3;
+      },
+      150_000,
+      0,
+    );
+    expect(trimmed, `${trims.size} trims within 150 s`).toBe(true);
+    const round = (await env.json<{ rounds: Array<{ converged: boolean }> }>(['sync', 'notes'])).rounds[0]!;
+    expect(round.converged).toBe(true);
+    for (const dir of [a, b]) {
+      for (const name of ['a', 'b']) expect(auditLines(await readFile(path.join(dir, `log-${name}.md`), 'utf8'), written[name]!)).toEqual(EXACT);
+    }
+    const info = await repoInfo();
+    // Each trim keeps 30; what was written since the last one comes on top (fewer than op_log_max).
+    expect(info.history!.operations).toBeLessThan(150);
+    expect(await fsck()).toMatchObject({ code: 0 });
+    // jj and the history commands read the trimmed repo: main's history has every round.
+    expect(info.history!.commits).toBe((await env.commitCount('notes')) - 1);
+    const log = await env.json<{ entries: unknown[] }>(['log', 'log-a.md', '--repo', 'notes', '--limit', '100000']);
+    expect(log.entries.length).toBeGreaterThan(10);
+    // `jjfs compact` trims to op_log_keep and prunes at once.
+    const compacted = await env.json<{ repos: Array<{ compaction?: { error?: string; pruned?: boolean; opsAfter?: number } }> }>(['compact', 'notes']);
+    expect(compacted.repos[0]!.compaction).toMatchObject({ pruned: true });
+    expect(compacted.repos[0]!.compaction?.error).toBeUndefined();
+    expect(compacted.repos[0]!.compaction?.opsAfter).toBeLessThanOrEqual(32);
+    expect(await fsck()).toMatchObject({ code: 0 });
+  }, 240_000);
+
+  it('a kill -9 while the operation log is trimmed: the restarted daemon recovers every mount, every acknowledged line exactly once', async () => {
+    const a = await env.open('notes', 'a');
+    const b = await env.open('notes', 'b');
+    for (const [key, value] of [['op_log_max', '40'], ['op_log_keep', '10']]) await env.json(['config', 'set', key!, value!, '--repo', 'notes']);
+    const daemon = (await env.daemonPid())!;
+    const acked: Record<string, string[]> = { a: [], b: [] };
+    let stop = false;
+    // Writers record a line only once the mount acknowledged it; the kill makes their next write fail.
+    const writers = ([['a', a], ['b', b]] as const).map(async ([name, dir]) => {
+      for (let n = 0; !stop; n++) {
+        const line = `${name} ${n}\n`;
+        try {
+          await appendFile(path.join(dir, `log-${name}.md`), line);
+        } catch {
+          return;
+        }
+        acked[name]!.push(line);
+        await sleep(40);
+      }
+    });
+    // The jj step that moves a working copy onto the trimmed log: some workspaces moved, others not.
+    const trimStep = (): number | undefined =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .find((p) => {
+          try {
+            return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('update-stale') && readFileSync(`/proc/${p}/environ`, 'utf8').includes(env.home);
+          } catch {
+            return false;
+          }
+        }) as unknown as number | undefined;
+    const caught = await waitFor(() => trimStep() !== undefined, 120_000, 2);
+    const step = trimStep();
+    for (const pid of [daemon, ...(step === undefined ? [] : [Number(step)])]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    stop = true;
+    await Promise.all(writers);
+    expect(caught, 'no trim of the operation log within 120 s').toBe(true);
+    expect(await waitFor(() => !isAlive(daemon), 10_000)).toBe(true);
+
+    expect((await env.run(['start'])).code).toBe(0);
+    expect(await waitFor(async () => (await env.json<StatusResult>(['status'])).mounts.every((m) => m.state === 'mounted'), 30_000)).toBe(true);
+    const round = (await env.json<{ rounds: Array<{ converged: boolean }> }>(['sync', 'notes'])).rounds[0]!;
+    expect(round.converged).toBe(true);
+    for (const dir of [a, b]) {
+      for (const name of ['a', 'b']) expect(auditLines(await readFile(path.join(dir, `log-${name}.md`), 'utf8'), acked[name]!)).toEqual(EXACT);
+    }
+    expect(acked['a']!.length).toBeGreaterThan(10);
+    expect(await fsck()).toMatchObject({ code: 0 });
+    const st = await env.json<StatusResult>(['status']);
+    expect(st.mounts.map((m) => m.state)).toEqual(['mounted', 'mounted']);
+    const compacted = await env.json<{ repos: Array<{ compaction?: { error?: string } }> }>(['compact', 'notes']);
+    expect(compacted.repos[0]!.compaction?.error).toBeUndefined();
+    const log = await env.json<{ entries: unknown[] }>(['log', 'log-b.md', '--repo', 'notes', '--limit', '100000']);
+    expect(log.entries.length).toBeGreaterThan(1);
+  }, 240_000);
+
   it('a kill -9 in the middle of a repack leaves a store git and jj read; the next start compacts it', async () => {
     const a = await env.open('notes', 'a');
     await env.json(['config', 'set', 'compact_loose_objects', '0', '--repo', 'notes']);

@@ -18,6 +18,10 @@ export interface RepoConfig {
   max_new_file_size: number;
   /** Loose git objects in the store that trigger packing (0: never). */
   compact_loose_objects: number;
+  /** jj operations in the operation log that trigger trimming it (0: never). */
+  op_log_max: number;
+  /** jj operations a trim keeps (the newest). */
+  op_log_keep: number;
   /**
    * Two mounts (or machines) inserting lines at the same place of one file: `merge` keeps both
    * (main's first), `markers` writes a conflict for a person to review. Default `merge`.
@@ -69,6 +73,8 @@ export const REPO_DEFAULTS: Readonly<Omit<RepoConfig, 'remote' | 'remote_branch'
   push_delay: 10,
   max_new_file_size: 64 * 1024 * 1024,
   compact_loose_objects: 2_000,
+  op_log_max: 2_000,
+  op_log_keep: 200,
 };
 
 /** Defaults of the optional per-repo choices (absent from config.json means this value). */

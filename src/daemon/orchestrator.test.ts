@@ -20,7 +20,7 @@ function fakes(opts: { remotes?: string[]; mounted?: string[]; conflicts?: Recor
       return c instanceof Error ? Promise.reject(c) : Promise.resolve(c);
     },
     compact: () => Promise.resolve(undefined),
-    history: (repo) => (repo === 'other' ? Promise.reject(new Error('git broke')) : Promise.resolve({ bytes: 4096, commits: 3, looseObjects: 1, packs: 0 })),
+    history: (repo) => (repo === 'other' ? Promise.reject(new Error('git broke')) : Promise.resolve({ bytes: 4096, commits: 3, looseObjects: 1, packs: 0, operations: 5 })),
     status: (repo): RepoSyncStatus => ({ name: repo, conflicts: ['cached.md'], refusedFiles: [{ path: 'big.bin', reason: 'too large', workspace: 'w1' }], workspaces: [] }),
     stop: () => {
       calls.push('local.stop');
@@ -117,7 +117,7 @@ describe('repoLiveInfo', () => {
     const live = repoLiveInfo(f.local, f.remote);
     expect(await live('notes')).toEqual({
       remote: { url: '/r.git', delayed: false, unpushed: 0 },
-      history: { bytes: 4096, commits: 3, looseObjects: 1, packs: 0 },
+      history: { bytes: 4096, commits: 3, looseObjects: 1, packs: 0, operations: 5 },
       conflicts: ['a.md'],
       refusedFiles: ['big.bin (too large)'],
     });

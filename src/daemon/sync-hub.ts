@@ -9,7 +9,7 @@ import type { JjRunner } from '../sync/jj-runner.js';
 import { DAEMON_IGNORES, writeRepoSettings } from '../sync/repo-init.js';
 import { fileFileset, RepoJj, repoPaths } from '../sync/repo-jj.js';
 import { RepoSync, type RepoSyncOptions, type RepoSyncStatus, type RoundReport, type WorkspaceSpec } from '../sync/repo-sync.js';
-import { StoreCompactor, type CompactionReport } from '../sync/store-compactor.js';
+import { PRUNE_GRACE_MS, StoreCompactor, type CompactionReport } from '../sync/store-compactor.js';
 import { measureStore, type StoreFacts } from '../sync/store-facts.js';
 import { addWorkspace, forgetWorkspace } from '../sync/workspace-ops.js';
 import { WorkspaceWatchers, type WatchEvent } from '../watch/workspace-watcher.js';
@@ -30,6 +30,8 @@ export interface SyncHubInit {
   repoConfig: (name: string) => RepoConfig | undefined;
   /** Where monitor events go. */
   feed: MonitorFeed;
+  /** Longest a git process (a fetch) may run: unreachable objects are pruned only well after it. */
+  gitTimeoutMs?: number;
 }
 
 /**
@@ -103,6 +105,12 @@ export class SyncHub {
           log,
           between: (task) => sync.maintain(task),
           threshold: () => this.#init.repoConfig(repo)?.compact_loose_objects ?? REPO_DEFAULTS.compact_loose_objects,
+          opLog: {
+            max: () => this.#init.repoConfig(repo)?.op_log_max ?? REPO_DEFAULTS.op_log_max,
+            keep: () => this.#init.repoConfig(repo)?.op_log_keep ?? REPO_DEFAULTS.op_log_keep,
+            trim: (keep) => sync.trimOperations(keep),
+          },
+          pruneGraceMs: Math.max(PRUNE_GRACE_MS, 2 * (this.#init.gitTimeoutMs ?? 0)),
         }),
       );
     }
@@ -119,7 +127,7 @@ export class SyncHub {
   /** Packs `repo`'s loose objects now (`jjfs compact`), whatever their number. */
   async compact(repo: string): Promise<CompactionReport | undefined> {
     this.engine(repo);
-    return this.#compactors.get(repo)?.compactNow(1);
+    return this.#compactors.get(repo)?.compactNow(true);
   }
 
   /** The engine settings of `repo` from its config (defaults from one place: REPO_DEFAULTS). */
@@ -168,7 +176,9 @@ export class SyncHub {
 
   /** Creates the jj workspace `id` of `repo` at `dir`, checked out at `rev` (default main); only `subtree` when given. */
   async createWorkspace(repo: string, id: string, dir: string, rev?: string, subtree?: string): Promise<void> {
-    await addWorkspace(this.repoJj(repo), id, dir, rev, subtree);
+    // On the repo's queue: a workspace added while the operation log is trimmed would hang off an
+    // operation the trim deletes (op-log-trim.ts).
+    await this.engine(repo).maintain(() => addWorkspace(this.repoJj(repo), id, dir, rev, subtree));
   }
 
   /** Which of `paths` (repo-relative) are files at `rev` (default main): one jj process, on the repo. */
@@ -180,7 +190,8 @@ export class SyncHub {
 
   /** Forgets a workspace jj knows but no engine has attached (undoing a failed open). */
   async forgetWorkspace(repo: string, id: string): Promise<void> {
-    await forgetWorkspace(this.repoJj(repo), id);
+    // On the repo's queue, like createWorkspace: never in the middle of a trim.
+    await this.engine(repo).maintain(() => forgetWorkspace(this.repoJj(repo), id));
   }
 
   /** Starts syncing a workspace (recovering it first) and watching its backing directory. */

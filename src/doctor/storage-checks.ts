@@ -21,7 +21,7 @@ export async function checkStorage(paths: Paths, daemon: DaemonContact): Promise
     const large = repos.filter((r) => (r.history?.bytes ?? 0) > HISTORY_WARN_BYTES);
     for (const r of large) {
       const h = r.history!;
-      checks.push(warning('history', `repo ${r.name}: history takes ${formatBytes(h.bytes)} (${h.looseObjects} loose objects, ${h.packs} packs)`, `jjfs compact ${r.name}`));
+      checks.push(warning('history', `repo ${r.name}: history takes ${formatBytes(h.bytes)} (${h.looseObjects} loose objects, ${h.packs} packs, ${h.operations} jj operations)`, `jjfs compact ${r.name}`));
     }
     if (large.length === 0) checks.push(ok('history', `${repos.length} repo(s), ${formatBytes(repos.reduce((n, r) => n + (r.history?.bytes ?? 0), 0))} of history`));
   }

@@ -106,8 +106,26 @@ export interface HistoryFacts {
   commits?: number;
   looseObjects: number;
   packs: number;
-  /** The last packing of loose objects (since the daemon started). */
-  lastCompaction?: { at: string; ms: number; looseBefore: number; looseAfter: number; bytesBefore: number; bytesAfter: number; error?: string };
+  /** Operations in jj's operation log (trimmed to `op_log_keep` once past `op_log_max`). */
+  operations: number;
+  /** The last compaction (since the daemon started). */
+  lastCompaction?: CompactionFacts;
+}
+
+/** What one compaction of a repo's history did (StoreCompactor). */
+export interface CompactionFacts {
+  at: string;
+  ms: number;
+  looseBefore: number;
+  looseAfter: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  /** jj operations before and after, when the operation log was trimmed. */
+  opsBefore?: number;
+  opsAfter?: number;
+  /** True when unreachable objects past the grace period were pruned (a full cruft repack). */
+  pruned?: boolean;
+  error?: string;
 }
 
 export interface StatusResult {

@@ -123,7 +123,9 @@ export class ExecaJjRunner implements JjRunner {
       ? 'timeout'
       : result.exitCode === undefined
         ? 'spawn'
-        : /working copy is stale/i.test(stderr)
+        : // A working copy behind the repo (another process rewrote W@), or left on an operation the
+          // op-log trim rewrote (a sibling of the head) or deleted: `workspace update-stale` recovers it.
+          /working copy is stale|sibling of the working copy's operation|Could not read working copy's operation/i.test(stderr)
           ? 'stale'
           : 'failed';
     const error = new JjError({

@@ -6,6 +6,7 @@ import { BackoffTimer } from './backoff-timer.js';
 import { Debouncer } from './debounce.js';
 import type { GitRunner } from './git.js';
 import { MainConflicts } from './main-conflicts.js';
+import { trimOperationLog, type OpLogTrimReport } from './op-log-trim.js';
 import type { ConflictNote } from './merge-paths.js';
 import { RepoJj, repoPaths } from './repo-jj.js';
 import type { RepoSyncInit, RepoSyncOptions, RepoSyncStatus, RoundReport, WorkspaceStatus } from './repo-sync-types.js';
@@ -175,6 +176,25 @@ export class RepoSync {
    */
   maintain<T>(task: () => Promise<T>): Promise<T> {
     return this.#enqueue(task);
+  }
+
+  /**
+   * Trims jj's operation log to its newest `keep` operations (op-log-trim.ts), on the repo's queue
+   * between rounds. Resolves undefined when the log is not longer than that.
+   */
+  trimOperations(keep: number): Promise<OpLogTrimReport | undefined> {
+    return this.#enqueue(() =>
+      trimOperationLog({
+        rj: this.#rj,
+        workspaces: [...this.#ws.values()].map((w) => ({ id: w.spec.id, dir: w.spec.dir })),
+        rewriting: (id, fn) => {
+          const w = this.#ws.get(id);
+          if (!w) throw new Error(`workspace ${id} is not attached to ${this.name}`);
+          return this.#steps.rewriting(w, fn);
+        },
+        keep,
+      }),
+    );
   }
 
   /** Commit id of `main` as of the last round (undefined before the first); spawns nothing. */

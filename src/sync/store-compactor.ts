@@ -4,7 +4,8 @@ import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { GitError, type GitRunner } from './git.js';
 import type { RepoPaths } from './repo-jj.js';
-import { countObjects, measureStore, type StoreFacts } from './store-facts.js';
+import type { OpLogTrimReport } from './op-log-trim.js';
+import { countObjects, countOperations, measureStore, type StoreFacts } from './store-facts.js';
 
 /** What the last compaction of a repo did. */
 export interface CompactionReport {
@@ -14,7 +15,22 @@ export interface CompactionReport {
   looseAfter: number;
   bytesBefore: number;
   bytesAfter: number;
+  /** jj operations before and after, when the operation log was trimmed. */
+  opsBefore?: number;
+  opsAfter?: number;
+  /** True when unreachable objects past the grace period were pruned (a full cruft repack). */
+  pruned?: boolean;
   error?: string;
+}
+
+/** Trimming of jj's operation log (op-log-trim.ts), settings read at every check. */
+export interface OpLogPolicy {
+  /** Operations that trigger a trim (0: never). */
+  max: () => number;
+  /** Operations a trim keeps. */
+  keep: () => number;
+  /** Trims to `keep` operations on the repo's queue (RepoSync.trimOperations). */
+  trim: (keep: number) => Promise<OpLogTrimReport | undefined>;
 }
 
 /** Constructor argument of {@link StoreCompactor}. */
@@ -30,6 +46,10 @@ export interface StoreCompactorInit {
   between: <T>(task: () => Promise<T>) => Promise<T>;
   /** Loose objects that trigger packing, read at every check (0: never compact). */
   threshold: () => number;
+  /** Trimming of the operation log; absent: never trimmed. */
+  opLog?: OpLogPolicy;
+  /** Unreachable objects younger than this are never pruned (default {@link PRUNE_GRACE_MS}). */
+  pruneGraceMs?: number;
   /** Quiet time after the last change before an idle check (default 60 s). */
   idleMs?: number;
   /** Least time between two checks after changes (default 10 s). */
@@ -40,30 +60,47 @@ export interface StoreCompactorInit {
 const STALE_TEMP_PACK_MS = 60 * 60_000;
 
 /**
+ * Unreachable git objects are pruned only once older than this. Everything that writes objects in
+ * a repo runs on its queue (rounds, merges, restores), as do the compactions, except `git fetch`,
+ * which writes objects before the ref that makes them reachable: it is killed after its timeout
+ * (JJFS_GIT_TIMEOUT_MS, 60 s by default), well inside this grace period (the daemon makes the grace
+ * at least twice that timeout).
+ */
+export const PRUNE_GRACE_MS = 5 * 60_000;
+
+/**
  * Keeps one repo's store small. Every snapshot jj takes writes its trees and blobs as loose git
- * objects, one file each (a 4 KiB block for a few bytes): an agent writing all day makes hundreds
- * of thousands. After changes (at most every `checkEveryMs`) and once the repo has been quiet for
- * `idleMs`, the loose objects are counted (one `git count-objects`); past the threshold they are
- * packed with `git repack -d --geometric=2` (and jj's keep refs with `git pack-refs`), which writes new packs, then removes only the loose
- * objects and packs whose every object is in a new pack. So nothing is ever pruned: an object jj
- * may still read is never deleted, and a kill -9 at any moment leaves packs and loose objects that
- * git and jj both read (at worst a duplicate, packed again next time, or a temp pack, removed
- * later).
- *
- * The repack runs on the repo's queue — never while a round runs — with one pack thread, leaving
- * the other core to the mounts; writes through the mounts never wait for it (only jj steps in a
- * workspace take its write gate). jj's operation log is NOT trimmed: `jj op abandon` rewrites every
- * later operation, and every other workspace then fails with "Could not read working copy's
- * operation" (docs/jj.md).
+ * objects, one file each (a 4 KiB block for a few bytes), and three files per jj operation: an
+ * agent writing all day makes hundreds of thousands. After changes (at most every `checkEveryMs`)
+ * and once the repo has been quiet for `idleMs`, the loose objects (one `git count-objects`) and
+ * operations (a readdir) are counted, without jj. Past their thresholds:
+ * - the operation log is trimmed (op-log-trim.ts), a queue task of its own;
+ * - the loose objects are packed with `git repack -d --geometric=2` (and jj's keep refs with
+ *   `git pack-refs`), which writes new packs, then removes only the loose objects and packs whose
+ *   every object is in a new pack: nothing is pruned, so a kill -9 at any moment leaves packs and
+ *   loose objects that git and jj both read (at worst a duplicate, packed again next time, or a
+ *   temp pack, removed later);
+ * - after a trim, once the packed objects have doubled since the last full repack, a full one
+ *   instead (`--cruft`): reachable objects in one pack, unreachable ones in a cruft pack, those
+ *   unreachable for longer than the grace period dropped. Doubling keeps its cost, which grows
+ *   with the store, to a constant share of the work per object written.
+ * The repacks run on the repo's queue — never while a round runs — with one pack thread, leaving
+ * the other core to the mounts; writes through the mounts never wait for them (only jj steps in a
+ * workspace take its write gate; the trim takes every gate for its snapshot/abandon/update-stale).
  */
 export class StoreCompactor {
   readonly #init: StoreCompactorInit;
   readonly #abort = new AbortController();
   #idleTimer: NodeJS.Timeout | undefined;
+  #soonTimer: NodeJS.Timeout | undefined;
   #lastCheck = 0;
   #running: Promise<CompactionReport | undefined> | undefined;
   #last: CompactionReport | undefined;
   #closed = false;
+  /** Objects may be unreachable since the last full repack (a trim dropped commits). */
+  #trimmedSinceFullPack = false;
+  /** Bytes of objects right after the last full repack (first: when a trim first made one due). */
+  #fullPackBase: number | undefined;
 
   constructor(init: StoreCompactorInit) {
     this.#init = init;
@@ -75,7 +112,16 @@ export class StoreCompactor {
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#idleTimer = setTimeout(() => void this.#check(), this.#init.idleMs ?? 60_000);
     this.#idleTimer.unref();
-    if (Date.now() - this.#lastCheck >= (this.#init.checkEveryMs ?? 10_000)) void this.#check();
+    // At most one check per checkEveryMs; a change inside that window gets a check at its end.
+    const wait = this.#lastCheck + (this.#init.checkEveryMs ?? 10_000) - Date.now();
+    if (wait <= 0) void this.#check();
+    else if (!this.#soonTimer) {
+      this.#soonTimer = setTimeout(() => {
+        this.#soonTimer = undefined;
+        void this.#check();
+      }, wait);
+      this.#soonTimer.unref();
+    }
   }
 
   /** What the last compaction did (undefined before the first). */
@@ -84,47 +130,75 @@ export class StoreCompactor {
   }
 
   /**
-   * Packs the loose objects now when there are at least `minLoose` (default: the threshold; 1 for
-   * `jjfs compact`). Resolves with what it did, or undefined when there was nothing to do.
+   * Compacts now what is past its threshold; `all` (`jjfs compact`): packs any loose object, trims
+   * the operation log to `keep` and prunes (full repack). Resolves with what it did, or undefined
+   * when there was nothing to do.
    */
-  compactNow(minLoose?: number): Promise<CompactionReport | undefined> {
-    // One compaction at a time: a second request joins the running one.
-    this.#running ??= this.#compact(minLoose).finally(() => (this.#running = undefined));
-    return this.#running;
+  compactNow(all = false): Promise<CompactionReport | undefined> {
+    // One compaction at a time: a check joins the running one; `all` waits for it, then runs.
+    if (this.#running && !all) return this.#running;
+    const previous = this.#running;
+    const tracked: Promise<CompactionReport | undefined> = (async () => {
+      await previous?.catch(() => undefined);
+      return this.#compact(all);
+    })().finally(() => {
+      if (this.#running === tracked) this.#running = undefined;
+    });
+    this.#running = tracked;
+    return tracked;
   }
 
   /** Stops timers and kills a repack in flight (shutdown); the store stays readable. */
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    if (this.#soonTimer) clearTimeout(this.#soonTimer);
     this.#abort.abort();
     await this.#running?.catch(() => undefined);
   }
 
   async #check(): Promise<void> {
-    if (this.#closed || this.#init.threshold() <= 0) return;
+    if (this.#closed) return;
     this.#lastCheck = Date.now();
     await this.compactNow().catch((error: unknown) => this.#init.log.warn('compaction failed', { repo: this.#init.repo, error: messageOf(error) }));
   }
 
-  async #compact(minLoose?: number): Promise<CompactionReport | undefined> {
-    const { git, paths, repo, log } = this.#init;
-    const threshold = minLoose ?? this.#init.threshold();
-    if (this.#closed || threshold <= 0) return undefined;
+  async #compact(all: boolean): Promise<CompactionReport | undefined> {
+    const { git, paths, repo, log, opLog } = this.#init;
+    const threshold = all ? 1 : this.#init.threshold();
+    const opMax = all ? (opLog?.keep() ?? 0) + 1 : (opLog?.max() ?? 0);
+    if (this.#closed) return undefined;
     // Counting reads only: it runs outside the queue, so an idle check never delays a round; the
-    // walk of jj's own files (thousands) is done only when there is something to pack.
-    if ((await countObjects(git, paths)).looseObjects < threshold) return undefined;
+    // walk of jj's own files (thousands) is done only when there is something to do.
+    const loose = threshold > 0 ? (await countObjects(git, paths)).looseObjects : 0;
+    const ops = opMax > 0 ? await countOperations(paths.repoDir) : 0;
+    const packDue = threshold > 0 && loose >= threshold;
+    const trimDue = opLog !== undefined && opMax > 0 && ops >= opMax;
+    if (!packDue && !trimDue && !all) return undefined;
     const before = await measureStore(git, paths);
-    return this.#init.between(async () => {
-      if (this.#closed) return undefined;
-      const started = Date.now();
-      let error: string | undefined;
+    const started = Date.now();
+    let error: string | undefined;
+    let trimmed: OpLogTrimReport | undefined;
+    // The trim is a queue task of its own, before the packing one: a round that comes due in
+    // between runs first, so neither step holds rounds up for long. Its dropped commits are
+    // packed, and pruned once past the grace period, by the steps below.
+    if (trimDue) {
+      try {
+        trimmed = await opLog.trim(opLog.keep());
+        if (trimmed) this.#trimmedSinceFullPack = true;
+      } catch (e) {
+        error = `trimming the operation log: ${messageOf(e)}`;
+      }
+    }
+    const pruned = await this.#init.between(async () => {
+      if (this.#closed) return false;
       try {
         await this.#removeStaleTempPacks();
         // jj keeps every commit it made alive with a ref of its own (refs/jj/keep/*), one 4 KiB
         // file each: packed into packed-refs. git locks and rewrites packed-refs atomically and
         // drops a loose ref only if it did not change meanwhile.
         await git.run(['pack-refs', '--all'], { gitDir: paths.gitDir, signal: this.#abort.signal, summary: 'git pack-refs' });
+        if (all || this.#fullPackDue(before.packBytes)) return await this.#fullPack();
         await git.run(['-c', 'pack.threads=1', 'repack', '-d', '-q', '--geometric=2'], {
           gitDir: paths.gitDir,
           signal: this.#abort.signal,
@@ -134,23 +208,57 @@ export class StoreCompactor {
         });
       } catch (e) {
         if (e instanceof GitError && e.kind === 'cancelled') throw e;
-        error = messageOf(e);
+        error = error === undefined ? messageOf(e) : `${error}; ${messageOf(e)}`;
       }
-      const after: StoreFacts = await measureStore(git, paths).catch(() => before);
-      const report: CompactionReport = {
-        at: new Date(started).toISOString(),
-        ms: Date.now() - started,
-        looseBefore: before.looseObjects,
-        looseAfter: after.looseObjects,
-        bytesBefore: before.bytes,
-        bytesAfter: after.bytes,
-        ...(error === undefined ? {} : { error }),
-      };
-      this.#last = report;
-      if (error === undefined) log.info('store compacted', { repo, ...report });
-      else log.warn('compaction failed; the store is unchanged', { repo, error });
-      return report;
+      return false;
     });
+    if (pruned === undefined) return undefined;
+    const after: StoreFacts = await measureStore(git, paths).catch(() => before);
+    const report: CompactionReport = {
+      at: new Date(started).toISOString(),
+      ms: Date.now() - started,
+      looseBefore: before.looseObjects,
+      looseAfter: after.looseObjects,
+      bytesBefore: before.bytes,
+      bytesAfter: after.bytes,
+      ...(trimmed ? { opsBefore: trimmed.opsBefore, opsAfter: trimmed.opsAfter } : {}),
+      ...(pruned ? { pruned } : {}),
+      ...(error === undefined ? {} : { error }),
+    };
+    this.#last = report;
+    if (error === undefined) log.info('store compacted', { repo, ...report });
+    else log.warn('compaction failed; the store is unchanged', { repo, error });
+    return report;
+  }
+
+  /**
+   * A full repack (which prunes) is due when the operation log was trimmed since the last one and
+   * the objects have doubled since: its cost grows with the store, so doubling keeps it to a
+   * constant share of the work per object written.
+   */
+  #fullPackDue(objectBytes: number): boolean {
+    if (!this.#trimmedSinceFullPack) return false;
+    this.#fullPackBase ??= objectBytes;
+    return objectBytes >= 2 * this.#fullPackBase;
+  }
+
+  /**
+   * Packs every reachable object into one pack and the unreachable ones into a cruft pack, dropping
+   * those unreachable for longer than the grace period (git writes the new packs before it deletes
+   * the old ones: a kill -9 leaves both, which git and jj read). Runs on the queue.
+   */
+  async #fullPack(): Promise<boolean> {
+    const { git, paths } = this.#init;
+    const grace = Math.ceil((this.#init.pruneGraceMs ?? PRUNE_GRACE_MS) / 1000);
+    await git.run(['-c', 'pack.threads=1', 'repack', '-d', '-q', '--cruft', `--cruft-expiration=${grace}.seconds.ago`], {
+      gitDir: paths.gitDir,
+      signal: this.#abort.signal,
+      timeoutMs: 60 * 60_000,
+      summary: 'git repack --cruft',
+    });
+    this.#trimmedSinceFullPack = false;
+    this.#fullPackBase = (await countObjects(git, paths)).packBytes;
+    return true;
   }
 
   /** Temp packs left by a git killed mid-write (kill -9, a full disk) only take space. */

@@ -15,8 +15,15 @@ export interface StoreFacts {
   packBytes: number;
   /** Disk use of everything but git's objects: jj's operation log, index and metadata, git's refs. */
   jjBytes: number;
+  /** Operations in jj's operation log (one file each in the op store). */
+  operations: number;
   /** Commits reachable from `main`, when main was given. */
   commits?: number;
+}
+
+/** Operation files in the repo's op store: one per operation (a readdir, no jj). */
+export async function countOperations(repoDir: string): Promise<number> {
+  return (await readdir(join(repoDir, '.jj', 'repo', 'op_store', 'operations')).catch(() => [])).length;
 }
 
 /**
@@ -33,6 +40,7 @@ export async function measureStore(git: GitRunner, paths: RepoPaths, main?: stri
     ...objects,
     bytes: objects.looseBytes + objects.packBytes + jjBytes,
     jjBytes,
+    operations: await countOperations(paths.repoDir),
     ...(commits === undefined || !Number.isFinite(commits) ? {} : { commits }),
   };
 }

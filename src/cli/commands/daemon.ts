@@ -94,7 +94,7 @@ function formatStatus(s: StatusResult, out: Output): string[] {
     if (r.history) {
       const h = r.history;
       const last = h.lastCompaction ? `, last packed ${h.lastCompaction.at}${h.lastCompaction.error ? ` (failed: ${h.lastCompaction.error})` : ''}` : '';
-      lines.push(`    history: ${formatBytes(h.bytes)}, ${h.commits ?? '?'} commits, ${h.looseObjects} loose objects, ${h.packs} pack(s)${last}`);
+      lines.push(`    history: ${formatBytes(h.bytes)}, ${h.commits ?? '?'} commits, ${h.operations} jj operations, ${h.looseObjects} loose objects, ${h.packs} pack(s)${last}`);
     }
     if (r.remote) {
       lines.push(`    remote: last push ${r.remote.lastPush ?? 'never'}, last fetch ${r.remote.lastFetch ?? 'never'}${r.remote.unpushed > 0 ? `, ${r.remote.unpushed} change(s) not pushed yet` : ''}`);

@@ -1,0 +1,107 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RepoJj } from './repo-jj.js';
+import { countOperations } from './store-facts.js';
+import { snapshotWorkspace } from './workspace-ops.js';
+
+/** What one trim of a repo's jj operation log did. */
+export interface OpLogTrimReport {
+  opsBefore: number;
+  opsAfter: number;
+  ms: number;
+}
+
+/** A workspace the trim brings onto the rewritten operation log. */
+export interface TrimWorkspace {
+  id: string;
+  dir: string;
+}
+
+/** Argument of {@link trimOperationLog}. */
+export interface OpLogTrimInit {
+  rj: RepoJj;
+  /** Every workspace jjfs serves in the repo. */
+  workspaces: readonly TrimWorkspace[];
+  /** Runs `fn` with W's write gate held and its watcher suppressed (jj may rewrite W's files). */
+  rewriting: <T>(id: string, fn: () => Promise<T>) => Promise<T>;
+  /** Operations kept: the newest `keep` (at least 2). */
+  keep: number;
+}
+
+/**
+ * A program jj runs instead of `git gc` in `jj util gc` (it only checks the exit status): jj would
+ * run `git gc --prune=now`, which deletes objects a `git fetch` running outside the repo's queue
+ * has written but not referenced yet, and repacks the whole store while every round waits. The
+ * store compactor packs and prunes itself, incrementally and with a grace period.
+ */
+function noGitGc(): string {
+  const found = ['/usr/bin/true', '/bin/true'].find((p) => existsSync(p));
+  if (!found) throw new Error('cannot trim the operation log: no /usr/bin/true or /bin/true to stand in for git gc');
+  return found;
+}
+
+/**
+ * Trims the repo's jj operation log to its newest `keep` operations, and drops what only the
+ * dropped ones referenced. jjfs never restores an operation (undo and restore work from commits),
+ * so the log only has to be long enough for jj's own concurrency checks.
+ *
+ * MUST run on the repo's serial queue: no other jj process of ours may run in the repo meanwhile.
+ * The order matters, for a kill -9 at any point as much as for a clean run:
+ * 1. Every workspace's write gate is taken (no write through a mount lands until step 3 is done)
+ *    and each is snapshotted, so its files match what jj recorded.
+ * 2. `jj op abandon ..CUT` (on the repo, no working copy): jj writes the kept operations again with
+ *    new ids, then moves the op head. Killed before the move: nothing changed.
+ * 3. Every working copy still names its old operation, now a "sibling" of the head: `jj workspace
+ *    update-stale` in each points it at the new head. It snapshots at the OLD operation first and
+ *    then checks out the commit the new head names: with an edit on disk that step 1 did not
+ *    record, that commit would lack it and the checkout would overwrite the file (measured: lines
+ *    lost) — which is why the gates stay closed from step 1 to here. The old operations still
+ *    exist until step 5, which lets update-stale do this without a recovery commit; a workspace
+ *    killed before its turn gets the same treatment from its next step (jj-runner classifies the
+ *    sibling error as stale and WorkspaceSteps.inWorkspace recovers it, gate held, before any
+ *    write reaches it, as the daemon mounts only after attaching).
+ * 4. `jj debug reindex`: the index is rebuilt from the kept operations (old segments deleted), so
+ *    commits only dropped operations knew — superseded snapshots — lose jj's keep refs. A kill
+ *    here leaves no index for the head, which jj rebuilds by itself.
+ * 5. `jj util gc --expire=now` (git gc replaced, see noGitGc): deletes the unreachable operation and
+ *    view files, and the keep refs of commits no kept operation references. Only after EVERY
+ *    workspace moved in step 3: a working copy whose operation is gone needs a recovery commit.
+ *    Git objects are not deleted here: the compactor's cruft repack prunes them after a grace period.
+ * Commits reachable from `main` and every workspace's working-copy commit are referenced by the
+ * kept head operation, so nothing in the files or in `main`'s history can be dropped.
+ */
+export async function trimOperationLog(init: OpLogTrimInit): Promise<OpLogTrimReport | undefined> {
+  const { rj, workspaces, rewriting } = init;
+  const started = Date.now();
+  const keep = Math.max(2, Math.floor(init.keep));
+  const served = new Set(workspaces.map((w) => w.id));
+  // Workspaces jj knows that the engine does not sync: read-only views of a past state (`open
+  // --at`), a temporary restore workspace left by a crash. Nothing writes in them, so no gate is
+  // needed, but they must be moved in step 3 too: step 5 would strand them. Every workspace lives
+  // in `workspacesDir/<name>`; one that is not there cannot be moved, so nothing is trimmed.
+  const others: TrimWorkspace[] = [];
+  for (const name of await rj.workspaceNames()) {
+    if (served.has(name)) continue;
+    const dir = join(rj.paths.workspacesDir, name);
+    if (!existsSync(join(dir, '.jj'))) throw new Error(`not trimming the operation log: jj workspace ${name} has no directory at ${dir}`);
+    others.push({ id: name, dir });
+  }
+  const opsBefore = await countOperations(rj.paths.repoDir);
+  const holdAll = async <T>(rest: readonly TrimWorkspace[], fn: () => Promise<T>): Promise<T> => {
+    const [first, ...others] = rest;
+    return first ? rewriting(first.id, () => holdAll(others, fn)) : fn();
+  };
+  const trimmed = await holdAll(workspaces, async () => {
+    for (const w of workspaces) await snapshotWorkspace(rj, w.dir);
+    const ids = (await rj.repo(['op', 'log', '--no-graph', '-n', String(keep + 1), '-T', 'id ++ "\\n"'])).stdout.split('\n').filter((l) => l !== '');
+    const cut = ids[keep];
+    if (cut === undefined) return false;
+    await rj.repo(['op', 'abandon', `..${cut}`]);
+    for (const w of [...workspaces, ...others]) await rj.workspace(w.dir, ['workspace', 'update-stale']);
+    return true;
+  });
+  if (!trimmed) return undefined;
+  await rj.repo(['debug', 'reindex']);
+  await rj.repo(['util', 'gc', '--expire=now', '--config', `git.executable-path=${noGitGc()}`]);
+  return { opsBefore, opsAfter: await countOperations(rj.paths.repoDir), ms: Date.now() - started };
+}
