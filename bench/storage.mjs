@@ -5,9 +5,10 @@
 // Each mount gets a writer that, every interval, appends a line to its own log file and rewrites a
 // small file of its own (what agents do). Every minute the repo's store is measured (jjfs status:
 // history bytes, loose objects, packs, commits; jj's operation count from the op store) against
-// the bytes the writers wrote and their gzip size. "off" sets compact_loose_objects 0. Sync rounds
-// (jjfs sync) are timed every 5 s, to compare round latency while compactions run.
-import { mkdirSync, readdirSync } from 'node:fs';
+// the bytes the writers wrote and their gzip size. "off" sets compact_loose_objects 0 and
+// op_log_max 0. Sync rounds (jjfs sync) are timed every 5 s; at the end the daemon's log says when
+// each compaction ran, and the rounds that overlapped one are compared with the others.
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { appendFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -32,7 +33,10 @@ async function run(mounts, variant) {
   let bytes = 0;
   try {
     await h.run(['init', 'notes']);
-    if (variant === 'off') await h.run(['config', 'set', 'compact_loose_objects', '0', '--repo', 'notes']);
+    if (variant === 'off') {
+      await h.run(['config', 'set', 'compact_loose_objects', '0', '--repo', 'notes']);
+      await h.run(['config', 'set', 'op_log_max', '0', '--repo', 'notes']);
+    }
     const dirs = [];
     for (let i = 0; i < mounts; i++) {
       const d = path.join(h.root, `p${i}`);
@@ -64,7 +68,8 @@ async function run(mounts, variant) {
     const end = started + minutes * 60_000;
     while (Date.now() < end) {
       // While writers write, a forced round rarely ends with every mount on main (exit 1): only its time counts.
-      syncs.push(await timed(() => h.run(['sync', 'notes']).catch(() => undefined)));
+      const at = Date.now();
+      syncs.push({ at, ms: await timed(() => h.run(['sync', 'notes']).catch(() => undefined)) });
       if (Date.now() >= nextSample) {
         nextSample += sampleMs;
         const st = await h.json(['status']);
@@ -73,7 +78,7 @@ async function run(mounts, variant) {
         const ops = readdirSync(path.join(home, 'op_store', 'operations')).length;
         const gz = gzipSync(Buffer.from(written.join(''))).length;
         console.log(
-          `${((Date.now() - started) / 60_000).toFixed(1)} | ${MiB(bytes)} MiB | ${MiB(gz)} MiB | ${MiB(hist.bytes ?? NaN)} MiB | ${hist.looseObjects} | ${hist.packs} | ${hist.commits} | ${ops} | ${((hist.bytes ?? NaN) / gz).toFixed(1)}×`,
+          `${((Date.now() - started) / 60_000).toFixed(1)} | ${MiB(bytes)} MiB | ${(gz / 1024).toFixed(0)} KiB | ${MiB(hist.bytes ?? NaN)} MiB | ${hist.looseObjects} | ${hist.packs} | ${hist.commits} | ${ops} | ${((hist.bytes ?? NaN) / gz).toFixed(1)}×`,
         );
       }
       await new Promise((r) => setTimeout(r, 5_000));
@@ -82,8 +87,20 @@ async function run(mounts, variant) {
     await Promise.all(writers);
     const st = await h.json(['status']);
     const last = st.repos.find((r) => r.name === 'notes').history?.lastCompaction;
-    console.log(`jjfs sync: p50 ${median(syncs).toFixed(0)} ms, p90 ${percentile(syncs, 90).toFixed(0)} ms, max ${Math.max(...syncs).toFixed(0)} ms (${syncs.length} rounds)`);
-    if (last) console.log(`last compaction: ${last.ms} ms, loose ${last.looseBefore} → ${last.looseAfter}, ${MiB(last.bytesBefore)} → ${MiB(last.bytesAfter)} MiB`);
+    const compactions = readFileSync(path.join(h.home, 'sync.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('store compacted'))
+      .map((l) => JSON.parse(l.slice(l.indexOf('{'))))
+      .map((c) => ({ ...c, start: Date.parse(c.at), end: Date.parse(c.at) + c.ms }));
+    const during = syncs.filter((s) => compactions.some((c) => s.at < c.end && s.at + s.ms > c.start)).map((s) => s.ms);
+    const normal = syncs.filter((s) => !compactions.some((c) => s.at < c.end && s.at + s.ms > c.start)).map((s) => s.ms);
+    const summary = (xs) => (xs.length === 0 ? 'none' : `p50 ${median(xs).toFixed(0)} ms, p90 ${percentile(xs, 90).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms (${xs.length})`);
+    console.log(`jjfs sync, no compaction running: ${summary(normal)}`);
+    console.log(`jjfs sync overlapping a compaction: ${summary(during)}${during.length > 0 && normal.length > 0 ? `; max/p50 normal ${(Math.max(...during) / median(normal)).toFixed(2)}×` : ''}`);
+    const trims = compactions.filter((c) => c.opsAfter !== undefined);
+    const ms = (xs) => (xs.length === 0 ? '-' : `p50 ${median(xs).toFixed(0)} / max ${Math.max(...xs).toFixed(0)} ms`);
+    console.log(`compactions: ${compactions.length} (${trims.length} trimmed the op log, ${compactions.filter((c) => c.pruned).length} pruned), each ${ms(compactions.map((c) => c.ms))}`);
+    if (last) console.log(`last compaction: ${last.ms} ms, loose ${last.looseBefore} → ${last.looseAfter}, ${MiB(last.bytesBefore)} → ${MiB(last.bytesAfter)} MiB${last.opsAfter !== undefined ? `, ops ${last.opsBefore} → ${last.opsAfter}` : ''}`);
   } finally {
     stopWriters();
     await h.close();

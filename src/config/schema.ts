@@ -72,9 +72,9 @@ export const REPO_DEFAULTS: Readonly<Omit<RepoConfig, 'remote' | 'remote_branch'
   push_interval: 300,
   push_delay: 10,
   max_new_file_size: 64 * 1024 * 1024,
-  compact_loose_objects: 2_000,
-  op_log_max: 2_000,
-  op_log_keep: 200,
+  compact_loose_objects: 1_000,
+  op_log_max: 500,
+  op_log_keep: 100,
 };
 
 /** Defaults of the optional per-repo choices (absent from config.json means this value). */

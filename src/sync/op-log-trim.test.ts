@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { appendFile, readFile, rm } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeHarness, type Harness } from './harness.test-support.js';
@@ -45,6 +45,8 @@ describe('trimOperationLog (real jj)', () => {
     // The 10 kept, plus the snapshot of the unrecorded edit taken before the cut.
     expect(report?.opsAfter).toBeLessThanOrEqual(11);
     expect(await countOperations(h.rj.paths.repoDir)).toBe(report?.opsAfter);
+    // The index was rebuilt for the kept operations: the old per-operation links are gone.
+    expect((await readdir(join(h.rj.paths.repoDir, '.jj', 'repo', 'index', 'op_links'))).length).toBeLessThanOrEqual(2);
     expect(await h.commitCount()).toBe(commits);
     expect(await readFile(join(h.ws[1]!.dir, 'log-1.md'), 'utf8')).toBe(lines[1]!.join(''));
     expect(await fsck(h.rj.paths.gitDir)).toBe(0);

@@ -179,22 +179,21 @@ export class RepoSync {
   }
 
   /**
-   * Trims jj's operation log to its newest `keep` operations (op-log-trim.ts), on the repo's queue
-   * between rounds. Resolves undefined when the log is not longer than that.
+   * Trims jj's operation log to its newest `keep` operations (op-log-trim.ts), in three tasks on
+   * the repo's queue between rounds. Resolves undefined when the log is not longer than that.
    */
   trimOperations(keep: number): Promise<OpLogTrimReport | undefined> {
-    return this.#enqueue(() =>
-      trimOperationLog({
-        rj: this.#rj,
-        workspaces: [...this.#ws.values()].map((w) => ({ id: w.spec.id, dir: w.spec.dir })),
-        rewriting: (id, fn) => {
-          const w = this.#ws.get(id);
-          if (!w) throw new Error(`workspace ${id} is not attached to ${this.name}`);
-          return this.#steps.rewriting(w, fn);
-        },
-        keep,
-      }),
-    );
+    return trimOperationLog({
+      rj: this.#rj,
+      workspaces: () => [...this.#ws.values()].map((w) => ({ id: w.spec.id, dir: w.spec.dir })),
+      rewriting: (id, fn) => {
+        const w = this.#ws.get(id);
+        if (!w) throw new Error(`workspace ${id} is not attached to ${this.name}`);
+        return this.#steps.rewriting(w, fn);
+      },
+      keep,
+      queue: (fn) => this.#enqueue(fn),
+    });
   }
 
   /** Commit id of `main` as of the last round (undefined before the first); spawns nothing. */
