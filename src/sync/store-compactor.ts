@@ -190,8 +190,8 @@ export class StoreCompactor {
         error = `trimming the operation log: ${messageOf(e)}`;
       }
     }
-    const pruned = await this.#init.between(async () => {
-      if (this.#closed) return false;
+    const pruned = await this.#init.between(async (): Promise<boolean | undefined> => {
+      if (this.#closed) return undefined;
       try {
         await this.#removeStaleTempPacks();
         // jj keeps every commit it made alive with a ref of its own (refs/jj/keep/*), one 4 KiB
