@@ -2,26 +2,14 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { CompactionFacts } from '../rpc/protocol.js';
 import { GitError, type GitRunner } from './git.js';
 import type { RepoPaths } from './repo-jj.js';
 import type { OpLogTrimReport } from './op-log-trim.js';
 import { countObjects, countOperations, measureStore, type StoreFacts } from './store-facts.js';
 
-/** What the last compaction of a repo did. */
-export interface CompactionReport {
-  at: string;
-  ms: number;
-  looseBefore: number;
-  looseAfter: number;
-  bytesBefore: number;
-  bytesAfter: number;
-  /** jj operations before and after, when the operation log was trimmed. */
-  opsBefore?: number;
-  opsAfter?: number;
-  /** True when unreachable objects past the grace period were pruned (a full cruft repack). */
-  pruned?: boolean;
-  error?: string;
-}
+/** What the last compaction of a repo did (the shape status and `jjfs compact` report). */
+export type CompactionReport = CompactionFacts;
 
 /** Trimming of jj's operation log (op-log-trim.ts), settings read at every check. */
 export interface OpLogPolicy {
