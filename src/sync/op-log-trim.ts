@@ -104,8 +104,12 @@ export async function trimOperationLog(init: OpLogTrimInit): Promise<OpLogTrimRe
       await rj.repo(['op', 'abandon', `..${cut}`]);
       await reuseIndex(rj.paths.repoDir, ids[0]);
       // In parallel: each moves only its own working copy, at the same head, and records nothing
-      // (step 1 left every one clean).
-      await Promise.all([...workspaces, ...others].map((w) => rj.workspace(w.dir, ['workspace', 'update-stale'])));
+      // (step 1 left every one clean). All settle before the gates open: a write must not land
+      // in a workspace whose update-stale still runs. One that failed stays on the old operations
+      // (no gc follows) and is recovered by its next step.
+      const results = await Promise.allSettled([...workspaces, ...others].map((w) => rj.workspace(w.dir, ['workspace', 'update-stale'])));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       return true;
     });
   });
