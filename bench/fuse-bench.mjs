@@ -362,7 +362,7 @@ try {
   const afterRestart = {};
   for (let i = 0; i < targets.length; i++) {
     const t = targets[i];
-    const again = t.restart ? await t.restart() : t;
+    const again = 'restart' in t ? await t.restart() : t;
     const s = now();
     sh('git status --porcelain > /dev/null', path.join(again.dir, 'git'));
     afterRestart[t.name] = ms(s);

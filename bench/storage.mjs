@@ -4,11 +4,11 @@
 //
 // Each mount gets a writer that, every interval, appends a line to its own log file and rewrites a
 // small file of its own (what agents do). Every minute the repo's store is measured (jjfs status:
-// history bytes, loose objects, packs, commits; jj's operation count from the op store) against
+// history bytes, loose objects, packs, commits, jj operations) against
 // the bytes the writers wrote and their gzip size. "off" sets compact_loose_objects 0 and
 // op_log_max 0. Sync rounds (jjfs sync) are timed every 5 s; at the end the daemon's log says when
 // each compaction ran, and the rounds that overlapped one are compared with the others.
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { appendFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -44,7 +44,6 @@ async function run(mounts, variant) {
       await h.run(['open', 'notes', path.join(d, 'notes')]);
       dirs.push(path.join(d, 'notes'));
     }
-    const home = path.join(h.home, 'repos', 'notes', 'repo', '.jj', 'repo');
     let stop = false;
     stopWriters = () => (stop = true);
     const writers = dirs.map(async (dir, i) => {
@@ -75,10 +74,9 @@ async function run(mounts, variant) {
         const st = await h.json(['status']);
         const repo = st.repos.find((r) => r.name === 'notes');
         const hist = repo.history ?? {};
-        const ops = readdirSync(path.join(home, 'op_store', 'operations')).length;
         const gz = gzipSync(Buffer.from(written.join(''))).length;
         console.log(
-          `${((Date.now() - started) / 60_000).toFixed(1)} | ${MiB(bytes)} MiB | ${(gz / 1024).toFixed(0)} KiB | ${MiB(hist.bytes ?? NaN)} MiB | ${hist.looseObjects} | ${hist.packs} | ${hist.commits} | ${ops} | ${((hist.bytes ?? NaN) / gz).toFixed(1)}×`,
+          `${((Date.now() - started) / 60_000).toFixed(1)} | ${MiB(bytes)} MiB | ${(gz / 1024).toFixed(0)} KiB | ${MiB(hist.bytes ?? NaN)} MiB | ${hist.looseObjects} | ${hist.packs} | ${hist.commits} | ${hist.operations} | ${((hist.bytes ?? NaN) / gz).toFixed(1)}×`,
         );
       }
       await new Promise((r) => setTimeout(r, 5_000));
@@ -92,8 +90,9 @@ async function run(mounts, variant) {
       .filter((l) => l.includes('store compacted'))
       .map((l) => JSON.parse(l.slice(l.indexOf('{'))))
       .map((c) => ({ ...c, start: Date.parse(c.at), end: Date.parse(c.at) + c.ms }));
-    const during = syncs.filter((s) => compactions.some((c) => s.at < c.end && s.at + s.ms > c.start)).map((s) => s.ms);
-    const normal = syncs.filter((s) => !compactions.some((c) => s.at < c.end && s.at + s.ms > c.start)).map((s) => s.ms);
+    const overlaps = (s) => compactions.some((c) => s.at < c.end && s.at + s.ms > c.start);
+    const during = syncs.filter(overlaps).map((s) => s.ms);
+    const normal = syncs.filter((s) => !overlaps(s)).map((s) => s.ms);
     const summary = (xs) => (xs.length === 0 ? 'none' : `p50 ${median(xs).toFixed(0)} ms, p90 ${percentile(xs, 90).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms (${xs.length})`);
     console.log(`jjfs sync, no compaction running: ${summary(normal)}`);
     console.log(`jjfs sync overlapping a compaction: ${summary(during)}${during.length > 0 && normal.length > 0 ? `; max/p50 normal ${(Math.max(...during) / median(normal)).toFixed(2)}×` : ''}`);

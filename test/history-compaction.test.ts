@@ -170,8 +170,8 @@ describe('history compaction', () => {
       }
     });
     // The jj step that moves a working copy onto the trimmed log: some workspaces moved, others not.
-    const trimStep = (): number | undefined =>
-      readdirSync('/proc')
+    const trimStep = (): number | undefined => {
+      const pid = readdirSync('/proc')
         .filter((p) => /^\d+$/.test(p))
         .find((p) => {
           try {
@@ -179,10 +179,12 @@ describe('history compaction', () => {
           } catch {
             return false;
           }
-        }) as unknown as number | undefined;
+        });
+      return pid === undefined ? undefined : Number(pid);
+    };
     const caught = await waitFor(() => trimStep() !== undefined, 120_000, 2);
     const step = trimStep();
-    for (const pid of [daemon, ...(step === undefined ? [] : [Number(step)])]) {
+    for (const pid of [daemon, ...(step === undefined ? [] : [step])]) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {

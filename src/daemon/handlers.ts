@@ -78,7 +78,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     /** Lists conflicted paths. */
     conflicts: async ({ repo }) => ({ repos: await services.conflicts(repo) }),
 
-    /** Packs the loose objects of a repo's history now (between rounds). */
+    /** Compacts a repo's history now (between rounds). */
     compact: async ({ repo }) => ({ repos: await services.compact(repo) }),
 
     /**

@@ -11,7 +11,7 @@ export interface LocalRounds {
   status(repo: string): RepoSyncStatus | undefined;
   /** What the repo's history costs on disk. */
   history(repo: string): Promise<HistoryFacts>;
-  /** Packs the repo's loose objects now; undefined when there was nothing to pack. */
+  /** Compacts the repo's history now (`jjfs compact`); undefined when there was nothing to do. */
   compact(repo: string): Promise<HistoryFacts['lastCompaction']>;
   stop(): Promise<void>;
 }

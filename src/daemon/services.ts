@@ -18,7 +18,7 @@ export interface Services {
   closeMount(path: string, force: boolean): Promise<{ mount: MountInfo; rescued?: string }>;
   sync(repo: string | undefined, remote: boolean): Promise<RoundInfo[]>;
   conflicts(repo: string | undefined): Promise<Array<{ repo: string; paths: string[] }>>;
-  /** `jjfs compact`: packs history's loose objects now. */
+  /** `jjfs compact`: trims the operation log, packs and prunes history now. */
   compact(repo: string | undefined): Promise<Methods['compact']['result']['repos']>;
   /** `jjfs monitor`: streams what the daemon does to `push` until the returned function is called. */
   subscribe(params: { repo?: string }, push: (event: MonitorEvent) => void): () => void;

@@ -124,7 +124,7 @@ export class SyncHub {
     return { ...facts, ...(last ? { lastCompaction: last } : {}) };
   }
 
-  /** Packs `repo`'s loose objects now (`jjfs compact`), whatever their number. */
+  /** Compacts `repo`'s history now (`jjfs compact`): trim to op_log_keep, pack every loose object, prune. */
   async compact(repo: string): Promise<CompactionReport | undefined> {
     this.engine(repo);
     return this.#compactors.get(repo)?.compactNow(true);

@@ -308,8 +308,8 @@ export interface Methods {
   /** Conflicted paths per repo. */
   conflicts: { params: { repo?: string }; result: { repos: Array<{ repo: string; paths: string[] }> } };
   /**
-   * Packs the loose objects of `repo`'s history now (every repo when absent), between rounds;
-   * `compaction` is absent for a repo with nothing to pack.
+   * Compacts `repo`'s history now (every repo when absent), between rounds: trims the operation
+   * log, packs and prunes; `compaction` is absent for a repo with nothing to do.
    */
   compact: { params: { repo?: string }; result: { repos: Array<{ repo: string; compaction?: NonNullable<HistoryFacts['lastCompaction']>; history: HistoryFacts }> } };
   /** Stops the daemon gracefully. */

@@ -71,7 +71,9 @@ describe('trimOperationLog (real jj)', () => {
     h = await makeHarness(2);
     const lines: string[][] = [[], []];
     await rounds(h, 6, lines);
-    // What a kill -9 right after step 2 leaves: the log rewritten, no working copy moved.
+    // What a kill -9 right after step 2 leaves: the log rewritten, no working copy moved. The lines
+    // the next rounds append are on disk, unrecorded, when each workspace's recovery runs: its
+    // update-stale overwrites them and the squash of the divergent commit brings them back.
     const cut = (await h.rj.repo(['op', 'log', '--no-graph', '-n', '6', '-T', 'id ++ "\\n"'])).stdout.trim().split('\n')[5]!;
     await h.rj.repo(['op', 'abandon', `..${cut}`]);
     await rounds(h, 3, lines);

@@ -10,7 +10,6 @@ import { snapshotWorkspace } from './workspace-ops.js';
 export interface OpLogTrimReport {
   opsBefore: number;
   opsAfter: number;
-  ms: number;
 }
 
 /** A workspace the trim brings onto the rewritten operation log. */
@@ -65,12 +64,14 @@ function noGitGc(): string {
  * 4. Every working copy still names its old operation, now a "sibling" of the head: `jj workspace
  *    update-stale` in each points it at the new head. It snapshots at the OLD operation first and
  *    then checks out the commit the new head names: with an edit on disk that step 1 did not
- *    record, that commit would lack it and the checkout would overwrite the file (measured: lines
- *    lost) — which is why the gates stay closed from step 1 to here. The old operations still
- *    exist until step 6, which lets update-stale do this without a recovery commit; a workspace
- *    killed before its turn gets the same treatment from its next step (jj-runner classifies the
- *    sibling error as stale and WorkspaceSteps.inWorkspace recovers it, gate held, before any
- *    write reaches it, as the daemon mounts only after attaching). Gates released.
+ *    record, that commit would lack it and the checkout would overwrite the file (measured: the
+ *    edit survives only in a divergent commit) — which is why the gates stay closed from step 1
+ *    to here. The old operations still exist until step 6, which lets update-stale do this without
+ *    a recovery commit. A workspace left behind (killed before its turn, or its update-stale
+ *    failed) may take writes after the gates open; its next step gets jj's sibling error (jj-runner
+ *    classifies it as stale) and WorkspaceSteps.inWorkspace recovers it with the gate held:
+ *    update-stale, then the divergent commit holding the writes is squashed back into W@
+ *    (recoverWorkspace). Gates released.
  * 5. `jj debug reindex` (next queue task): the index is rebuilt from the kept operations (old
  *    segments deleted), so commits only dropped operations knew — superseded snapshots — lose
  *    jj's keep refs. A kill here leaves no index for the head, which jj rebuilds by itself.
@@ -84,7 +85,6 @@ function noGitGc(): string {
  */
 export async function trimOperationLog(init: OpLogTrimInit): Promise<OpLogTrimReport | undefined> {
   const { rj, rewriting, queue } = init;
-  const started = Date.now();
   const keep = Math.max(2, Math.floor(init.keep));
   const opsBefore = await countOperations(rj.paths.repoDir);
   const moved = await queue(async () => {
@@ -121,7 +121,7 @@ export async function trimOperationLog(init: OpLogTrimInit): Promise<OpLogTrimRe
     await unservedWorkspaces(rj, init.workspaces());
     await rj.repo(['util', 'gc', '--expire=now', '--config', `git.executable-path=${noGitGc()}`]);
   });
-  return { opsBefore, opsAfter: await countOperations(rj.paths.repoDir), ms: Date.now() - started };
+  return { opsBefore, opsAfter: await countOperations(rj.paths.repoDir) };
 }
 
 /**

@@ -1,12 +1,13 @@
 import { withClient, type Command } from '../command.js';
 import { formatBytes } from '../../util/format-bytes.js';
 
-/** `jjfs compact [REPO]`: packs history's loose objects now (the daemon also does it on its own). */
+/** `jjfs compact [REPO]`: trims the operation log, packs and prunes history now (the daemon also does it on its own). */
 export const compactCommand: Command = {
   usage: 'jjfs compact [REPO]',
   details:
-    'The daemon packs history by itself once a repo has compact_loose_objects loose objects (see jjfs config); ' +
-    'this does it now, between sync rounds. Nothing is deleted: every version stays in history.',
+    'The daemon compacts history by itself once a repo has compact_loose_objects loose objects or op_log_max jj ' +
+    'operations (see jjfs config); this does it now, between sync rounds: trims the operation log to op_log_keep, ' +
+    "packs every loose object and prunes superseded snapshots older than 5 minutes. No commit of main's history is deleted.",
   positionals: [0, 1],
   async run({ positionals, daemon, out }) {
     return withClient(daemon, async (client) => {
@@ -16,7 +17,8 @@ export const compactCommand: Command = {
           const size = `${formatBytes(r.history.bytes)} of history, ${r.history.commits ?? '?'} commits`;
           if (!r.compaction) return `${r.repo}: nothing to pack (${size})`;
           if (r.compaction.error) return `${r.repo}: compaction failed: ${r.compaction.error}`;
-          return `${r.repo}: packed ${r.compaction.looseBefore} loose objects in ${r.compaction.ms} ms, ${formatBytes(r.compaction.bytesBefore)} → ${formatBytes(r.compaction.bytesAfter)} (${size})`;
+          const ops = r.compaction.opsAfter === undefined ? '' : `, jj operations ${r.compaction.opsBefore ?? '?'} → ${r.compaction.opsAfter}`;
+          return `${r.repo}: packed ${r.compaction.looseBefore} loose objects in ${r.compaction.ms} ms, ${formatBytes(r.compaction.bytesBefore)} → ${formatBytes(r.compaction.bytesAfter)}${ops} (${size})`;
         }),
       );
     });
