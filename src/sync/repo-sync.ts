@@ -43,6 +43,8 @@ export class RepoSync {
   readonly #debouncer: Debouncer;
   readonly #queue = new SerialQueue();
   #roundQueued = false;
+  /** Rounds over every workspace (syncNow) queued and not yet started. */
+  #fullRoundsQueued = 0;
   #closed = false;
   #state: RepoState | undefined;
   #lastRound: RoundReport | undefined;
@@ -130,7 +132,11 @@ export class RepoSync {
    */
   syncNow(): Promise<RoundReport> {
     for (const id of this.#debouncer.pendingKeys()) this.#debouncer.cancel(id);
-    return this.#enqueue(() => this.#round([...this.#ws.keys()], true));
+    this.#fullRoundsQueued++;
+    return this.#enqueue(() => {
+      this.#fullRoundsQueued--;
+      return this.#round([...this.#ws.keys()], true);
+    });
   }
 
   /**
@@ -293,6 +299,10 @@ export class RepoSync {
     // runs are handled by this one.
     void this.#enqueue(async () => {
       this.#roundQueued = false;
+      // A round over every workspace waits further down the queue (jjfs sync): it commits what is
+      // ready too (the ready set stays as it is), so this one would only make it wait a round
+      // longer. Nothing but queue tasks can stand between the two, and every queued task runs.
+      if (this.#fullRoundsQueued > 0) return;
       if (this.#ready.size === 0 || this.#closed) return;
       await this.#round([...this.#ready]);
     }).catch((err: unknown) => this.#log.error('round failed', { repo: this.name, err }));
