@@ -23,7 +23,7 @@ describe('jjfs config', () => {
     await env.open('notes', 'a');
     const list = await env.json<{ repo: string; settings: Array<{ key: string; value: unknown; isDefault: boolean }> }>(['config', 'list']);
     expect(list.repo).toBe('notes');
-    expect(list.settings.map((s) => s.key)).toEqual(['debounce_ms', 'max_wait_ms', 'push_interval', 'push_delay', 'max_new_file_size', 'compact_loose_objects', 'op_log_max', 'op_log_keep', 'concurrent_insertions', 'notify_conflicts', 'log_level']);
+    expect(list.settings.map((s) => s.key)).toEqual(['debounce_ms', 'max_wait_ms', 'push_interval', 'push_delay', 'max_new_file_size', 'compact_loose_objects', 'compact_loose_bytes', 'op_log_max', 'op_log_keep', 'concurrent_insertions', 'notify_conflicts', 'log_level']);
     expect(list.settings.every((s) => s.isDefault)).toBe(true);
 
     const set = await env.json<{ setting: { value: unknown }; applied: boolean }>(['config', 'set', 'push_delay', '30', '--repo', 'notes']);

@@ -18,6 +18,8 @@ export interface RepoConfig {
   max_new_file_size: number;
   /** Loose git objects in the store that trigger packing (0: never). */
   compact_loose_objects: number;
+  /** Bytes of loose git objects that trigger packing (0: only the count counts). */
+  compact_loose_bytes: number;
   /** jj operations in the operation log that trigger trimming it (0: never). */
   op_log_max: number;
   /** jj operations a trim keeps (the newest). */
@@ -73,8 +75,9 @@ export const REPO_DEFAULTS: Readonly<Omit<RepoConfig, 'remote' | 'remote_branch'
   push_delay: 10,
   max_new_file_size: 64 * 1024 * 1024,
   compact_loose_objects: 1_000,
-  op_log_max: 500,
-  op_log_keep: 100,
+  compact_loose_bytes: 8 * 1024 * 1024,
+  op_log_max: 300,
+  op_log_keep: 50,
 };
 
 /** Defaults of the optional per-repo choices (absent from config.json means this value). */

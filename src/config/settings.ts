@@ -16,6 +16,7 @@ export type SettingKey =
   | 'push_delay'
   | 'max_new_file_size'
   | 'compact_loose_objects'
+  | 'compact_loose_bytes'
   | 'op_log_max'
   | 'op_log_keep'
   | 'concurrent_insertions'
@@ -54,6 +55,7 @@ export const SETTINGS: Readonly<Record<SettingKey, NumberSetting | ChoiceSetting
   push_delay: { kind: 'number', scope: 'repo', min: 0, max: 7 * 86_400, unit: 's', default: REPO_DEFAULTS.push_delay, summary: 'quiet seconds after a local change before it is pushed (0: only the timer)' },
   max_new_file_size: { kind: 'number', scope: 'repo', min: 1, max: 16 * 1024 * MIB, unit: 'bytes', default: REPO_DEFAULTS.max_new_file_size, summary: 'new files larger than this are not synced (reported by jjfs unsynced)' },
   compact_loose_objects: { kind: 'number', scope: 'repo', min: 0, max: 100_000_000, unit: 'objects', default: REPO_DEFAULTS.compact_loose_objects, summary: 'loose git objects in history that trigger packing them (0: never)' },
+  compact_loose_bytes: { kind: 'number', scope: 'repo', min: 0, max: 1024 * 1024 * MIB, unit: 'bytes', default: REPO_DEFAULTS.compact_loose_bytes, summary: 'bytes of loose git objects that trigger packing them, whatever their count (0: the count alone)' },
   op_log_max: { kind: 'number', scope: 'repo', min: 0, max: 100_000_000, unit: 'operations', default: REPO_DEFAULTS.op_log_max, summary: "jj operations that trigger trimming jj's operation log to op_log_keep (0: never)" },
   op_log_keep: { kind: 'number', scope: 'repo', min: 10, max: 100_000_000, unit: 'operations', default: REPO_DEFAULTS.op_log_keep, summary: 'jj operations a trim of the operation log keeps (the newest; jjfs never restores one)' },
   concurrent_insertions: { kind: 'choice', scope: 'repo', values: CONCURRENT_INSERTIONS, default: CHOICE_DEFAULTS.concurrent_insertions, summary: 'lines two mounts add at one place: merge (keep both) or markers (a conflict to review)' },

@@ -18,7 +18,7 @@ describe('ConfigStore', () => {
     const store = new ConfigStore(file);
     expect((await store.load()).config.repos).toEqual({});
     await store.update((c) => {
-      c.repos['notes'] = { remote: null, debounce_ms: 1, max_wait_ms: 2, push_interval: 3, push_delay: 5, max_new_file_size: 4, compact_loose_objects: 6, op_log_max: 7, op_log_keep: 8 };
+      c.repos['notes'] = { remote: null, debounce_ms: 1, max_wait_ms: 2, push_interval: 3, push_delay: 5, max_new_file_size: 4, compact_loose_objects: 6, compact_loose_bytes: 9, op_log_max: 7, op_log_keep: 8 };
     });
     const again = new ConfigStore(file);
     expect((await again.load()).config.repos['notes']?.push_interval).toBe(3);
@@ -32,7 +32,7 @@ describe('ConfigStore', () => {
       Array.from({ length: 40 }, (_, i) =>
         store.update(async (c) => {
           await new Promise((r) => setTimeout(r, Math.random() * 5));
-          c.repos[`r${i}`] = { remote: null, debounce_ms: 0, max_wait_ms: 0, push_interval: 0, push_delay: 0, max_new_file_size: 0, compact_loose_objects: 0, op_log_max: 0, op_log_keep: 10 };
+          c.repos[`r${i}`] = { remote: null, debounce_ms: 0, max_wait_ms: 0, push_interval: 0, push_delay: 0, max_new_file_size: 0, compact_loose_objects: 0, compact_loose_bytes: 0, op_log_max: 0, op_log_keep: 10 };
         }),
       ),
     );

@@ -105,6 +105,7 @@ export class SyncHub {
           log,
           between: (task) => sync.maintain(task),
           threshold: () => this.#init.repoConfig(repo)?.compact_loose_objects ?? REPO_DEFAULTS.compact_loose_objects,
+          bytesThreshold: () => this.#init.repoConfig(repo)?.compact_loose_bytes ?? REPO_DEFAULTS.compact_loose_bytes,
           opLog: {
             max: () => this.#init.repoConfig(repo)?.op_log_max ?? REPO_DEFAULTS.op_log_max,
             keep: () => this.#init.repoConfig(repo)?.op_log_keep ?? REPO_DEFAULTS.op_log_keep,

@@ -6,6 +6,7 @@ import type { CompactionFacts } from '../rpc/protocol.js';
 import { GitError, type GitRunner } from './git.js';
 import type { RepoPaths } from './repo-jj.js';
 import type { OpLogTrimReport } from './op-log-trim.js';
+import { sweepCommitExtras, type ExtrasMark } from './extras-sweep.js';
 import { countObjects, countOperations, measureStore, type StoreFacts } from './store-facts.js';
 
 /** What the last compaction of a repo did (the shape status and `jjfs compact` report). */
@@ -34,6 +35,12 @@ export interface StoreCompactorInit {
   between: <T>(task: () => Promise<T>) => Promise<T>;
   /** Loose objects that trigger packing, read at every check (0: never compact). */
   threshold: () => number;
+  /**
+   * Bytes of loose objects that trigger packing, whatever their count (0 or absent: the count
+   * alone). Each snapshot of a growing file is a whole new object: a 200 KiB log rewritten twice a
+   * second makes a thousand loose objects weigh tens of MiB.
+   */
+  bytesThreshold?: () => number;
   /** Trimming of the operation log; absent: never trimmed. */
   opLog?: OpLogPolicy;
   /** Unreachable objects younger than this are never pruned (default {@link PRUNE_GRACE_MS}). */
@@ -57,12 +64,21 @@ const STALE_TEMP_PACK_MS = 60 * 60_000;
 export const PRUNE_GRACE_MS = 5 * 60_000;
 
 /**
+ * A segment of jj's commit-extras table is deleted once two sweeps at least this far apart found it
+ * unreachable (extras-sweep.ts): a jj process lists the table's heads and loads their segments at
+ * once, so no reader still needs a segment superseded this long ago.
+ */
+const EXTRAS_GRACE_MS = 30_000;
+
+/**
  * Keeps one repo's store small. Every snapshot jj takes writes its trees and blobs as loose git
  * objects, one file each (a 4 KiB block for a few bytes), and three files per jj operation: an
  * agent writing all day makes hundreds of thousands. After changes (at most every `checkEveryMs`)
- * and once the repo has been quiet for `idleMs`, the loose objects (one `git count-objects`) and
- * operations (a readdir) are counted, without jj. Past their thresholds:
+ * and once the repo has been quiet for `idleMs`, the loose objects (count and bytes: one `git
+ * count-objects`) and operations (a readdir) are counted, without jj. Past their thresholds:
  * - the operation log is trimmed (op-log-trim.ts), a queue task of its own;
+ * - superseded segments of jj's commit-extras table, which jj never deletes, are deleted
+ *   (extras-sweep.ts);
  * - the loose objects are packed with `git repack -d --geometric=2` (and jj's keep refs with
  *   `git pack-refs`), which writes new packs, then removes only the loose objects and packs whose
  *   every object is in a new pack: nothing is pruned, so a kill -9 at any moment leaves packs and
@@ -89,6 +105,8 @@ export class StoreCompactor {
   #trimmedSinceFullPack = false;
   /** Bytes of objects right after the last full repack (first: when a trim first made one due). */
   #fullPackBase: number | undefined;
+  /** Unreachable commit-extras segments the last sweep saw (deleted by a later sweep). */
+  #extrasMark: ExtrasMark | undefined;
 
   constructor(init: StoreCompactorInit) {
     this.#init = init;
@@ -158,9 +176,11 @@ export class StoreCompactor {
     if (this.#closed) return undefined;
     // Counting reads only: it runs outside the queue, so an idle check never delays a round; the
     // walk of jj's own files (thousands) is done only when there is something to do.
-    const loose = threshold > 0 ? (await countObjects(git, paths)).looseObjects : 0;
+    const bytesThreshold = all ? 0 : (this.#init.bytesThreshold?.() ?? 0);
+    const counted = threshold > 0 ? await countObjects(git, paths) : undefined;
     const ops = opMax > 0 ? await countOperations(paths.repoDir) : 0;
-    const packDue = threshold > 0 && loose >= threshold;
+    // compact_loose_objects 0 turns packing off altogether, the byte threshold with it.
+    const packDue = counted !== undefined && (counted.looseObjects >= threshold || (bytesThreshold > 0 && counted.looseBytes >= bytesThreshold));
     const trimDue = opLog !== undefined && opMax > 0 && ops >= opMax;
     if (!packDue && !trimDue && !all) return undefined;
     const before = await measureStore(git, paths);
@@ -186,6 +206,10 @@ export class StoreCompactor {
         // file each: packed into packed-refs. git locks and rewrites packed-refs atomically and
         // drops a loose ref only if it did not change meanwhile.
         await git.run(['pack-refs', '--all'], { gitDir: paths.gitDir, signal: this.#abort.signal, summary: 'git pack-refs' });
+        // On the queue: no jj process of ours writes the table meanwhile (see sweepCommitExtras).
+        const swept = await sweepCommitExtras(paths.repoDir, this.#extrasMark, EXTRAS_GRACE_MS);
+        this.#extrasMark = swept.mark;
+        if (swept.removed > 0) log.debug('commit extras swept', { repo, segments: swept.removed, bytes: swept.removedBytes });
         if (all || this.#fullPackDue(before.packBytes)) return await this.#fullPack();
         await git.run(['-c', 'pack.threads=1', 'repack', '-d', '-q', '--geometric=2'], {
           gitDir: paths.gitDir,
