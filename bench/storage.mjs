@@ -8,7 +8,7 @@
 // the bytes the writers wrote and their gzip size. "off" sets compact_loose_objects 0 and
 // op_log_max 0. Sync rounds (jjfs sync) are timed every 5 s; at the end the daemon's log says when
 // each compaction ran, and the rounds that overlapped one are compared with the others.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { appendFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -25,6 +25,50 @@ const intervalMs = Number(arg('interval-ms', '100'));
 const sampleMs = Number(arg('sample-ms', '60000'));
 
 const MiB = (b) => (b / 1048576).toFixed(1);
+
+/** Disk use (blocks) of a directory tree. */
+function diskUse(p) {
+  let st;
+  try {
+    st = lstatSync(p);
+  } catch {
+    return 0;
+  }
+  if (!st.isDirectory()) return st.blocks * 512;
+  let total = st.blocks * 512;
+  for (const name of readdirSync(p)) total += diskUse(path.join(p, name));
+  return total;
+}
+
+/** The store split into jj's operation log, its index, its commit extras, git's packs (cruft apart), loose objects and the rest. */
+function storeBreakdown(jjDir) {
+  const repo = path.join(jjDir, 'repo');
+  const objects = path.join(repo, 'store', 'git', 'objects');
+  const packDir = path.join(objects, 'pack');
+  const packs = (() => {
+    try {
+      return readdirSync(packDir);
+    } catch {
+      return [];
+    }
+  })();
+  const cruft = new Set(packs.filter((n) => n.endsWith('.mtimes')).map((n) => n.replace(/\.mtimes$/, '')));
+  let packed = 0;
+  let crufty = 0;
+  for (const n of packs) {
+    const size = diskUse(path.join(packDir, n));
+    if (cruft.has(n.replace(/\.[a-z]+$/, ''))) crufty += size;
+    else packed += size;
+  }
+  const opLog = diskUse(path.join(repo, 'op_store')) + diskUse(path.join(repo, 'op_heads'));
+  const index = diskUse(path.join(repo, 'index'));
+  const extra = diskUse(path.join(repo, 'store', 'extra'));
+  const all = diskUse(jjDir);
+  const loose = diskUse(objects) - packed - crufty;
+  const rest = all - opLog - index - extra - packed - crufty - loose;
+  const parts = { 'op log': opLog, index, 'commit extras': extra, packs: packed, cruft: crufty, loose, rest };
+  return Object.entries(parts).map(([k, v]) => `${k} ${MiB(v)}`).join(' · ') + ` MiB (of ${MiB(all)})`;
+}
 
 async function run(mounts, variant) {
   const h = jjfsHome('jjfs-storage-');
@@ -95,10 +139,11 @@ async function run(mounts, variant) {
     const normal = syncs.filter((s) => !overlaps(s)).map((s) => s.ms);
     const summary = (xs) => (xs.length === 0 ? 'none' : `p50 ${median(xs).toFixed(0)} ms, p90 ${percentile(xs, 90).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms (${xs.length})`);
     console.log(`jjfs sync, no compaction running: ${summary(normal)}`);
-    console.log(`jjfs sync overlapping a compaction: ${summary(during)}${during.length > 0 && normal.length > 0 ? `; max/p50 normal ${(Math.max(...during) / median(normal)).toFixed(2)}×` : ''}`);
+    console.log(`jjfs sync overlapping a compaction: ${summary(during)}${during.length > 0 && normal.length > 0 ? `; against the others: max/p50 ${(Math.max(...during) / median(normal)).toFixed(2)}×, p90/p90 ${(percentile(during, 90) / percentile(normal, 90)).toFixed(2)}×, p50/p50 ${(median(during) / median(normal)).toFixed(2)}×` : ''}`);
     const trims = compactions.filter((c) => c.opsAfter !== undefined);
     const ms = (xs) => (xs.length === 0 ? '-' : `p50 ${median(xs).toFixed(0)} / max ${Math.max(...xs).toFixed(0)} ms`);
     console.log(`compactions: ${compactions.length} (${trims.length} trimmed the op log, ${compactions.filter((c) => c.pruned).length} pruned), each ${ms(compactions.map((c) => c.ms))}`);
+    console.log(`where the bytes are: ${storeBreakdown(path.join(h.home, 'repos', 'notes', 'repo', '.jj'))}`);
     if (last) console.log(`last compaction: ${last.ms} ms, loose ${last.looseBefore} → ${last.looseAfter}, ${MiB(last.bytesBefore)} → ${MiB(last.bytesAfter)} MiB${last.opsAfter !== undefined ? `, ops ${last.opsBefore} → ${last.opsAfter}` : ''}`);
   } finally {
     stopWriters();
