@@ -51,15 +51,16 @@ describe('sweepCommitExtras (real jj)', () => {
     const first = await sweepCommitExtras(repoDir, undefined, 30_000, 1_000_000);
     expect(first.removed).toBe(0);
     expect(await segments(repoDir)).toEqual(before);
-    expect(first.mark.names.size).toBeGreaterThan(15);
+    expect(first.mark.size).toBeGreaterThan(15);
 
-    // Too soon: the mark keeps its clock, nothing goes.
+    // Too soon: each segment keeps the time it was first seen unreachable, nothing goes.
     const early = await sweepCommitExtras(repoDir, first.mark, 30_000, 1_000_000 + 29_999);
     expect(early.removed).toBe(0);
-    expect(early.mark).toBe(first.mark);
+    expect(early.mark).toEqual(first.mark);
 
-    const second = await sweepCommitExtras(repoDir, first.mark, 30_000, 1_000_000 + 30_000);
-    expect(second.removed).toBe(first.mark.names.size);
+    const second = await sweepCommitExtras(repoDir, early.mark, 30_000, 1_000_000 + 30_000);
+    expect(second.removed).toBe(first.mark.size);
+    expect(second.mark.size).toBe(0);
     const after = await segments(repoDir);
     expect(after.length).toBe(before.length - second.removed);
     expect(after.length).toBeLessThanOrEqual(6);
@@ -68,6 +69,12 @@ describe('sweepCommitExtras (real jj)', () => {
     // jj reads the same change ids for every commit, and the engine goes on committing.
     expect(await history(h)).toBe(logBefore);
     await rounds(h, 3, lines);
+    // Segments superseded since then get a clock of their own: kept at first, deleted 30 s later.
+    const third = await sweepCommitExtras(repoDir, second.mark, 30_000, 1_000_000 + 40_000);
+    expect(third.removed).toBe(0);
+    expect(third.mark.size).toBeGreaterThan(0);
+    const fourth = await sweepCommitExtras(repoDir, third.mark, 30_000, 1_000_000 + 70_000);
+    expect(fourth.removed).toBe(third.mark.size);
     const report = await h.engine.syncNow();
     expect(report.failed).toEqual([]);
     for (const w of h.ws) for (const [i, l] of lines.entries()) expect(await readFile(join(w.dir, `log-${i}.md`), 'utf8')).toBe(l.join(''));
@@ -80,7 +87,7 @@ describe('sweepCommitExtras (real jj)', () => {
     await rounds(h, 8, [[]]);
     const repoDir = h.rj.paths.repoDir;
     const first = await sweepCommitExtras(repoDir, undefined, 0);
-    expect(first.mark.names.size).toBeGreaterThan(0);
+    expect(first.mark.size).toBeGreaterThan(0);
     const [head] = await readdir(join(extrasDir(repoDir), 'heads'));
     // A head segment whose parent name is cut short (a torn file): the sweep refuses.
     await writeFile(join(extrasDir(repoDir), head!), Buffer.from([128, 0, 0, 0, 0x61]));

@@ -14,18 +14,15 @@ export function extrasDir(repoDir: string): string {
   return join(repoDir, '.jj', 'repo', 'store', 'extra');
 }
 
-/** Unreachable segments seen by one sweep: deleted by a later one if still unreachable then. */
-export interface ExtrasMark {
-  names: ReadonlySet<string>;
-  at: number;
-}
+/** Each unreachable segment the sweeps have seen, with when one first saw it so. */
+export type ExtrasMark = ReadonlyMap<string, number>;
 
 /** What one sweep did. */
 export interface ExtrasSweepReport {
   /** Segment files deleted and their disk use. */
   removed: number;
   removedBytes: number;
-  /** Unreachable segments left for the next sweep (seen for the first time, or too recently). */
+  /** Unreachable segments left for a later sweep (first seen too recently), for the next call. */
   mark: ExtrasMark;
 }
 
@@ -34,7 +31,7 @@ const SEGMENT_NAME = /^[0-9a-f]{128}$/;
 
 /**
  * Deletes the segments of jj's commit-extras table that no head reaches, in two phases: a segment
- * is deleted only when the PREVIOUS sweep, at least `minAgeMs` ago, already found it unreachable.
+ * is deleted only when an earlier sweep, at least `minAgeMs` ago, already found it unreachable.
  * Why two phases: a jj process reads `heads/` and then loads the named segment and its ancestors,
  * file by file; a segment that stopped being a head just before (the file itself may be old, so its
  * mtime says nothing) could be deleted between the two reads. A segment unreachable for a whole
@@ -54,22 +51,21 @@ export async function sweepCommitExtras(repoDir: string, previous: ExtrasMark | 
   for (const head of heads) {
     for (let name: string | undefined = head; name !== undefined && !reachable.has(name); name = await parentOf(dir, name)) reachable.add(name);
   }
-  const unreachable = new Set(names.filter((n) => !reachable.has(n)));
-  const ripe = previous !== undefined && now - previous.at >= minAgeMs;
+  // A segment keeps the time it was first seen unreachable (a later sweep must not restart it);
+  // one that is gone, or reachable again, drops out of the mark.
+  const mark = new Map<string, number>();
+  for (const name of names) if (!reachable.has(name)) mark.set(name, previous?.get(name) ?? now);
   let removed = 0;
   let removedBytes = 0;
-  if (ripe && heads.length > 0) {
-    for (const name of unreachable) {
-      if (!previous.names.has(name)) continue;
-      const st = await stat(join(dir, name)).catch(() => undefined);
-      await rm(join(dir, name), { force: true });
-      unreachable.delete(name);
-      removed++;
-      removedBytes += (st?.blocks ?? 0) * 512;
-    }
+  if (heads.length === 0) return { removed, removedBytes, mark };
+  for (const [name, seen] of mark) {
+    if (now - seen < minAgeMs || !previous?.has(name)) continue;
+    const st = await stat(join(dir, name)).catch(() => undefined);
+    await rm(join(dir, name), { force: true });
+    mark.delete(name);
+    removed++;
+    removedBytes += (st?.blocks ?? 0) * 512;
   }
-  // A mark is kept until it ripens: a sweep inside minAgeMs must not restart its clock.
-  const mark = ripe || previous === undefined ? { names: unreachable, at: now } : previous;
   return { removed, removedBytes, mark };
 }
 

@@ -64,8 +64,8 @@ const STALE_TEMP_PACK_MS = 60 * 60_000;
 export const PRUNE_GRACE_MS = 5 * 60_000;
 
 /**
- * A segment of jj's commit-extras table is deleted once two sweeps at least this far apart found it
- * unreachable (extras-sweep.ts): a jj process lists the table's heads and loads their segments at
+ * A segment of jj's commit-extras table is deleted once a sweep at least this long ago found it
+ * unreachable, and it still is (extras-sweep.ts): a jj process lists the table's heads and loads their segments at
  * once, so no reader still needs a segment superseded this long ago.
  */
 const EXTRAS_GRACE_MS = 30_000;
