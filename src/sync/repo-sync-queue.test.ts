@@ -80,4 +80,39 @@ describe('RepoSync scheduling (fake jj)', () => {
     expect(jj.calls.length).toBe(calls);
     await e.close();
   });
+
+  it('a queued jjfs sync goes ahead of a queued maintenance step and takes over a queued debounced round', async () => {
+    const jj = new FakeJj();
+    const e = new RepoSync({ name: 'r', repoHome: '/r', jj, git: noGit, gate: openGate, log: silentLogger, options: { debounceMs: 1, maxWaitMs: 5 } });
+    for (const id of ['a', 'b']) jj.parents.set(id, 'm0');
+    for (const id of ['a', 'b']) await e.attach({ id, dir: `/r/workspaces/${id}`, label: id });
+    const order: string[] = [];
+    // Something long holds the queue (a maintenance step: no round follows it).
+    let release!: () => void;
+    const held = e.maintain(() => new Promise<void>((r) => (release = r)));
+    await new Promise((r) => setTimeout(r, 5));
+    // Behind it, in this order: a debounced round (a's change), a maintenance step, a jjfs sync.
+    jj.dirty.add('a');
+    e.markDirty('a');
+    await new Promise((r) => setTimeout(r, 30));
+    const step = e.maintain(() => {
+      order.push('step');
+      return Promise.resolve('done');
+    });
+    const commitsBefore = jj.n;
+    const sync = e.syncNow().then((report) => {
+      order.push('sync');
+      return report;
+    });
+    release();
+    await held;
+    const report = await sync;
+    expect(await step).toBe('done');
+    expect(order).toEqual(['sync', 'step']);
+    // The debounced round left a's change to the sync's round, which committed it once.
+    expect(report.committed).toEqual(['a']);
+    expect(jj.n).toBe(commitsBefore + 1);
+    expect(jj.parents.get('b')).toBe(jj.main);
+    await e.close();
+  });
 });

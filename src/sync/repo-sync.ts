@@ -14,6 +14,9 @@ import { scanUnsynced } from './unsynced.js';
 import { assertWorkspaceId, forgetWorkspace, readRepoState, snapshotWorkspace, type RepoState } from './workspace-ops.js';
 import { syncedWorkspace, WorkspaceSteps, type SyncedWorkspace, type WorkspaceSpec } from './workspace-steps.js';
 
+/** Times a maintenance step gives way to a queued `jjfs sync` before it runs regardless. */
+const MAINTENANCE_YIELDS = 3;
+
 export type { ChangeSuppressor, WorkspaceSpec } from './workspace-steps.js';
 export type { RepoSyncInit, RepoSyncOptions, RepoSyncStatus, RoundReport, WorkspaceStatus } from './repo-sync-types.js';
 
@@ -178,10 +181,10 @@ export class RepoSync {
   /**
    * Runs `task` on the repo's serial queue between rounds — no jj process runs in the repo
    * meanwhile, and no round follows (store maintenance: it changes no commit). Keep it short: a
-   * round that comes due waits for it.
+   * round that comes due waits for it; a `jjfs sync` already queued goes first (#enqueueMaintenance).
    */
   maintain<T>(task: () => Promise<T>): Promise<T> {
-    return this.#enqueue(task);
+    return this.#enqueueMaintenance(task);
   }
 
   /**
@@ -198,7 +201,7 @@ export class RepoSync {
         return this.#steps.rewriting(w, fn);
       },
       keep,
-      queue: (fn) => this.#enqueue(fn),
+      queue: (fn) => this.#enqueueMaintenance(fn),
     });
   }
 
@@ -290,6 +293,21 @@ export class RepoSync {
 
   #enqueue<T>(task: () => Promise<T>): Promise<T> {
     return this.#queue.run(task);
+  }
+
+  /**
+   * Queues a maintenance step (compaction) that gives way to `jjfs sync`: when it reaches the head
+   * of the queue while a round over every workspace waits behind it, it goes to the back instead
+   * (at most MAINTENANCE_YIELDS times, so writers that keep syncing cannot starve it). The queue
+   * task itself returns at once and the step is queued again from outside it: a task that waited
+   * for one queued behind it would never end.
+   */
+  #enqueueMaintenance<T>(task: () => Promise<T>, yields = 0): Promise<T> {
+    const run = this.#enqueue(async (): Promise<{ value: T } | undefined> => {
+      if (this.#fullRoundsQueued > 0 && yields < MAINTENANCE_YIELDS && !this.#closed) return undefined;
+      return { value: await task() };
+    });
+    return run.then((done) => (done === undefined ? this.#enqueueMaintenance(task, yields + 1) : done.value));
   }
 
   #scheduleRound(): void {
