@@ -7,15 +7,19 @@ import { errorCode, JjfsEnv, readOrUndefined, waitFor } from './helpers/jjfs-env
 // Where kernel caching could go stale (issue 12), a daemon mount must show every change at once:
 // jj growing, shrinking, rewriting, deleting a file or replacing it by a directory, a readdir after
 // a create elsewhere, cached pages, fstat on an open fd, direct edits in the backing directory.
-// Daemon mounts run without name caches (`timeouts`, see src/fs/mount.ts for why the measured
-// invalidated mode is not enabled) and list/status report that mode.
-describe('daemon mounts where kernel caching could go stale', () => {
+// Both ways a daemon mounts: with kernel name caches and invalidation (`invalidated`, the
+// default), and the fallback without (`timeouts`, forced with JJFS_KERNEL_CACHE=off); list
+// reports the mode (src/fs/mount.ts, "Kernel name caches").
+describe.each([
+  { mode: 'invalidated', env: {} },
+  { mode: 'timeouts', env: { JJFS_KERNEL_CACHE: 'off' } },
+] as const)('daemon mounts where kernel caching could go stale ($mode)', ({ mode, env: extraEnv }) => {
   let env: JjfsEnv;
   let a: string;
   let b: string;
   let backingB: string;
   const run = async (args: string[]): Promise<void> => {
-    const r = await env.run(args);
+    const r = await env.run(args, { env: env.env(extraEnv) });
     if (r.code !== 0) throw new Error(`jjfs ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   };
   const sync = () => run(['sync', 'notes']);
@@ -28,7 +32,7 @@ describe('daemon mounts where kernel caching could go stale', () => {
     await run(['open', 'notes', a]);
     await run(['open', 'notes', b]);
     const mounts = (await env.json<{ mounts: MountInfo[] }>(['list'])).mounts;
-    expect(mounts.map((m) => m.kernelCache)).toEqual(['timeouts', 'timeouts']);
+    expect(mounts.map((m) => m.kernelCache)).toEqual([mode, mode]);
     backingB = mounts.find((m) => m.path === b)!.workspace;
   });
   afterEach(async () => {

@@ -82,6 +82,11 @@ export interface MountServiceInit {
   notifier?: Notifier;
   log: Logger;
   resolveVersion: VersionResolver;
+  /**
+   * Live mounts keep names in the kernel's cache with invalidation (FuseMount kernelCache; each
+   * falls back by itself when the kernel refuses). False: every mount runs without (`timeouts`).
+   */
+  kernelCache?: boolean;
   /** Builds a mount (default: a real FUSE mount); unit tests pass a fake. */
   serve?: (options: FuseMountOptions) => ServedMount;
 }

@@ -57,6 +57,7 @@ export class MountService {
   private readonly log: Logger;
   private readonly resolveVersion: VersionResolver;
   private readonly serve: (options: FuseMountOptions) => ServedMount;
+  private readonly kernelCache: boolean;
 
   constructor(init: MountServiceInit) {
     this.serve = init.serve ?? ((options) => new FuseMount(options));
@@ -68,6 +69,7 @@ export class MountService {
     this.notifier = init.notifier;
     this.log = init.log;
     this.resolveVersion = init.resolveVersion;
+    this.kernelCache = init.kernelCache ?? false;
   }
 
   /**
@@ -302,6 +304,7 @@ export class MountService {
       mountPath: config.path,
       backingDir: backingRoot(config),
       gate,
+      ...(this.kernelCache ? { kernelCache: true } : {}),
       ...(announcer ? { announce: announcer.state } : {}),
       log: this.log.child('fuse'),
       beforeMutation: (relPath) => announcer?.noteOwnWrite(relPath),

@@ -28,6 +28,15 @@ function gitTimeoutMs(): number {
 }
 
 /**
+ * Kernel name caches on live mounts, unless `JJFS_KERNEL_CACHE=off` (a kernel or workload where
+ * they misbehave; tests of the fallback). Each mount still falls back by itself when the kernel
+ * refuses the invalidation (src/fs/mount.ts).
+ */
+function kernelCacheWanted(): boolean {
+  return process.env['JJFS_KERNEL_CACHE'] !== 'off';
+}
+
+/**
  * The composition root: finds jj (refusing one too old) and FUSE, builds every service from its
  * init object and connects them. No logic of its own lives here.
  */
@@ -91,6 +100,7 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
     ...(notifier ? { notifier } : {}),
     log: log.child('daemon'),
     resolveVersion: (repo, at) => history.resolveAt(repo, at),
+    kernelCache: kernelCacheWanted(),
   });
   const rounds = new Orchestrator({
     local: hub,

@@ -7,23 +7,26 @@
  * the sync engine converges the workspace, and a user may edit it directly. The next open, stat or
  * readdir through the mount must show the new content, size, mtime and existence.
  *
- * ### Kernel caches (`kernelCache`: measured, not enabled for daemon mounts)
- * With `kernelCache` the kernel keeps names and "no such name" for NAME_CACHE_TIMEOUT (60 s:
- * `entry_timeout`, `negative_timeout`) and FuseMount drops ALL of them at once whenever the gate
- * says names changed (MountGate.namesChanged): the patched fuse-native writes
- * FUSE_NOTIFY_INC_EPOCH to the FUSE connection (docs/fuse.md, Invalidation). The gate says so
- * at every release after a jj rewrite — before the lookups and writes that waited are let
- * through — and when the announcer hides, ghosts or settles paths around a replay. Attributes stay
- * `attr_timeout=1` (an open file's attributes are only refreshed by a lookup or the timeout).
+ * ### Kernel name caches (`kernelCache`, daemon mounts: `invalidated`)
+ * The kernel keeps names for NAME_CACHE_TIMEOUT (60 s, `entry_timeout`) and FuseMount drops ALL
+ * of them at once whenever the gate says names changed (MountGate.namesChanged): the patched
+ * fuse-native writes FUSE_NOTIFY_INC_EPOCH to the FUSE connection (docs/fuse.md, Invalidation).
+ * The gate says so at every release after a jj rewrite — before the lookups and writes that
+ * waited are let through — and when the announcer hides, ghosts or settles paths around a replay
+ * (also for changes made directly in the backing directory: the watcher tells the announcer).
+ * A re-lookup brings fresh attributes with it. Attributes stay `attr_timeout=1` (an open file's
+ * are only refreshed by a lookup or the timeout: fstat on an fd kept across a rewrite).
+ * "No such name" is NOT cached (`negative_timeout=0`): the announcer hides a name only from its
+ * notifier, so a replay can raise a creation, and the kernel's dentry cache is shared — a cached
+ * ENOENT of the notifier's would hide the file from every process until the replay settled
+ * (session 5's failures with negatives cached: a read right after `jjfs sync` missed a file, a
+ * subtree write missed its directory). Caching negatives bought little (bench/fuse-bench.mjs
+ * --variants, "positive-cache" against "name-cache"). What is left: a ghost (a name jj deleted,
+ * shown to the notifier only, so that it can replay the unlink) is cached from the notifier's
+ * lookup until its unlink, microseconds to a millisecond in which another process could see it.
  * Self-test at mount: a kernel that refuses the first invalidation gets the mount again without
- * name caches. Measured (README, Benchmarks): a repeated `git status` 3.3× faster.
- * Why the daemon does not use it yet: of two fresh-clone runs of the full suite with it on, one
- * failed: a read right after `jjfs sync` missed a file that a negative entry had cached, a write
- * missed its directory (both while the announcer's hide → replay window was open), and the crash
- * test lost one acknowledged line, unexplained; a name looked up as "hidden" is cached
- * as absent, and a replay that does not go through create leaves it so until settle. Until that
- * window is closed (e.g. no negative caching of hidden names, or per-entry invalidation at settle)
- * and the crash test has run clean many times with it, correctness first: the settings below.
+ * name caches (`timeouts`); `JJFS_KERNEL_CACHE=off` makes the daemon mount every live mount so.
+ * Read-only mounts of a past state (`--at`) never change and are mounted without.
  *
  * ### Without invalidation (`timeouts`)
  * - `entry_timeout=0`: every path walk revalidates the final dentry with a LOOKUP, which returns
@@ -53,15 +56,16 @@
  * each release the gate's generation moves, and the first read/write on an older handle compares
  * its inode with the path's and reopens the path if jj replaced the file (ops-files.ts).
  *
- * What is left: the name caches above, enabled; long attribute caches need per-inode invalidation
+ * What is left: long attribute caches need per-inode invalidation
  * (`fuse_lowlevel_notify_inval_inode`), which takes libfuse's private node ids; and every request
  * that still reaches us pays fuse-native's round trip (~90 µs: kernel → libfuse thread → JS main
  * thread → libuv pool → back).
  *
  * Cost against the native directory and bindfs (bench/fuse-bench.mjs --variants, one run of 3 on
- * 2026-12-01; all rows in README.md, Benchmarks): git status 5k files repeated 601 ms as mounted
- * today, 181 with name caches, bindfs 35; delete 2,000 files 888 / 326 / 308; first git status
- * after a restart 668 / 386 / 93; find+stat 10k hot 1,901 / 1,883 / 69.
+ * 2026-12-01, ms; all rows in README.md, Benchmarks), without name caches / with them (as daemon
+ * mounts run) / bindfs: git status 5k files repeated 520 / 165 / 35; delete 2,000 files 907 / 410
+ * / 338; first git status after a restart 569 / 438 / 83; find+stat 10k hot 1,776 / 1,724 / 82
+ * (attributes still expire after 1 s, and readdir is never cached).
  */
 import path from 'node:path';
 import type { Logger } from '../log.js';
@@ -80,7 +84,7 @@ import type { MountGate } from './write-gate.js';
 const ATTR_TIMEOUT = 1;
 
 /**
- * Seconds the kernel keeps names (and "no such name") of a mount whose invalidation works. Every
+ * Seconds the kernel keeps names (never "no such name") of a mount whose invalidation works. Every
  * change jjfs knows of drops them at once; the timeout only bounds a change it could miss.
  */
 const NAME_CACHE_TIMEOUT = 60;
@@ -135,8 +139,8 @@ export interface FuseMountOptions {
   allowOther?: boolean;
   /**
    * Long kernel caches of names, dropped at every change the gate hears of (jj rewrites, the
-   * announcer's replays). NOT used by the daemon yet (see "Kernel caches" above): bench only.
-   * Falls back to no caching when the kernel refuses the invalidation.
+   * announcer's replays); see "Kernel name caches" above. Falls back to no caching when the kernel
+   * refuses the invalidation.
    */
   kernelCache?: boolean;
   /** Overrides of {@link DEFAULT_OPTIONS} (tests, benchmarks). */
@@ -204,7 +208,7 @@ export class FuseMount {
     });
     const options = (cached: boolean): MountOptions => ({
       ...DEFAULT_OPTIONS,
-      ...(cached ? { entryTimeout: NAME_CACHE_TIMEOUT, negativeTimeout: NAME_CACHE_TIMEOUT } : {}),
+      ...(cached ? { entryTimeout: NAME_CACHE_TIMEOUT } : {}),
       fsname: `jjfs:${path.basename(backingDir)}`,
       ...(readOnly ? { readOnly: true } : {}),
       ...(allowOther ? { allowOther: true, defaultPermissions: true } : {}),

@@ -21,8 +21,9 @@ export interface MountInfo {
   /** Other local users may use it (`open --allow-other`). */
   allowOther?: true;
   /**
-   * How the kernel caches its names: `invalidated` (long caches, dropped at every change) or
-   * `timeouts` (no caching: the fallback when the kernel cannot be told). Absent while unmounted.
+   * How the kernel caches its names: `invalidated` (names kept 60 s, all dropped at every change;
+   * live mounts by default) or `timeouts` (no caching: `--at` views, `JJFS_KERNEL_CACHE=off`, or
+   * the fallback when the kernel refuses the invalidation). Absent while unmounted.
    */
   kernelCache?: 'invalidated' | 'timeouts';
   lastSync?: string;

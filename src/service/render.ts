@@ -42,7 +42,7 @@ export interface ServiceSpec {
 }
 
 /** Environment variables passed through from the installing shell when set. */
-const PASSED_THROUGH = ['JJFS_JJ', 'JJFS_LOG_LEVEL'] as const;
+const PASSED_THROUGH = ['JJFS_JJ', 'JJFS_LOG_LEVEL', 'JJFS_KERNEL_CACHE'] as const;
 /** Where platformDirs puts data, config and log without JJFS_HOME; a service does not see your shell's. */
 const XDG_DIRS = ['XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME'] as const;
 
@@ -53,7 +53,7 @@ const XDG_DIRS = ['XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME'] as const
  *   read only at process start (see fuseProcessEnv);
  * - `PATH` of the installing shell (absolute entries): jj, git, fusermount and umount are found the
  *   same way as when the CLI starts the daemon; service managers start with a minimal PATH;
- * - `JJFS_HOME`, `JJFS_JJ`, `JJFS_LOG_LEVEL` and the XDG base directories when set.
+ * - `JJFS_HOME`, `JJFS_JJ`, `JJFS_LOG_LEVEL`, `JJFS_KERNEL_CACHE` and the XDG base directories when set.
  */
 export function serviceSpec(
   paths: Paths,

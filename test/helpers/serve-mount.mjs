@@ -4,7 +4,7 @@
 //
 //   node test/helpers/serve-mount.mjs <backingDir> <mountPath> [--ro] [--options <json>] [--mutations] [--kernel-cache]
 //
-// --kernel-cache: long name caches (FuseMount kernelCache, not used by the daemon yet; nothing
+// --kernel-cache: long name caches (FuseMount kernelCache, as daemon mounts run; nothing
 // here invalidates them, so only for benchmarks that never change the backing directory).
 //
 // Needs the built dist/ (npx tsc -p tsconfig.build.json) and an environment from fuseProcessEnv().
