@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
-import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { extrasDir, sweepCommitExtras } from './extras-sweep.js';
-import { makeHarness, type Harness } from './harness.test-support.js';
+import { appendRounds, fsckStore, makeHarness, type Harness } from './harness.test-support.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -21,27 +20,11 @@ async function history(harness: Harness): Promise<string> {
   return (await harness.rj.repo(['log', '--no-graph', '-r', '::main', '-T', 'commit_id ++ " " ++ change_id ++ "\\n"'])).stdout;
 }
 
-/** Appends a line per workspace per round; `count` rounds (each commits in each workspace). */
-async function rounds(harness: Harness, count: number, lines: string[][]): Promise<void> {
-  for (let n = 0; n < count; n++) {
-    for (const [i, w] of harness.ws.entries()) {
-      const line = `w${i} line ${n}\n`;
-      await appendFile(join(w.dir, `log-${i}.md`), line);
-      lines[i]!.push(line);
-    }
-    await harness.engine.syncNow();
-  }
-}
-
-function fsck(gitDir: string): Promise<number> {
-  return new Promise((resolve) => execFile('git', ['--git-dir', gitDir, 'fsck', '--no-dangling', '--no-progress'], (err) => resolve(err ? 1 : 0)));
-}
-
 describe('sweepCommitExtras (real jj)', () => {
   it('deletes superseded segments only at the second sweep; jj reads every commit the same afterwards', async () => {
     h = await makeHarness(2);
     const lines: string[][] = [[], []];
-    await rounds(h, 15, lines);
+    await appendRounds(h, 15, lines);
     const repoDir = h.rj.paths.repoDir;
     const before = await segments(repoDir);
     const logBefore = await history(h);
@@ -68,7 +51,7 @@ describe('sweepCommitExtras (real jj)', () => {
 
     // jj reads the same change ids for every commit, and the engine goes on committing.
     expect(await history(h)).toBe(logBefore);
-    await rounds(h, 3, lines);
+    await appendRounds(h, 3, lines);
     // Segments superseded since then get a clock of their own: kept at first, deleted 30 s later.
     const third = await sweepCommitExtras(repoDir, second.mark, 30_000, 1_000_000 + 40_000);
     expect(third.removed).toBe(0);
@@ -78,13 +61,13 @@ describe('sweepCommitExtras (real jj)', () => {
     const report = await h.engine.syncNow();
     expect(report.failed).toEqual([]);
     for (const w of h.ws) for (const [i, l] of lines.entries()) expect(await readFile(join(w.dir, `log-${i}.md`), 'utf8')).toBe(l.join(''));
-    expect(await fsck(h.rj.paths.gitDir)).toBe(0);
+    expect(await fsckStore(h.rj.paths.gitDir)).toBe(0);
     expect((await history(h)).split('\n').filter((l) => l !== '').length).toBe(logBefore.split('\n').filter((l) => l !== '').length + 6);
   });
 
   it('deletes nothing when a segment the heads reach cannot be read', async () => {
     h = await makeHarness(1);
-    await rounds(h, 8, [[]]);
+    await appendRounds(h, 8, [[]]);
     const repoDir = h.rj.paths.repoDir;
     const first = await sweepCommitExtras(repoDir, undefined, 0);
     expect(first.mark.size).toBeGreaterThan(0);

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger, silentLogger, type Logger } from '../log.js';
 import type { WorkspaceGate } from './gate.js';
@@ -76,4 +77,24 @@ export async function makeHarness(n: number, opts: HarnessOptions = {}): Promise
     await env.cleanup();
     throw err;
   }
+}
+
+/**
+ * Appends line `n` of workspace `i` to its own log (`log-<i>.md`), for `count` rounds, each
+ * recorded with a forced round (commits and jj operations pile up); `lines[i]` gets every line.
+ */
+export async function appendRounds(harness: Harness, count: number, lines: string[][]): Promise<void> {
+  for (let n = 0; n < count; n++) {
+    for (const [i, w] of harness.ws.entries()) {
+      const line = `w${i} line ${n}\n`;
+      await appendFile(join(w.dir, `log-${i}.md`), line);
+      lines[i]!.push(line);
+    }
+    await harness.engine.syncNow();
+  }
+}
+
+/** `git fsck` of jj's store (0: every object reachable from a ref is there and intact). */
+export function fsckStore(gitDir: string): Promise<number> {
+  return new Promise((resolve) => execFile('git', ['--git-dir', gitDir, 'fsck', '--no-dangling', '--no-progress'], (err) => resolve(err ? 1 : 0)));
 }

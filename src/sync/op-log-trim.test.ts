@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
 import { appendFile, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeHarness, type Harness } from './harness.test-support.js';
+import { appendRounds, fsckStore, makeHarness, type Harness } from './harness.test-support.js';
 import { countOperations } from './store-facts.js';
 
 let h: Harness | undefined;
@@ -11,28 +10,11 @@ afterEach(async () => {
   h = undefined;
 });
 
-/** `git fsck` of jj's store: every object reachable from a ref is there and intact. */
-function fsck(gitDir: string): Promise<number> {
-  return new Promise((resolve) => execFile('git', ['--git-dir', gitDir, 'fsck', '--no-dangling', '--no-progress'], (err) => resolve(err ? 1 : 0)));
-}
-
-/** Appends line `n` of workspace `i` to its own log and records a round (jj operations pile up). */
-async function rounds(harness: Harness, count: number, lines: string[][]): Promise<void> {
-  for (let n = 0; n < count; n++) {
-    for (const [i, w] of harness.ws.entries()) {
-      const line = `w${i} line ${n}\n`;
-      await appendFile(join(w.dir, `log-${i}.md`), line);
-      lines[i]!.push(line);
-    }
-    await harness.engine.syncNow();
-  }
-}
-
 describe('trimOperationLog (real jj)', () => {
   it('keeps the newest operations; main, every workspace and an edit not yet recorded all survive', async () => {
     h = await makeHarness(3);
     const lines: string[][] = [[], [], []];
-    await rounds(h, 12, lines);
+    await appendRounds(h, 12, lines);
     const commits = await h.commitCount();
     const opsBefore = await countOperations(h.rj.paths.repoDir);
     expect(opsBefore).toBeGreaterThan(40);
@@ -49,10 +31,10 @@ describe('trimOperationLog (real jj)', () => {
     expect((await readdir(join(h.rj.paths.repoDir, '.jj', 'repo', 'index', 'op_links'))).length).toBeLessThanOrEqual(2);
     expect(await h.commitCount()).toBe(commits);
     expect(await readFile(join(h.ws[1]!.dir, 'log-1.md'), 'utf8')).toBe(lines[1]!.join(''));
-    expect(await fsck(h.rj.paths.gitDir)).toBe(0);
+    expect(await fsckStore(h.rj.paths.gitDir)).toBe(0);
 
     // Every workspace goes on syncing from the trimmed log: no stale or sibling error.
-    await rounds(h, 2, lines);
+    await appendRounds(h, 2, lines);
     const report2 = await h.engine.syncNow();
     expect(report2.failed).toEqual([]);
     expect(report2.behind).toEqual([]);
@@ -70,13 +52,13 @@ describe('trimOperationLog (real jj)', () => {
   it('a workspace left on the abandoned operations (a crash before update-stale) recovers at its next step, edits kept', async () => {
     h = await makeHarness(2);
     const lines: string[][] = [[], []];
-    await rounds(h, 6, lines);
+    await appendRounds(h, 6, lines);
     // What a kill -9 right after step 2 leaves: the log rewritten, no working copy moved. The lines
     // the next rounds append are on disk, unrecorded, when each workspace's recovery runs: its
     // update-stale overwrites them and the squash of the divergent commit brings them back.
     const cut = (await h.rj.repo(['op', 'log', '--no-graph', '-n', '6', '-T', 'id ++ "\\n"'])).stdout.trim().split('\n')[5]!;
     await h.rj.repo(['op', 'abandon', `..${cut}`]);
-    await rounds(h, 3, lines);
+    await appendRounds(h, 3, lines);
     const report = await h.engine.syncNow();
     expect(report.failed).toEqual([]);
     for (const w of h.ws) for (const [i, l] of lines.entries()) expect(await readFile(join(w.dir, `log-${i}.md`), 'utf8')).toBe(l.join(''));
@@ -85,7 +67,7 @@ describe('trimOperationLog (real jj)', () => {
   it('moves a workspace the engine does not sync (a view of a past state) onto the trimmed log too', async () => {
     h = await makeHarness(1);
     const view = await h.addWs('w9');
-    await rounds(h, 5, [[]]);
+    await appendRounds(h, 5, [[]]);
     expect(await h.engine.trimOperations(4)).toBeDefined();
     // jj reads the view's working copy: it names an operation that still exists.
     expect((await h.rj.workspace(view.dir, ['log', '--no-graph', '-r', '@', '-T', 'change_id'])).stdout).not.toBe('');
@@ -96,7 +78,7 @@ describe('trimOperationLog (real jj)', () => {
     h = await makeHarness(1);
     const lost = await h.addWs('w9');
     await rm(lost.dir, { recursive: true, force: true });
-    await rounds(h, 3, [[]]);
+    await appendRounds(h, 3, [[]]);
     const ops = await countOperations(h.rj.paths.repoDir);
     await expect(h.engine.trimOperations(2)).rejects.toThrow(/jj workspace w9 has no directory/);
     expect(await countOperations(h.rj.paths.repoDir)).toBe(ops);
