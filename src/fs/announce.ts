@@ -24,7 +24,11 @@
  * None of these replays changes the backing directory, so none of them causes a sync round: no
  * feedback loop. Only the notifier is shown the pretence (the patched fuse-native reports the pid
  * of each request's caller); every other process always sees the backing directory as it is.
- * The kernel's dentry cache is shared, but with entry_timeout=0 every lookup asks us again.
+ * The kernel's dentry cache is shared. Without name caches (entry_timeout=0) every lookup asks us
+ * again. With them (mount.ts, "Kernel name caches") "no such name" is never cached, so a hidden
+ * name cannot stay absent for others, and every cached name is dropped when a replay is prepared
+ * and when it settles; a ghost, though, is cached from the notifier's lookup until its unlink
+ * (microseconds to a millisecond in which another process looking up that very name sees it).
  */
 import type { WatchEvent } from '../watch/workspace-watcher.js';
 
@@ -41,7 +45,8 @@ export type AnnounceOp =
 /**
  * What one mount pretends about paths while their changes are being announced — to the notifier
  * process ONLY (`fromNotifier()` compares the pid of the request being served): everyone else
- * always sees the truth, so no process working in the mount sees a file vanish or a phantom.
+ * always sees the truth, so no process working in the mount sees a file vanish or a phantom
+ * (but for the ghost window above, with name caches).
  * Paths are in FUSE form (`/dir/file`). Lives on the daemon's main thread.
  */
 export class AnnounceState {
