@@ -7,7 +7,7 @@ import { join } from 'node:path';
  * segment in its first bytes; `heads/` names the newest segment(s). Every commit writes a new
  * segment, merged with its ancestors as they fill (jj's stacked_table.rs), and jj never deletes the
  * segments that a merge superseded: an agent-pace repo gains a 4 KiB file per commit or so — 423
- * files for 510 commits measured, ~95 % of them unreachable — and the bytes grow as n·log n with
+ * files for 510 commits measured, nearly all unreachable — and the bytes grow as n·log n with
  * the commits, faster than the history they describe.
  */
 export function extrasDir(repoDir: string): string {

@@ -65,8 +65,8 @@ export const PRUNE_GRACE_MS = 5 * 60_000;
 
 /**
  * A segment of jj's commit-extras table is deleted once a sweep at least this long ago found it
- * unreachable, and it still is (extras-sweep.ts): a jj process lists the table's heads and loads their segments at
- * once, so no reader still needs a segment superseded this long ago.
+ * unreachable, and it still is (extras-sweep.ts): a jj process lists the table's heads and loads
+ * their segments at once, so no reader still needs a segment superseded this long ago.
  */
 const EXTRAS_GRACE_MS = 30_000;
 
@@ -105,7 +105,7 @@ export class StoreCompactor {
   #trimmedSinceFullPack = false;
   /** Bytes of objects right after the last full repack (first: when a trim first made one due). */
   #fullPackBase: number | undefined;
-  /** Unreachable commit-extras segments the last sweep saw (deleted by a later sweep). */
+  /** Unreachable commit-extras segments the sweeps have seen, with when each was first seen so. */
   #extrasMark: ExtrasMark | undefined;
 
   constructor(init: StoreCompactorInit) {
