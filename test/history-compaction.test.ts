@@ -34,6 +34,15 @@ function fsck(): Promise<{ code: number; out: string }> {
 }
 
 /** Pids of the git processes working on this test's store (children of our daemon). */
+/** A process's command line, '' once it has exited (it can between listing /proc and reading it). */
+function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 function gitProcessesOnStore(): number[] {
   const pids: number[] = [];
   for (const name of readdirSync('/proc')) {
@@ -227,7 +236,7 @@ describe('history compaction', () => {
     await env.json(['config', 'set', 'compact_loose_objects', '1', '--repo', 'notes']);
     const daemon = (await env.daemonPid())!;
     await writeFile(path.join(a, 'trigger.md'), 'pack now\n'); // a commit: the compactor checks at once
-    const caught = await waitFor(() => gitProcessesOnStore().some((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('repack')), 30_000, 5);
+    const caught = await waitFor(() => gitProcessesOnStore().some((p) => cmdlineOf(p).includes('repack')), 30_000, 5);
     expect(caught, 'the repack never started').toBe(true);
     await sleep(150);
     // A crash of the whole machine, as far as the store can tell: the daemon and its git processes.
