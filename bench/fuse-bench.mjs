@@ -3,10 +3,10 @@
 //
 //   npx tsc -p tsconfig.build.json && node bench/fuse-bench.mjs [--runs 3] [--variants]
 //
-// The jjfs column is a mount as the daemon makes it: names cached by the kernel for 60 s with
-// whole-mount invalidation, "no such name" never (FuseMount kernelCache, src/fs/mount.ts; nothing
-// changes the backing directory behind the mount here, so nothing needs invalidating). --variants
-// adds "jjfs fallback" (no name caches: JJFS_KERNEL_CACHE=off, or a kernel that refuses the
+// The jjfs column is a mount as the daemon makes it: names and attributes cached by the kernel for
+// 60 s with whole-mount invalidation, "no such name" never (FuseMount kernelCache, src/fs/mount.ts;
+// nothing changes the backing directory behind the mount here, so nothing needs invalidating).
+// --variants adds "jjfs fallback" (no such caches: JJFS_KERNEL_CACHE=off, or a kernel that refuses the
 // invalidation) and "jjfs name-cache" (negatives cached too, 60 s; not used: src/fs/mount.ts says
 // why). The last rows time the
 // first git status after mounting and after a restart (the mount served again by a new process). Needs root (drop_caches). bindfs: `apt-get install -y bindfs`; if it
@@ -376,7 +376,7 @@ try {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) => '| ' + cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' | ') + ' |';
   console.log(`jjfs FUSE bench — ${os.cpus().length} cores, ${os.release()}, node ${process.version}, ${new Date().toISOString()}`);
-  console.log(`jjfs options: entry_timeout=60 (dropped at every change) attr_timeout=1 negative_timeout=0 big_writes use_ino hard_remove${VARIANTS ? '; "jjfs fallback" = entry_timeout=0; "jjfs name-cache" = negative_timeout=60 as well' : ''}`);
+  console.log(`jjfs options: entry_timeout=60 attr_timeout=60 (dropped at every change) negative_timeout=0 big_writes use_ino hard_remove, pages of unchanged files kept${VARIANTS ? '; "jjfs fallback" = entry_timeout=0 attr_timeout=1; "jjfs name-cache" = negative_timeout=60 as well' : ''}`);
   if (!hasBindfs) console.log('note: bindfs not installed (apt-get install -y bindfs); its column is skipped');
   console.log(line(header));
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');

@@ -305,7 +305,8 @@ NAPI_METHOD(jjfs_caller_pid) {`,
     replace: `#include <fcntl.h>
 #include <errno.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>`,
+#include <sys/xattr.h>
+#include <dirent.h>`,
   },
   {
     // The kernel reads security.capability before EVERY write(2) to a file (to drop file
@@ -377,20 +378,112 @@ NAPI_METHOD(jjfs_caller_pid) {`,
   NAPI_RETURN_INT32(result)
 }
 
+/* Lists a directory in one call: [names, [ino0, type0, ino1, type1, ...]] (the low 32 bits of
+   d_ino, which is all fuse-native passes on, and d_type as readdir(3) gives them; type 0 =
+   unknown), or a negative errno. What a FUSE readdir needs with use_ino, without a stat per entry
+   (src/fs/ops-lookup.ts). */
+NAPI_METHOD(jjfs_list_dir) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_UTF8(path, 4096, 0)
+  napi_value out;
+  if (path_len >= 4095) {
+    napi_create_int32(env, -ENAMETOOLONG, &out);
+    return out;
+  }
+  DIR *dir = opendir(path);
+  if (dir == NULL) {
+    napi_create_int32(env, -errno, &out);
+    return out;
+  }
+  napi_value names, details;
+  napi_create_array(env, &names);
+  napi_create_array(env, &details);
+  uint32_t n = 0;
+  struct dirent *e;
+  for (;;) {
+    errno = 0;
+    e = readdir(dir);
+    if (e == NULL) break;
+    napi_value name, ino, type;
+    napi_create_string_utf8(env, e->d_name, NAPI_AUTO_LENGTH, &name);
+    napi_create_uint32(env, (uint32_t) e->d_ino, &ino);
+    napi_create_uint32(env, e->d_type, &type);
+    napi_set_element(env, names, n, name);
+    napi_set_element(env, details, 2 * n, ino);
+    napi_set_element(env, details, 2 * n + 1, type);
+    n++;
+  }
+  int failed = errno;
+  closedir(dir);
+  if (failed != 0) {
+    napi_create_int32(env, -failed, &out);
+    return out;
+  }
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, names);
+  napi_set_element(env, out, 1, details);
+  return out;
+}
+
+NAPI_METHOD(jjfs_inval_root_attrs) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
+  int32_t result = -ENOTCONN;
+  if (ft_len >= sizeof(fuse_thread_t) && ft->mounted > 0 && ft->jjfs_notify_fd > 0) {
+    /* FUSE_NOTIFY_INVAL_INODE (2) for node 1, the root (fixed in every FUSE file system), with a
+       negative offset: the kernel drops the root's cached attributes and no page. Takes no lock. */
+    struct { uint32_t len; int32_t error; uint64_t unique; uint64_t ino; int64_t off; int64_t len_; } out = { 40, 2, 0, 1, -1, 0 };
+    ssize_t n = write(ft->jjfs_notify_fd, &out, sizeof(out));
+    result = n < 0 ? -errno : (int32_t) n;
+  }
+  NAPI_RETURN_INT32(result)
+}
+
 NAPI_METHOD(jjfs_caller_uid) {`,
   },
   {
     name: 'export the epoch function',
     find: `  NAPI_EXPORT_FUNCTION(jjfs_mknod)`,
     replace: `  NAPI_EXPORT_FUNCTION(jjfs_mknod)
-  NAPI_EXPORT_FUNCTION(jjfs_inc_epoch)`,
+  NAPI_EXPORT_FUNCTION(jjfs_inc_epoch)
+  NAPI_EXPORT_FUNCTION(jjfs_inval_root_attrs)
+  NAPI_EXPORT_FUNCTION(jjfs_list_dir)`,
+  },
+  {
+    // Pages kept across opens (src/fs/ops-files.ts, "Page cache"): open answers a second value,
+    // 1 when the kernel may keep the file's cached pages (FOPEN_KEEP_CACHE), 0 when it must drop
+    // them as usual. The JS side (INDEX_PATCHES) always sends both numbers.
+    name: 'open: the handler may keep the page cache',
+    find: `FUSE_METHOD(open, 2, 1, (const char *path, struct fuse_file_info *info), {`,
+    replace: `FUSE_METHOD(open, 2, 2, (const char *path, struct fuse_file_info *info), {`,
+  },
+  {
+    name: 'open: apply keep_cache',
+    find: `}, {
+  NAPI_ARGV_INT32(fd, 2)
+  if (fd != 0) {
+    l->info->fh = fd;
+  }
+})
+
+FUSE_METHOD(opendir, 3, 1,`,
+    replace: `}, {
+  NAPI_ARGV_INT32(fd, 2)
+  NAPI_ARGV_INT32(keep, 3)
+  if (fd != 0) {
+    l->info->fh = fd;
+  }
+  if (keep == 1) l->info->keep_cache = 1;
+})
+
+FUSE_METHOD(opendir, 3, 1,`,
   },
   {
     name: 'define the marker',
     find: `static const uint32_t op_utimens = 12;`,
     replace: `static const uint32_t op_utimens = 12;
 static const uint32_t jjfs_utimens_patch = 1;
-static const uint32_t jjfs_syscalls_patch = 1;
+static const uint32_t jjfs_syscalls_patch = 2;
 static pid_t jjfs_current_pid = 0;
 static uid_t jjfs_current_uid = 0;
 static gid_t jjfs_current_gid = 0;`,
@@ -431,6 +524,31 @@ function getStatArray (stat) {
   }
 
   return ints`,
+  },
+  {
+    // Both numbers always (a missing one would make the C side throw instead of answering).
+    name: 'open: pass keep_cache',
+    find: `  _op_open (signal, path, flags) {
+    this.ops.open(path, flags, (err, fd) => {
+      return signal(err, fd)
+    })
+  }`,
+    replace: `  _op_open (signal, path, flags) {
+    this.ops.open(path, flags, (err, fd, keep) => {
+      return signal(err, fd || 0, keep === true ? 1 : 0)
+    })
+  }`,
+  },
+  {
+    name: 'open: defaults for both numbers',
+    find: `  ['open', {
+    op: binding.op_open,
+    defaults: [0]
+  }],`,
+    replace: `  ['open', {
+    op: binding.op_open,
+    defaults: [0, 0]
+  }],`,
   },
 ];
 

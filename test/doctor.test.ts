@@ -68,7 +68,7 @@ describe('jjfs doctor', () => {
     expect(code).toBe(0);
     expect(names(checks)).toEqual(['jj', '/dev/fuse', 'unmount tool', 'libfuse', 'socket', 'lock', 'stale mounts', 'service', 'mounts', 'remote of notes', 'history', 'disk']);
     expect(checks.find((c) => c.name === 'service')!.detail).toMatch(/^systemd: active, enabled/);
-    expect(checks.find((c) => c.name === 'mounts')!.detail).toBe('1 mounted, workspaces healthy (notes); kernel name cache on 1 of 1');
+    expect(checks.find((c) => c.name === 'mounts')!.detail).toBe('1 mounted, workspaces healthy (notes); kernel cache on 1 of 1');
     const human = await env.run(['doctor'], { env: e });
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/No problems found\.\n$/);

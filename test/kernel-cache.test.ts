@@ -1,4 +1,5 @@
-import { open, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, open, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { watch } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MountInfo } from '../src/rpc/protocol.js';
@@ -7,7 +8,7 @@ import { errorCode, JjfsEnv, readOrUndefined, waitFor } from './helpers/jjfs-env
 // Where kernel caching could go stale (issue 12), a daemon mount must show every change at once:
 // jj growing, shrinking, rewriting, deleting a file or replacing it by a directory, a readdir after
 // a create elsewhere, cached pages, fstat on an open fd, direct edits in the backing directory.
-// Both ways a daemon mounts: with kernel name caches and invalidation (`invalidated`, the
+// Both ways a daemon mounts: with kernel caches (names, attributes) and invalidation (`invalidated`, the
 // default), and the fallback without (`timeouts`, forced with JJFS_KERNEL_CACHE=off); list
 // reports the mode (src/fs/mount.ts, "Kernel name caches").
 describe.each([
@@ -68,7 +69,7 @@ describe.each([
     expect(await readFile(path.join(b, 'f.md', 'inside.md'), 'utf8')).toBe('in a directory now\n');
   }, 120_000);
 
-  it('a readdir shows a file created in another mount; cached pages follow a same-size rewrite', async () => {
+  it('a readdir shows a file created in another mount; cached pages follow a same-size rewrite, by jj or in place', async () => {
     await writeFile(path.join(a, 'page.md'), 'AAAAAAAA\n');
     await sync();
     expect((await readdir(b)).sort()).toEqual(['page.md']);
@@ -78,9 +79,17 @@ describe.each([
     await sync();
     expect((await readdir(b)).sort()).toEqual(['new.md', 'page.md']);
     expect(await readFile(path.join(b, 'page.md'), 'utf8')).toBe('BBBBBBBB\n');
+    // Pages are kept across opens of an unchanged file (src/fs/ops-files.ts, "Page cache"); an
+    // in-place same-size edit behind the mount (same inode, unlike jj's) must still show at the
+    // very next open, before any event about it arrives.
+    expect(await readFile(path.join(b, 'page.md'), 'utf8')).toBe('BBBBBBBB\n'); // pages kept
+    const before = await stat(path.join(backingB, 'page.md'));
+    await writeFile(path.join(backingB, 'page.md'), 'CCCCCCCC\n');
+    expect((await stat(path.join(backingB, 'page.md'))).ino).toBe(before.ino);
+    expect(await readFile(path.join(b, 'page.md'), 'utf8')).toBe('CCCCCCCC\n');
   }, 120_000);
 
-  it('fstat on an open fd shows the rewritten file within the attribute timeout', async () => {
+  it('fstat on an open fd shows the rewritten file once announced (the fallback: within its 1 s attribute timeout)', async () => {
     await writeFile(path.join(a, 'open.md'), 'short\n');
     await sync();
     const fh = await open(path.join(b, 'open.md'), 'r');
@@ -94,6 +103,36 @@ describe.each([
     } finally {
       await fh.close();
     }
+  }, 120_000);
+
+  it("the mount root's and a directory's cached attributes follow jj and direct edits", async () => {
+    // The root is the one inode no lookup refreshes (src/fs/mount.ts, "Kernel caches"), and a
+    // symlink is the one creation no event replays (a replay through the mount would refresh its
+    // parent): only the invalidation can show the root's new mtime. So the root's attributes are
+    // cached only once the replay of `sub` is over (its event seen on b).
+    const seen: string[] = [];
+    const watching = watch(b, (_type, name) => seen.push(String(name)));
+    try {
+      await mkdir(path.join(a, 'sub'));
+      await writeFile(path.join(a, 'sub', 'one.md'), 'one\n');
+      await sync();
+      expect(await waitFor(() => seen.includes('sub'), 10_000)).toBe(true);
+    } finally {
+      watching.close();
+    }
+    const root = await stat(b);
+    const sub = await stat(path.join(b, 'sub'));
+    await symlink('sub/one.md', path.join(a, 'link.md'));
+    await writeFile(path.join(a, 'sub', 'two.md'), 'two\n');
+    await sync();
+    expect(await readlink(path.join(b, 'link.md'))).toBe('sub/one.md');
+    // Within a second: the fallback keeps attributes that long (attr_timeout=1).
+    expect(await waitFor(async () => (await stat(b)).mtimeMs > root.mtimeMs, 5_000)).toBe(true);
+    expect(await waitFor(async () => (await stat(path.join(b, 'sub'))).mtimeMs > sub.mtimeMs, 5_000)).toBe(true);
+    // A change no event replays (a directory's mode, edited behind the mount) still shows.
+    const want = ((await stat(path.join(b, 'sub'))).mode & 0o777) === 0o700 ? 0o750 : 0o700;
+    await chmod(path.join(backingB, 'sub'), want);
+    expect(await waitFor(async () => ((await stat(path.join(b, 'sub'))).mode & 0o777) === want, 10_000)).toBe(true);
   }, 120_000);
 
   it('a direct edit in the backing directory shows in the mount, also where "no such name" was cached', async () => {

@@ -28,7 +28,7 @@ function gitTimeoutMs(): number {
 }
 
 /**
- * Kernel name caches on live mounts, unless `JJFS_KERNEL_CACHE=off` (a kernel or workload where
+ * Kernel caches (names, attributes) on live mounts, unless `JJFS_KERNEL_CACHE=off` (a kernel or workload where
  * they misbehave; tests of the fallback). Each mount still falls back by itself when the kernel
  * refuses the invalidation (src/fs/mount.ts).
  */

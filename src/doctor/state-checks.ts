@@ -153,7 +153,7 @@ export function checkMounts(config: Config, daemon: DaemonContact): Check[] {
   // Which way each live mount caches (src/fs/mount.ts): a fallback is not a fault, but it is slower.
   const live = status.mounts.filter((m) => m.at === undefined);
   const cached = live.filter((m) => m.kernelCache === 'invalidated').length;
-  const caching = live.length === 0 ? '' : `; kernel name cache on ${cached} of ${live.length}${cached < live.length ? ' (the others without: JJFS_KERNEL_CACHE=off, or the kernel refused the invalidation — see sync.log)' : ''}`;
+  const caching = live.length === 0 ? '' : `; kernel cache on ${cached} of ${live.length}${cached < live.length ? ' (the others without: JJFS_KERNEL_CACHE=off, or the kernel refused the invalidation — see sync.log)' : ''}`;
   return [ok('mounts', status.mounts.length === 0 ? 'none configured' : `${status.mounts.length} mounted, workspaces healthy (${repos.join(', ')})${caching}`), ...checks];
 }
 

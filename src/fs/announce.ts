@@ -25,7 +25,7 @@
  * feedback loop. Only the notifier is shown the pretence (the patched fuse-native reports the pid
  * of each request's caller); every other process always sees the backing directory as it is.
  * The kernel's dentry cache is shared. Without name caches (entry_timeout=0) every lookup asks us
- * again. With them (mount.ts, "Kernel name caches") "no such name" is never cached, so a hidden
+ * again. With them (mount.ts, "Kernel caches") "no such name" is never cached, so a hidden
  * name cannot stay absent for others, and every cached name is dropped when a replay is prepared
  * and when it settles; a ghost, though, is cached from the notifier's lookup until its unlink
  * (microseconds to a millisecond in which another process looking up that very name sees it).

@@ -74,6 +74,13 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean, sys?: NativeSyscalls)
       return sys.incEpoch(thread);
     }
 
+    /** {@inheritDoc FuseInstance.invalidateRootAttributes} */
+    invalidateRootAttributes(): number {
+      const thread = (this as unknown as { _thread?: Buffer | null })._thread;
+      if (!sys || !thread) return Base.ENOSYS;
+      return sys.invalRootAttrs(thread);
+    }
+
     /** Overrides fuse-native: builds the whole `-o` list from MountOptions. */
     _fuseOptions(): string {
       const list = fuseOptionList(this.jjfsOptions);
@@ -129,6 +136,8 @@ interface RawAddon {
   jjfs_mknod?: NativeSyscalls['mknod'];
   jjfs_utimens?: NativeSyscalls['utimens'];
   jjfs_inc_epoch?: NativeSyscalls['incEpoch'];
+  jjfs_inval_root_attrs?: NativeSyscalls['invalRootAttrs'];
+  jjfs_list_dir?: NativeSyscalls['listDir'];
   jjfs_lsetxattr?: NativeSyscalls['lsetxattr'];
   jjfs_lgetxattr?: NativeSyscalls['lgetxattr'];
   jjfs_llistxattr?: NativeSyscalls['llistxattr'];
@@ -140,12 +149,12 @@ interface RawAddon {
 function nativeSyscalls(raw: RawAddon): NativeSyscalls | undefined {
   const { jjfs_mknod: mknod, jjfs_utimens: utimens, jjfs_caller_uid: callerUid, jjfs_caller_gid: callerGid } = raw;
   const { jjfs_lsetxattr: lsetxattr, jjfs_lgetxattr: lgetxattr, jjfs_llistxattr: llistxattr, jjfs_lremovexattr: lremovexattr } = raw;
-  if (raw.jjfs_syscalls_patch !== 1 || !mknod || !utimens || !callerUid || !callerGid) return undefined;
-  const incEpoch = raw.jjfs_inc_epoch;
-  if (!lsetxattr || !lgetxattr || !llistxattr || !lremovexattr || !incEpoch) return undefined;
+  if (raw.jjfs_syscalls_patch !== 2 || !mknod || !utimens || !callerUid || !callerGid) return undefined;
+  const { jjfs_inc_epoch: incEpoch, jjfs_inval_root_attrs: invalRootAttrs, jjfs_list_dir: listDir } = raw;
+  if (!lsetxattr || !lgetxattr || !llistxattr || !lremovexattr || !incEpoch || !invalRootAttrs || !listDir) return undefined;
   // The caller ids are uid_t/gid_t carried as int32: (uid_t)-1 would read -1, others as they are.
   return {
-    mknod, utimens, lsetxattr, lgetxattr, llistxattr, lremovexattr, incEpoch,
+    mknod, utimens, lsetxattr, lgetxattr, llistxattr, lremovexattr, incEpoch, invalRootAttrs, listDir,
     callerUid: () => callerUid() >>> 0,
     callerGid: () => callerGid() >>> 0,
   };

@@ -56,6 +56,14 @@ export interface NativeSyscalls {
   lremovexattr(path: string, name: string): number;
   /** FUSE_NOTIFY_INC_EPOCH on the mount whose fuse-native thread state is `thread`: 16, or -errno. */
   incEpoch(thread: Buffer): number;
+  /** FUSE_NOTIFY_INVAL_INODE of the root's attributes (node 1, no pages) on that mount: 40, or -errno. */
+  invalRootAttrs(thread: Buffer): number;
+  /**
+   * Lists a directory in one synchronous call: its names (`.` and `..` included) and, per name,
+   * the low 32 bits of its inode number and its d_type (0: unknown) in `info` (ino0, type0, ino1,
+   * type1, ...); or -errno.
+   */
+  listDir(path: string): [names: string[], info: number[]] | number;
   /** uid and gid of the process whose request the running handler serves (read synchronously). */
   callerUid(): number;
   callerGid(): number;
@@ -110,7 +118,8 @@ export interface FuseOps {
   /** The names as llistxattr(2) gives them (each NUL-terminated); sizes as for getxattr. */
   listxattr?(path: string, cb: FuseResultCallback<Buffer>): void;
   removexattr?(path: string, name: string, cb: FuseErrCallback): void;
-  open?(path: string, flags: number, cb: FuseResultCallback<number>): void;
+  /** `keepCache`: the kernel may keep the file's cached pages (patched build only; see ops-files.ts). */
+  open?(path: string, flags: number, cb: (err: number, handle?: number, keepCache?: boolean) => void): void;
   opendir?(path: string, flags: number, cb: FuseResultCallback<number>): void;
   read?(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytesReadOrErr: number) => void): void;
   write?(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytesWrittenOrErr: number) => void): void;
@@ -136,6 +145,11 @@ export interface FuseInstance {
    * build): 16 when the kernel took it, else a negative errno (stock build: ENOSYS).
    */
   invalidateNames(): number;
+  /**
+   * Makes the kernel drop the cached attributes of the mount root, the one inode no lookup
+   * refreshes (patched build): 40 when the kernel took it, else a negative errno.
+   */
+  invalidateRootAttributes(): number;
 }
 
 /** Errno constants fuse-native exposes (negative values). The ones jjfs uses. */

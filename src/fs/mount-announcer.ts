@@ -92,7 +92,12 @@ export class MountAnnouncer {
       if (kind === undefined) this.forget(p);
       else this.known.set(p, kind);
     }
-    if (ops.length === 0) return;
+    if (ops.length === 0) {
+      // Nothing to replay (a directory's mode, a symlink retargeted, a change of type): the
+      // kernel may still hold the old names and attributes, so they go (mount.ts, "Kernel caches").
+      if (foreign.length > 0) this.gate.namesChanged();
+      return;
+    }
     for (const op of ops) {
       if (op.kind === 'create' || op.kind === 'mkdir') this.state.hide(op.path);
       else if (op.kind === 'unlink') this.state.ghost(op.path, 'file');

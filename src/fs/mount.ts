@@ -7,15 +7,23 @@
  * the sync engine converges the workspace, and a user may edit it directly. The next open, stat or
  * readdir through the mount must show the new content, size, mtime and existence.
  *
- * ### Kernel name caches (`kernelCache`, daemon mounts: `invalidated`)
- * The kernel keeps names for NAME_CACHE_TIMEOUT (60 s, `entry_timeout`) and FuseMount drops ALL
- * of them at once whenever the gate says names changed (MountGate.namesChanged): the patched
- * fuse-native writes FUSE_NOTIFY_INC_EPOCH to the FUSE connection (docs/fuse.md, Invalidation).
- * The gate says so at every release after a jj rewrite — before the lookups and writes that
- * waited are let through — and when the announcer hides, ghosts or settles paths around a replay
- * (also for changes made directly in the backing directory: the watcher tells the announcer).
- * A re-lookup brings fresh attributes with it. Attributes stay `attr_timeout=1` (an open file's
- * are only refreshed by a lookup or the timeout: fstat on an fd kept across a rewrite).
+ * ### Kernel caches (`kernelCache`, daemon mounts: `invalidated`)
+ * The kernel keeps names and attributes for CACHE_TIMEOUT (60 s, `entry_timeout`,
+ * `attr_timeout`) and FuseMount drops ALL names at once whenever the gate says names changed
+ * (MountGate.namesChanged): the patched fuse-native writes FUSE_NOTIFY_INC_EPOCH to the FUSE
+ * connection (docs/fuse.md, Cache coherence). The gate says so at every release after a jj
+ * rewrite — before the lookups and writes that waited are let through — and when the announcer
+ * hides, ghosts or settles paths around a replay, or sees a change behind the mount that it does
+ * not replay (changes made directly in the backing directory reach it through the watcher).
+ * Attributes follow the names:
+ * - every path walk after a drop looks each name up again, and the answer refreshes the inode's
+ *   attributes (size, mtime, mode, type);
+ * - the mount root is never looked up, so its attributes are dropped with the names
+ *   (FUSE_NOTIFY_INVAL_INODE for node 1, the one node id the high-level API makes known);
+ * - an inode used without a path walk (fstat on an fd kept open across a rewrite) is refreshed by
+ *   the announcer's replay of the modification, whose setattr answer carries the new attributes
+ *   (announce.ts); until then (milliseconds after the gate opens) fstat shows the old ones;
+ * - changes made through the mount itself the kernel tracks on its own.
  * "No such name" is NOT cached (`negative_timeout=0`): the announcer hides a name only from its
  * notifier, so a replay can raise a creation, and the kernel's dentry cache is shared — a cached
  * ENOENT of the notifier's would hide the file from every process until the replay settled
@@ -38,9 +46,11 @@
  * - `negative_timeout=0`: a file created in the backing dir is visible at once.
  *
  * ### Both
- * - no `kernel_cache`, no `auto_cache`: without keep_cache the kernel drops the page cache of a
- *   file at every open, so a same-size overwrite is seen by the next open. (kernel_cache keeps
- *   stale data forever; auto_cache compares mtimes with a 1 s attr lag.)
+ * - no `kernel_cache`, no `auto_cache` (kernel_cache keeps stale data forever; auto_cache compares
+ *   mtimes with the attribute cache's lag). Instead each open says whether the kernel may keep the
+ *   file's pages: only when the backing file's device, inode, size, mtime and ctime are what they
+ *   were at the previous open of the path (ops-files.ts, "Page cache"); any other open drops them,
+ *   so a same-size overwrite — by jj or in place behind the mount — is seen by the next open.
  * - no `direct_io`: it would make even open readers coherent, but breaks shared mmap (SQLite WAL,
  *   some build tools) and costs the page cache entirely. A reader that keeps a file open across an
  *   external rewrite sees the old inode: that is Unix semantics for unlink + recreate anyway.
@@ -56,16 +66,16 @@
  * each release the gate's generation moves, and the first read/write on an older handle compares
  * its inode with the path's and reopens the path if jj replaced the file (ops-files.ts).
  *
- * What is left: long attribute caches need per-inode invalidation
- * (`fuse_lowlevel_notify_inval_inode`), which takes libfuse's private node ids; and every request
- * that still reaches us pays fuse-native's round trip (~90 µs: kernel → libfuse thread → JS main
- * thread → libuv pool → back).
+ * What is left: readdir is never cached (libfuse 2.9 cannot say FOPEN_CACHE_DIR); every name of a
+ * mount is dropped at every jj round while agents write; and every request that reaches us pays
+ * fuse-native's dispatch: kernel → libfuse thread → JS main thread → back (the hot read paths no
+ * longer add a libuv pool hop: passthrough.ts).
  *
- * Cost against the native directory and bindfs (bench/fuse-bench.mjs --variants, one run of 3 on
- * 2026-12-01, ms; all rows in README.md, Benchmarks), without name caches / with them (as daemon
- * mounts run) / bindfs: git status 5k files repeated 520 / 165 / 35; delete 2,000 files 907 / 410
- * / 338; first git status after a restart 569 / 438 / 83; find+stat 10k hot 1,776 / 1,724 / 82
- * (attributes still expire after 1 s, and readdir is never cached).
+ * Cost against the native directory and bindfs (bench/fuse-bench.mjs --runs 3 --variants, one run
+ * on 2026-12-01 23:10, ms; all rows in README.md, Benchmarks), as daemon mounts run / without
+ * caches (`timeouts`) / bindfs: find+stat 10k hot 89 / 1,486 / 85; git status 5k repeated 53 / 410
+ * / 34; delete 2,000 files 390 / 737 / 397; read 2,000 small files 1,043 / 1,353 / 541; first git
+ * status after a restart 348 / 538 / 89.
  */
 import path from 'node:path';
 import type { Logger } from '../log.js';
@@ -78,19 +88,24 @@ import type { AnnounceState } from './announce.js';
 import type { MountGate } from './write-gate.js';
 
 /**
- * Seconds the kernel may serve an inode's attributes without asking. 1 s halves the requests of a
- * stat by name (LOOKUP + GETATTR → LOOKUP) and every named access still revalidates; see above.
+ * Seconds the kernel may serve an inode's attributes without asking, on a mount without
+ * invalidation. 1 s halves the requests of a stat by name (LOOKUP + GETATTR → LOOKUP) and every
+ * named access still revalidates; see above.
  */
 const ATTR_TIMEOUT = 1;
 
 /**
- * Seconds the kernel keeps names (never "no such name") of a mount whose invalidation works. Every
- * change jjfs knows of drops them at once; the timeout only bounds a change it could miss.
+ * Seconds the kernel keeps names (never "no such name") and attributes of a mount whose
+ * invalidation works. Every change jjfs knows of drops them (see above); the timeout only bounds a
+ * change it could miss.
  */
-const NAME_CACHE_TIMEOUT = 60;
+const CACHE_TIMEOUT = 60;
 
 /** What the kernel answers a FUSE_NOTIFY_INC_EPOCH write it took: the 16 bytes written. */
 const EPOCH_NOTIFY_BYTES = 16;
+
+/** What the kernel answers a FUSE_NOTIFY_INVAL_INODE write it took: the 40 bytes written. */
+const ROOT_NOTIFY_BYTES = 40;
 
 /** How the kernel caches a mount's names: `invalidated` (long, dropped at every change) or `timeouts` (not at all). */
 export type CacheMode = 'invalidated' | 'timeouts';
@@ -138,8 +153,8 @@ export interface FuseMountOptions {
    */
   allowOther?: boolean;
   /**
-   * Long kernel caches of names, dropped at every change the gate hears of (jj rewrites, the
-   * announcer's replays); see "Kernel name caches" above. Falls back to no caching when the kernel
+   * Long kernel caches of names and attributes, dropped at every change the gate hears of (jj
+   * rewrites, the announcer's replays); see "Kernel caches" above. Falls back to no caching when the kernel
    * refuses the invalidation.
    */
   kernelCache?: boolean;
@@ -208,7 +223,7 @@ export class FuseMount {
     });
     const options = (cached: boolean): MountOptions => ({
       ...DEFAULT_OPTIONS,
-      ...(cached ? { entryTimeout: NAME_CACHE_TIMEOUT } : {}),
+      ...(cached ? { entryTimeout: CACHE_TIMEOUT, attrTimeout: CACHE_TIMEOUT } : {}),
       fsname: `jjfs:${path.basename(backingDir)}`,
       ...(readOnly ? { readOnly: true } : {}),
       ...(allowOther ? { allowOther: true, defaultPermissions: true } : {}),
@@ -218,12 +233,14 @@ export class FuseMount {
     let fuse = await this.mountWith(createFuse(mountPath, ops, options(wantCache), binding));
     let mode: CacheMode = 'timeouts';
     if (wantCache) {
-      // Self-test: the kernel must take the invalidation, or cached names could go stale. If it
-      // does not (an older kernel answers the write with an error), mount again without caches.
+      // Self-test: the kernel must take both invalidations, or cached names and attributes could
+      // go stale. If it does not (an older kernel answers the write with an error), mount again
+      // without caches.
       const answer = fuse.invalidateNames();
-      if (answer === EPOCH_NOTIFY_BYTES) mode = 'invalidated';
+      const rootAnswer = answer === EPOCH_NOTIFY_BYTES ? fuse.invalidateRootAttributes() : undefined;
+      if (rootAnswer === ROOT_NOTIFY_BYTES) mode = 'invalidated';
       else {
-        this.log.warn('kernel refused name invalidation; mounting without long caches', { mountPath, answer });
+        this.log.warn('kernel refused cache invalidation; mounting without long caches', { mountPath, answer, rootAnswer });
         const refused = fuse;
         await new Promise<void>((resolve) => refused.unmount(() => resolve()));
         fuse = await this.mountWith(createFuse(mountPath, ops, options(false), binding));
@@ -256,12 +273,19 @@ export class FuseMount {
     return fuse;
   }
 
-  /** Tells the kernel to forget every cached name of this mount (see "Kernel caches" above). */
+  /**
+   * Tells the kernel to forget every cached name of this mount, and the root's attributes (see
+   * "Kernel caches" above). Names first: a lookup racing with the two writes fetches fresh
+   * attributes either way.
+   */
   private dropNames(): void {
     const fuse = this.fuse;
     if (!fuse || !this.isMounted) return;
     const answer = fuse.invalidateNames();
-    if (answer !== EPOCH_NOTIFY_BYTES) this.log.error('kernel cache invalidation failed', { mountPath: this.opts.mountPath, answer });
+    const rootAnswer = fuse.invalidateRootAttributes();
+    if (answer !== EPOCH_NOTIFY_BYTES || rootAnswer !== ROOT_NOTIFY_BYTES) {
+      this.log.error('kernel cache invalidation failed', { mountPath: this.opts.mountPath, answer, rootAnswer });
+    }
   }
 
   /** Makes every further mutation through this mount fail with EROFS (before closing it). */

@@ -13,6 +13,8 @@ import type { HandleTable } from './handles.js';
 export type Cb = (err: number) => void;
 /** Answers a negative errno or 0 and a number (a handle), or a byte count in the first slot. */
 export type CbN = (err: number, n?: number) => void;
+/** Answers an open: a negative errno, or 0, the handle and whether the kernel may keep the file's pages. */
+export type CbOpen = (err: number, handle?: number, keepCache?: boolean) => void;
 
 /** Who a new file belongs to. */
 export interface Owner {

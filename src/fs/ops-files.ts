@@ -2,13 +2,14 @@
  * File-handle operations of the pass-through: open, create, read, write, ftruncate, fsync,
  * release — and the reopen of handles whose file jj replaced.
  *
- * All calls use Node's callback fs API (cheaper per call than fs.promises; this is the hot path)
- * and run on the libuv pool. Nothing here blocks the main thread or waits on anything slow.
+ * open, read and release make their syscall synchronously (passthrough.ts says why and when that
+ * is safe); the rest use Node's callback fs API (cheaper per call than fs.promises) on the libuv
+ * pool. Nothing here waits on anything slow.
  */
 import fs from 'node:fs';
 import { ANNOUNCE_SIZE } from './announce.js';
 import type { Handle } from './handles.js';
-import type { Cb, CbN, OpsContext } from './ops-context.js';
+import type { Cb, CbN, CbOpen, OpsContext } from './ops-context.js';
 import { Errno, toErrno } from './ops-errno.js';
 
 /** Not in Node's typed constants; the value is the same on every Linux architecture. */
@@ -75,9 +76,50 @@ function ensureCurrent(ctx: OpsContext, h: Handle, path: string, next: () => voi
   h.reopening.then(next, next);
 }
 
+/** How many files' page signatures a mount remembers before it starts over (memory bound). */
+const MAX_PAGE_SIGNATURES = 50_000;
+
+/**
+ * What a file's cached pages were read from: device, inode, size, mtime and ctime of the backing
+ * file (nanoseconds). Any change to its bytes changes one of them: jj replaces files (a new
+ * inode), every write moves ctime, and a kernel with multigrain timestamps (6.13+, ext4, xfs,
+ * btrfs, tmpfs) gives a change after a stat a ctime of its own even within one clock tick.
+ */
+function pageSignature(st: fs.BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
 /** Builds the file-handle operations. */
 export function fileOps(ctx: OpsContext) {
   const { handles, gate, log } = ctx;
+  /**
+   * Page cache: libfuse drops a file's cached pages at every open unless the open says
+   * keep_cache, so by default every open reads the file through us again. Here an open keeps them
+   * when the backing file is exactly what it was at the previous open of the path (same
+   * signature): the pages hold nothing but its bytes (reads since then came from that file;
+   * writes through the mount go through the kernel, which keeps its pages in step, and they move
+   * the signature). Any other open — a new file, one jj replaced, one edited behind the mount —
+   * drops them as before. Needs the patched build (it carries keep_cache to libfuse).
+   */
+  const pages = new Map<string, string>();
+  const keepPages = (path: string, fd: number): boolean => {
+    if (!ctx.sys) return false;
+    let st: fs.BigIntStats;
+    try {
+      // One fstat of an open descriptor on the backing file system: microseconds, never a wait.
+      st = fs.fstatSync(fd, { bigint: true });
+    } catch {
+      return false;
+    }
+    if (!st.isFile()) return false;
+    const signature = pageSignature(st);
+    const keep = pages.get(path) === signature;
+    if (!keep) {
+      if (pages.size >= MAX_PAGE_SIGNATURES) pages.clear();
+      pages.set(path, signature);
+    }
+    return keep;
+  };
 
   function withHandle(path: string, id: number, cb: (err: number) => void, fn: (h: Handle) => void): void {
     const h = handles.get(id);
@@ -88,7 +130,7 @@ export function fileOps(ctx: OpsContext) {
     ensureCurrent(ctx, h, path, () => fn(h));
   }
 
-  function open(path: string, flags: number, cb: CbN): void {
+  function open(path: string, flags: number, cb: CbOpen): void {
     if (ctx.hidden(path)) return cb(Errno.ENOENT);
     const f = flags & PASS_FLAGS;
     const writing = (f & O_ACCMODE) !== O_RDONLY;
@@ -100,13 +142,20 @@ export function fileOps(ctx: OpsContext) {
       // Read the generation before opening: if a hold is released in between, the handle is
       // checked on first use rather than trusted.
       const gen = gate.generation;
-      fs.open(ctx.full(path), f, (err, fd) => {
-        if (err) return done(err);
-        id = handles.add(fd, f, gen);
-        done(null);
-      });
+      let fd: number;
+      try {
+        // The kernel resolved every symlink on the way here: a symlink now is a swap behind our back.
+        fd = fs.openSync(ctx.full(path), f | O_NOFOLLOW);
+      } catch (err) {
+        return done(err);
+      }
+      id = handles.add(fd, f, gen);
+      // Inside the gate: jj is not halfway through replacing the file while we look at it.
+      keep = !(f & O_TRUNC) && keepPages(path, fd);
+      done(null);
     };
     let id = 0;
+    let keep = false;
     if (f & O_TRUNC) {
       ctx.mutate('open', [path], (e) => cb(e, id), doOpen);
       return;
@@ -115,7 +164,7 @@ export function fileOps(ctx: OpsContext) {
       doOpen((err) => {
         leave();
         if (err) cb(toErrno(err, log, 'open', path));
-        else cb(0, id);
+        else cb(0, id, keep);
       }),
     );
   }
@@ -166,15 +215,17 @@ export function fileOps(ctx: OpsContext) {
     withHandle(path, id, cb, (h) => {
       // Loop over short reads: a short answer means end-of-file to the kernel (it zero-fills).
       let got = 0;
-      const step = (): void => {
-        fs.read(h.fd, buf, got, len - got, pos + got, (err, n) => {
-          if (err) return got > 0 ? cb(got) : cb(toErrno(err, log, 'read', path));
-          got += n;
-          if (n === 0 || got >= len) return cb(got);
-          step();
-        });
-      };
-      step();
+      while (got < len) {
+        let n: number;
+        try {
+          n = fs.readSync(h.fd, buf, got, len - got, pos + got);
+        } catch (err) {
+          return got > 0 ? cb(got) : cb(toErrno(err, log, 'read', path));
+        }
+        if (n === 0) break;
+        got += n;
+      }
+      cb(got);
     });
   }
 
@@ -218,10 +269,12 @@ export function fileOps(ctx: OpsContext) {
     const h = handles.remove(id);
     if (!h) return cb(0);
     const close = (): void => {
-      fs.close(h.fd, (err) => {
-        if (err) log.warn('release: close failed', { path, err });
-        cb(0);
-      });
+      try {
+        fs.closeSync(h.fd);
+      } catch (err) {
+        log.warn('release: close failed', { path, err });
+      }
+      cb(0);
     };
     if (h.reopening) h.reopening.then(close, close);
     else close();

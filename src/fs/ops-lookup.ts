@@ -31,6 +31,38 @@ function ghostStat(kind: 'file' | 'dir'): FuseStat {
   };
 }
 
+/**
+ * A listing from the patched addon as fuse-native's readdir wants it: with `use_ino` libfuse only
+ * passes on each entry's inode number and type, which readdir(3) gives without a stat per entry
+ * (one synchronous call on the backing directory, a few microseconds per hundred names, against
+ * one thread-pool lstat per name). `.jj` at the root is left out; `..` of the mount root is the
+ * root itself as far as the mount can tell. An entry of unknown type (a file system without
+ * d_type) is lstat'ed, and left out if it is gone by then.
+ */
+function entriesOf(p: string, dir: string, [names, info]: [string[], number[]]): [string[], FuseStat[]] {
+  const outNames: string[] = [];
+  const outStats: FuseStat[] = [];
+  const dotIno = info[names.indexOf('.') * 2] ?? 1;
+  names.forEach((name, i) => {
+    if (p === '/' && name === '.jj') return;
+    const ino = p === '/' && name === '..' ? dotIno : (info[i * 2] ?? 0);
+    const type = info[i * 2 + 1] ?? 0;
+    if (type !== 0) {
+      outNames.push(name);
+      outStats.push({ mode: type << 12, ino: ino || 1 });
+      return;
+    }
+    try {
+      const st = fs.lstatSync(name === '.' ? dir : `${dir}/${name}`, { bigint: true });
+      outNames.push(name);
+      outStats.push(toFuseStat(st));
+    } catch {
+      // Deleted since the listing: left out, as any listing racing a delete may.
+    }
+  });
+  return [outNames, outStats];
+}
+
 /** Builds the read-only path operations. */
 export function lookupOps(ctx: OpsContext) {
   const { root, full, hidden, gated, announce, log } = ctx;
@@ -42,18 +74,37 @@ export function lookupOps(ctx: OpsContext) {
     if (hidden(p) || announce.isHidden(p)) return cb(Errno.ENOENT);
     const ghost = announce.ghostKind(p);
     if (ghost) return cb(0, ghostStat(ghost));
-    gated((leave) =>
-      fs.lstat(full(p), { bigint: true }, (err, st) => {
+    gated((leave) => {
+      // Synchronous: see passthrough.ts (the hot read paths).
+      let st: fs.BigIntStats;
+      try {
+        st = fs.lstatSync(full(p), { bigint: true });
+      } catch (err) {
         leave();
-        if (err) cb(toErrno(err, log, 'getattr', p));
-        else cb(0, toFuseStat(st));
-      }),
-    );
+        return cb(toErrno(err, log, 'getattr', p));
+      }
+      leave();
+      cb(0, toFuseStat(st));
+    });
   }
 
   function readdir(p: string, cb: (err: number, names?: string[], stats?: FuseStat[]) => void): void {
     if (hidden(p)) return cb(Errno.ENOENT);
     const dir = full(p);
+    const sys = ctx.sys;
+    if (sys) {
+      gated((leave) => {
+        let listed: ReturnType<typeof sys.listDir>;
+        try {
+          listed = sys.listDir(dir);
+        } finally {
+          leave();
+        }
+        if (typeof listed === 'number') return cb(listed);
+        cb(0, ...entriesOf(p, dir, listed));
+      });
+      return;
+    }
     gated((leave) => fs.readdir(dir, (err, entries) => {
       leave();
       if (err) return cb(toErrno(err, log, 'readdir', p));

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../log.js';
+import { loadFuse } from './fuse-loader.js';
 import { Errno, toErrno } from './ops-errno.js';
 import { createPassthroughOps } from './passthrough.js';
 import { MountGate } from './write-gate.js';
@@ -83,6 +84,58 @@ describe('createPassthroughOps', () => {
     expect(await call(ops.write, '/w.txt', fh!, data, data.length, 0)).toEqual([5]);
     expect(fs.readFileSync(file, 'utf8')).toBe('new\ntail\n');
     await call(ops.release, '/w.txt', fh!);
+  });
+
+  it('lets the kernel keep a file\'s pages only while the backing file is unchanged since the last open', async () => {
+    const sys = loadFuse().syscalls;
+    expect(sys, 'the patched fuse-native build (npm ci builds it)').toBeDefined();
+    const withSys = createPassthroughOps({ root, gate, log: silentLogger, sys: sys! });
+    const file = path.join(root, 'p.txt');
+    const openKeep = (flags = fs.constants.O_RDONLY): Promise<boolean> =>
+      new Promise((resolve, reject) =>
+        withSys.open('/p.txt', flags, (err, fh, keep) => {
+          if (err !== 0 || !fh) return reject(new Error(`open answered ${err}`));
+          withSys.release('/p.txt', fh, () => resolve(keep === true));
+        }),
+      );
+    fs.writeFileSync(file, 'aaaa');
+    expect(await openKeep()).toBe(false); // never seen: the kernel drops whatever it had
+    expect(await openKeep()).toBe(true);
+    fs.writeFileSync(file, 'bbbb'); // in place, same size, same inode
+    expect(await openKeep()).toBe(false);
+    expect(await openKeep()).toBe(true);
+    fs.unlinkSync(file);
+    fs.writeFileSync(file, 'bbbb'); // replaced, as jj does
+    expect(await openKeep()).toBe(false);
+    expect(await openKeep(fs.constants.O_WRONLY)).toBe(true);
+    const [, fh] = await call(withSys.open, '/p.txt', fs.constants.O_WRONLY);
+    const data = Buffer.from('cc');
+    expect(await call(withSys.write, '/p.txt', fh!, data, 2, 0)).toEqual([2]);
+    await call(withSys.release, '/p.txt', fh!);
+    expect(await openKeep()).toBe(false); // written since
+    // Without the patched build's keep_cache there is nothing to keep.
+    expect(await new Promise((r) => ops.open('/p.txt', fs.constants.O_RDONLY, (_e, h, keep) => ops.release('/p.txt', h!, () => r(keep))))).toBe(false);
+  });
+
+  it('lists a directory with each entry\'s inode number and type, as lstat has them', async () => {
+    const sys = loadFuse().syscalls;
+    expect(sys, 'the patched fuse-native build (npm ci builds it)').toBeDefined();
+    const withSys = createPassthroughOps({ root, gate, log: silentLogger, sys: sys! });
+    fs.mkdirSync(path.join(root, 'dir'));
+    fs.writeFileSync(path.join(root, 'file'), 'x');
+    fs.symlinkSync('file', path.join(root, 'link'));
+    const listed = await new Promise<[string[], { mode: number; ino?: number }[]]>((resolve, reject) =>
+      withSys.readdir('/', (err, names, stats) => (err === 0 ? resolve([names!, stats!]) : reject(new Error(`readdir answered ${err}`)))),
+    );
+    const [names, stats] = listed;
+    expect([...names].sort()).toEqual(['.', '..', 'dir', 'file', 'link']);
+    names.forEach((name, i) => {
+      // `..` of the mount root is the root itself as far as the mount can tell.
+      const st = fs.lstatSync(name === '..' ? root : path.join(root, name));
+      expect(stats[i]!.ino, name).toBe(st.ino % 2 ** 32 || 1);
+      expect(stats[i]!.mode & 0o170000, name).toBe(st.mode & 0o170000);
+    });
+    expect(await new Promise((r) => withSys.readdir('/nope', (err) => r(err)))).toBe(Errno.ENOENT);
   });
 
   it('mutations wait for a held gate', async () => {

@@ -19,6 +19,6 @@ export const listCommand: Command = {
 /** One mount as a line of `list` and `status`: path, repo, state, and what is special about it. */
 export function formatMount(m: MountInfo, out: Output): string {
   const state = m.state === 'mounted' ? out.green(m.state) : out.red(m.state);
-  const extra = [m.subtree ? `only ${m.subtree}/` : '', m.at ? `read-only at ${m.at}` : '', m.readOnly ? 'read-only, follows main' : '', m.allowOther ? 'other users allowed' : '', m.kernelCache === 'invalidated' ? 'kernel name cache' : m.kernelCache === 'timeouts' && m.at === undefined ? 'no kernel name cache' : '', m.error ? out.red(m.error) : ''].filter(Boolean).join('  ');
+  const extra = [m.subtree ? `only ${m.subtree}/` : '', m.at ? `read-only at ${m.at}` : '', m.readOnly ? 'read-only, follows main' : '', m.allowOther ? 'other users allowed' : '', m.kernelCache === 'invalidated' ? 'kernel cache' : m.kernelCache === 'timeouts' && m.at === undefined ? 'no kernel cache' : '', m.error ? out.red(m.error) : ''].filter(Boolean).join('  ');
   return `${m.path}\t${m.repo}\t${state}${extra ? `\t${extra}` : ''}`;
 }
