@@ -322,6 +322,63 @@ NAPI_METHOD(jjfs_caller_pid) {`,
   l->path = path;`,
   },
   {
+    // getattr (LOOKUP and GETATTR) answered on the FUSE thread while the JS side allows it
+    // (src/fs/mount.ts, "getattr without the JS thread"): an lstat of the backing path, shaped as
+    // the JS getattr shapes it (inode, device numbers to 32 bits as fuse-native's stat array
+    // carries them; nlink at least 1), `.jj` at the root absent. The in-flight count is raised
+    // BEFORE the flag is read and the JS side clears the flag BEFORE it reads the count (both
+    // sequentially consistent): either this thread sees the flag down and asks JS, or the hold
+    // waits for this lstat to finish.
+    // Installed in front of fuse-native's handler, which must not run first: its first call on
+    // each libfuse worker thread sets the thread up through the JS thread.
+    name: 'getattr: answered on the FUSE thread when allowed',
+    find: `  if (implemented[op_getattr]) ops.getattr = fuse_native_getattr;`,
+    replace: `  if (implemented[op_getattr]) ops.getattr = jjfs_getattr;`,
+  },
+  {
+    name: 'getattr: the handler in front',
+    find: `FUSE_METHOD(fgetattr, 2, 1,`,
+    replace: `static int jjfs_getattr (const char *path, struct stat *stat) {
+  int fast = jjfs_fast_getattr(path, stat);
+  return fast != 1 ? fast : fuse_native_getattr(path, stat);
+}
+
+FUSE_METHOD(fgetattr, 2, 1,`,
+  },
+  {
+    name: 'getattr: the FUSE-thread answer',
+    find: `#define populate_stat(ints, st) jjfs_populate_stat(ints, ints##_len, st)`,
+    replace: `/* 0 or -errno when answered here, 1 when JS must answer (see the getattr patch). */
+static int jjfs_fast_getattr (const char *path, struct stat *st) {
+  fuse_thread_t *ft = (fuse_thread_t *) fuse_get_context()->private_data;
+  if (ft == NULL || ft->jjfs_root_len == 0) return 1;
+  size_t len = strlen(path);
+  if (ft->jjfs_root_len + len >= sizeof(ft->jjfs_root)) return 1;
+  if (strncmp(path, "/.jj", 4) == 0 && (path[4] == '\\0' || path[4] == '/')) return -ENOENT;
+  __atomic_add_fetch(&ft->jjfs_inflight, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&ft->jjfs_fast, __ATOMIC_SEQ_CST) != 1) {
+    __atomic_sub_fetch(&ft->jjfs_inflight, 1, __ATOMIC_SEQ_CST);
+    return 1;
+  }
+  char full[sizeof(ft->jjfs_root)];
+  memcpy(full, ft->jjfs_root, ft->jjfs_root_len);
+  if (len == 1 && path[0] == '/') full[ft->jjfs_root_len] = '\\0';
+  else memcpy(full + ft->jjfs_root_len, path, len + 1);
+  int res = lstat(full, st) == 0 ? 0 : -errno;
+  __atomic_sub_fetch(&ft->jjfs_inflight, 1, __ATOMIC_SEQ_CST);
+  if (res == 0) {
+    st->st_ino = (uint32_t) st->st_ino;
+    if (st->st_ino == 0) st->st_ino = 1;
+    st->st_dev = (uint32_t) st->st_dev;
+    st->st_rdev = (uint32_t) st->st_rdev;
+    if (st->st_nlink == 0) st->st_nlink = 1;
+  }
+  return res;
+}
+
+#define populate_stat(ints, st) jjfs_populate_stat(ints, ints##_len, st)`,
+  },
+  {
     name: 'setxattr: no file capabilities',
     find: `FUSE_METHOD(setxattr, 5, 1, (const char *path, const char *name, const char *value, size_t size, int flags), {
   l->path = path;`,
@@ -342,6 +399,10 @@ NAPI_METHOD(jjfs_caller_pid) {`,
   char mnt[1024];`,
     replace: `  struct fuse_chan *ch;
   int jjfs_notify_fd; /* jjfs: dup of the channel fd, > 0 while mounted */
+  int jjfs_fast; /* jjfs: 1 while getattr may be answered on the FUSE thread (atomic) */
+  int jjfs_inflight; /* jjfs: getattrs being answered there now (atomic) */
+  size_t jjfs_root_len; /* jjfs: length of jjfs_root; 0 = never answer there */
+  char jjfs_root[4096]; /* jjfs: the backing directory */
   char mnt[1024];`,
   },
   {
@@ -425,6 +486,34 @@ NAPI_METHOD(jjfs_list_dir) {
   return out;
 }
 
+/* Sets the backing directory getattr may be answered from on the FUSE thread (flag still down). */
+NAPI_METHOD(jjfs_fast_root) {
+  NAPI_ARGV(2)
+  NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
+  NAPI_ARGV_UTF8(root, 4096, 1)
+  int32_t result = -EINVAL;
+  if (ft_len >= sizeof(fuse_thread_t) && root_len > 0 && root_len < sizeof(ft->jjfs_root) - 1024) {
+    __atomic_store_n(&ft->jjfs_fast, 0, __ATOMIC_SEQ_CST);
+    memcpy(ft->jjfs_root, root, root_len + 1);
+    __atomic_store_n(&ft->jjfs_root_len, root_len, __ATOMIC_SEQ_CST);
+    result = 0;
+  }
+  NAPI_RETURN_INT32(result)
+}
+
+/* Raises (1) or lowers (0) the flag; answers how many FUSE-thread getattrs are running after it. */
+NAPI_METHOD(jjfs_fast_allow) {
+  NAPI_ARGV(2)
+  NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
+  NAPI_ARGV_INT32(on, 1)
+  int32_t result = -EINVAL;
+  if (ft_len >= sizeof(fuse_thread_t)) {
+    __atomic_store_n(&ft->jjfs_fast, on == 1 ? 1 : 0, __ATOMIC_SEQ_CST);
+    result = __atomic_load_n(&ft->jjfs_inflight, __ATOMIC_SEQ_CST);
+  }
+  NAPI_RETURN_INT32(result)
+}
+
 NAPI_METHOD(jjfs_inval_root_attrs) {
   NAPI_ARGV(1)
   NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
@@ -447,7 +536,9 @@ NAPI_METHOD(jjfs_caller_uid) {`,
     replace: `  NAPI_EXPORT_FUNCTION(jjfs_mknod)
   NAPI_EXPORT_FUNCTION(jjfs_inc_epoch)
   NAPI_EXPORT_FUNCTION(jjfs_inval_root_attrs)
-  NAPI_EXPORT_FUNCTION(jjfs_list_dir)`,
+  NAPI_EXPORT_FUNCTION(jjfs_list_dir)
+  NAPI_EXPORT_FUNCTION(jjfs_fast_root)
+  NAPI_EXPORT_FUNCTION(jjfs_fast_allow)`,
   },
   {
     // Pages kept across opens (src/fs/ops-files.ts, "Page cache"): open answers a second value,

@@ -61,3 +61,29 @@ describe('AnnounceState', () => {
     expect(s.pending).toBe(0);
   });
 });
+
+describe('AnnounceState pending changes', () => {
+  it('tells its listeners when something starts and stops being pretended, once each way', () => {
+    let notifier = true;
+    const state = new AnnounceState(() => notifier);
+    const told: boolean[] = [];
+    const stop = state.onPendingChange((pending) => told.push(pending));
+    state.hide('/a');
+    state.ghost('/b', 'file');
+    expect(told).toEqual([true]);
+    notifier = false;
+    expect(state.claimHidden('/a')).toBe(false); // not the notifier: nothing taken
+    notifier = true;
+    expect(state.claimHidden('/a')).toBe(true);
+    expect(told).toEqual([true]);
+    expect(state.claimGhost('/b', 'file')).toBe(true);
+    expect(told).toEqual([true, false]);
+    state.settle('/b'); // already gone: no change
+    state.hide('/c');
+    state.settle('/c');
+    expect(told).toEqual([true, false, true, false]);
+    stop();
+    state.hide('/d');
+    expect(told).toHaveLength(4);
+  });
+});

@@ -52,19 +52,34 @@ export type AnnounceOp =
 export class AnnounceState {
   private readonly hidden = new Set<string>();
   private readonly ghosts = new Map<string, 'file' | 'dir'>();
+  private readonly pendingListeners = new Set<(pending: boolean) => void>();
 
   constructor(private readonly fromNotifier: () => boolean) {}
 
+  /**
+   * Registers `listener`, told synchronously whenever paths start or stop being pretended about
+   * (`pending` leaves or reaches 0); returns its removal. The mount answers getattr on the JS
+   * thread only while something is pretended (mount.ts, "getattr without the JS thread").
+   */
+  onPendingChange(listener: (pending: boolean) => void): () => void {
+    this.pendingListeners.add(listener);
+    return () => this.pendingListeners.delete(listener);
+  }
+
   /** The path exists in the backing dir but must look absent to the notifier until it creates it. */
   hide(path: string): void {
-    this.ghosts.delete(path);
-    this.hidden.add(path);
+    this.changing(() => {
+      this.ghosts.delete(path);
+      this.hidden.add(path);
+    });
   }
 
   /** The path is gone from the backing dir but must look present to the notifier until it deletes it. */
   ghost(path: string, kind: 'file' | 'dir'): void {
-    this.hidden.delete(path);
-    this.ghosts.set(path, kind);
+    this.changing(() => {
+      this.hidden.delete(path);
+      this.ghosts.set(path, kind);
+    });
   }
 
   /** True when the current request comes from the notifier (its replays). */
@@ -84,20 +99,33 @@ export class AnnounceState {
 
   /** Takes the hidden mark of `path` when the caller is the notifier replaying its creation. */
   claimHidden(path: string): boolean {
-    return this.hidden.size > 0 && this.hidden.has(path) && this.fromNotifier() && this.hidden.delete(path);
+    if (this.hidden.size === 0 || !this.hidden.has(path) || !this.fromNotifier()) return false;
+    this.changing(() => this.hidden.delete(path));
+    return true;
   }
 
   /** Takes the ghost mark of `path` (of `kind`) when the caller is the notifier replaying its deletion. */
   claimGhost(path: string, kind: 'file' | 'dir'): boolean {
     if (this.ghosts.get(path) !== kind || !this.fromNotifier()) return false;
-    this.ghosts.delete(path);
+    this.changing(() => this.ghosts.delete(path));
     return true;
   }
 
   /** Drops the marks of `path` (its replay is over, claimed or not). */
   settle(path: string): void {
-    this.hidden.delete(path);
-    this.ghosts.delete(path);
+    this.changing(() => {
+      this.hidden.delete(path);
+      this.ghosts.delete(path);
+    });
+  }
+
+  /** Runs `change` and tells the listeners if `pending` left or reached 0. */
+  private changing(change: () => void): void {
+    const before = this.pending > 0;
+    change();
+    const after = this.pending > 0;
+    if (before === after) return;
+    for (const listener of this.pendingListeners) listener(after);
   }
 
   get pending(): number {

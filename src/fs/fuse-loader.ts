@@ -74,6 +74,20 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean, sys?: NativeSyscalls)
       return sys.incEpoch(thread);
     }
 
+    /** {@inheritDoc FuseInstance.serveGetattrFrom} */
+    serveGetattrFrom(root: string): number {
+      const thread = (this as unknown as { _thread?: Buffer | null })._thread;
+      if (!sys || !thread) return Base.ENOSYS;
+      return sys.fastRoot(thread, root);
+    }
+
+    /** {@inheritDoc FuseInstance.allowNativeGetattr} */
+    allowNativeGetattr(on: boolean): number {
+      const thread = (this as unknown as { _thread?: Buffer | null })._thread;
+      if (!sys || !thread) return 0;
+      return sys.fastAllow(thread, on ? 1 : 0);
+    }
+
     /** {@inheritDoc FuseInstance.invalidateRootAttributes} */
     invalidateRootAttributes(): number {
       const thread = (this as unknown as { _thread?: Buffer | null })._thread;
@@ -138,6 +152,8 @@ interface RawAddon {
   jjfs_inc_epoch?: NativeSyscalls['incEpoch'];
   jjfs_inval_root_attrs?: NativeSyscalls['invalRootAttrs'];
   jjfs_list_dir?: NativeSyscalls['listDir'];
+  jjfs_fast_root?: NativeSyscalls['fastRoot'];
+  jjfs_fast_allow?: NativeSyscalls['fastAllow'];
   jjfs_lsetxattr?: NativeSyscalls['lsetxattr'];
   jjfs_lgetxattr?: NativeSyscalls['lgetxattr'];
   jjfs_llistxattr?: NativeSyscalls['llistxattr'];
@@ -151,10 +167,12 @@ function nativeSyscalls(raw: RawAddon): NativeSyscalls | undefined {
   const { jjfs_lsetxattr: lsetxattr, jjfs_lgetxattr: lgetxattr, jjfs_llistxattr: llistxattr, jjfs_lremovexattr: lremovexattr } = raw;
   if (raw.jjfs_syscalls_patch !== 2 || !mknod || !utimens || !callerUid || !callerGid) return undefined;
   const { jjfs_inc_epoch: incEpoch, jjfs_inval_root_attrs: invalRootAttrs, jjfs_list_dir: listDir } = raw;
+  const { jjfs_fast_root: fastRoot, jjfs_fast_allow: fastAllow } = raw;
   if (!lsetxattr || !lgetxattr || !llistxattr || !lremovexattr || !incEpoch || !invalRootAttrs || !listDir) return undefined;
+  if (!fastRoot || !fastAllow) return undefined;
   // The caller ids are uid_t/gid_t carried as int32: (uid_t)-1 would read -1, others as they are.
   return {
-    mknod, utimens, lsetxattr, lgetxattr, llistxattr, lremovexattr, incEpoch, invalRootAttrs, listDir,
+    mknod, utimens, lsetxattr, lgetxattr, llistxattr, lremovexattr, incEpoch, invalRootAttrs, listDir, fastRoot, fastAllow,
     callerUid: () => callerUid() >>> 0,
     callerGid: () => callerGid() >>> 0,
   };

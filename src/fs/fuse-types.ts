@@ -64,6 +64,10 @@ export interface NativeSyscalls {
    * type1, ...); or -errno.
    */
   listDir(path: string): [names: string[], info: number[]] | number;
+  /** Sets the backing directory getattr may be answered from on the FUSE thread: 0, or -errno. */
+  fastRoot(thread: Buffer, root: string): number;
+  /** Allows (1) or stops (0) those answers; returns how many are running after the change. */
+  fastAllow(thread: Buffer, on: number): number;
   /** uid and gid of the process whose request the running handler serves (read synchronously). */
   callerUid(): number;
   callerGid(): number;
@@ -150,6 +154,13 @@ export interface FuseInstance {
    * refreshes (patched build): 40 when the kernel took it, else a negative errno.
    */
   invalidateRootAttributes(): number;
+  /**
+   * Lets getattr of this mount be answered on the FUSE thread, from `root`, whenever
+   * {@link allowNativeGetattr} says so (patched build): 0, else a negative errno.
+   */
+  serveGetattrFrom(root: string): number;
+  /** Allows or stops FUSE-thread getattr answers; returns how many are running after the change. */
+  allowNativeGetattr(on: boolean): number;
 }
 
 /** Errno constants fuse-native exposes (negative values). The ones jjfs uses. */

@@ -62,20 +62,30 @@
  * - Times carry nanoseconds (patched build): git's index matches, the first `git status` after a
  *   mount or a restart re-hashes nothing.
  *
+ * ### getattr without the JS thread
+ * Every request fuse-native serves crosses from a libfuse thread to the JS main thread and back
+ * (two thread wake-ups, ~100 µs on a 2-core VM). getattr — every LOOKUP and GETATTR, the bulk of a
+ * cold `find` or `git status` — is answered on the libfuse thread instead (the patched addon, an
+ * lstat of the backing path shaped exactly as the JS getattr shapes it) while nothing needs the JS
+ * side: the write gate is open (a hold stops it first and waits for the lstats already running,
+ * MountGate.setBypass) and the announcer pretends nothing about any path (its pretences are for
+ * the notifier, whose pid only the JS side checks). The mount and the backing directory are the
+ * JS getattr's rules otherwise: `.jj` at the root absent.
+ *
  * Writes through a stale handle: jj's rewrites happen inside the write gate (write-gate.ts); after
  * each release the gate's generation moves, and the first read/write on an older handle compares
  * its inode with the path's and reopens the path if jj replaced the file (ops-files.ts).
  *
  * What is left: readdir is never cached (libfuse 2.9 cannot say FOPEN_CACHE_DIR); every name of a
- * mount is dropped at every jj round while agents write; and every request that reaches us pays
+ * mount is dropped at every jj round while agents write; and every request but getattr pays
  * fuse-native's dispatch: kernel → libfuse thread → JS main thread → back (the hot read paths no
  * longer add a libuv pool hop: passthrough.ts).
  *
  * Cost against the native directory and bindfs (bench/fuse-bench.mjs --runs 3 --variants, one run
- * on 2026-12-01 23:10, ms; all rows in README.md, Benchmarks), as daemon mounts run / without
- * caches (`timeouts`) / bindfs: find+stat 10k hot 89 / 1,486 / 85; git status 5k repeated 53 / 410
- * / 34; delete 2,000 files 390 / 737 / 397; read 2,000 small files 1,043 / 1,353 / 541; first git
- * status after a restart 348 / 538 / 89.
+ * on 2026-12-01 23:34, ms; all rows in README.md, Benchmarks), as daemon mounts run / without
+ * caches (`timeouts`) / bindfs: find+stat 10k cold 407 / 554 / 841, hot 83 / 363 / 65; git status
+ * 5k cold 146 / 175 / 156, repeated 45 / 125 / 22; read 2,000 small files 671 / 851 / 372; first
+ * git status after a restart 109 / 151 / 82.
  */
 import path from 'node:path';
 import type { Logger } from '../log.js';
@@ -188,6 +198,7 @@ export class FuseMount {
   private isMounted = false;
   private cache: CacheMode = 'timeouts';
   private stopInvalidating: (() => void) | undefined;
+  private stopNativeGetattr: (() => void) | undefined;
 
   constructor(opts: FuseMountOptions) {
     this.opts = { ...opts, mountPath: path.resolve(opts.mountPath), backingDir: path.resolve(opts.backingDir) };
@@ -252,6 +263,7 @@ export class FuseMount {
     // Every release of a jj rewrite (and every replay the announcer prepares) drops the kernel's
     // cached names, before waiting lookups are let through (write-gate.ts).
     if (mode === 'invalidated') this.stopInvalidating = gate.onNamesChanged(() => this.dropNames());
+    if (binding.syscalls) this.stopNativeGetattr = this.answerGetattrNatively(fuse);
     this.isMounted = true;
     this.log.info('mounted', { mountPath, backingDir, readOnly: readOnly === true || refuseWrites === true, kernelCache: mode });
   }
@@ -288,6 +300,45 @@ export class FuseMount {
     }
   }
 
+  /**
+   * getattr without the JS thread (see "getattr without the JS thread" above): allowed while the
+   * gate is open and the announcer pretends nothing. Returns what turns it off for good.
+   */
+  private answerGetattrNatively(fuse: FuseInstance): (() => void) | undefined {
+    const { backingDir, gate, announce } = this.opts;
+    const rooted = fuse.serveGetattrFrom(backingDir);
+    if (rooted !== 0) {
+      this.log.warn('getattr stays on the JS thread', { mountPath: this.opts.mountPath, answer: rooted });
+      return undefined;
+    }
+    let gateOpen = false;
+    let pretending = (announce?.pending ?? 0) > 0;
+    const apply = (): number => fuse.allowNativeGetattr(gateOpen && !pretending);
+    // A hold stops the answers before it drains; the pretence stops them before the notifier is
+    // told to replay (both synchronous, on this thread, ahead of what they guard).
+    gate.setBypass({
+      stop: () => {
+        gateOpen = false;
+        return apply();
+      },
+      running: apply,
+      resume: () => {
+        gateOpen = true;
+        apply();
+      },
+    });
+    const unwatch = announce?.onPendingChange((pending) => {
+      pretending = pending;
+      apply();
+    });
+    return () => {
+      unwatch?.();
+      gate.setBypass(undefined);
+      gateOpen = false;
+      apply();
+    };
+  }
+
   /** Makes every further mutation through this mount fail with EROFS (before closing it). */
   freeze(): void {
     this.ops?.freeze();
@@ -304,6 +355,8 @@ export class FuseMount {
     // No invalidation from here on: the connection is going away.
     this.stopInvalidating?.();
     this.stopInvalidating = undefined;
+    this.stopNativeGetattr?.();
+    this.stopNativeGetattr = undefined;
     await new Promise<void>((resolve, reject) => {
       fuse.unmount((err) => (err ? reject(err) : resolve()));
     });

@@ -36,6 +36,47 @@ describe('MountGate', () => {
     release();
   });
 
+  it('a hold stops the bypass first, waits for its running answers, and resumes it after dropping names', async () => {
+    const gate = new MountGate({ log: silentLogger });
+    const events: string[] = [];
+    let running = 0;
+    let allowed = false;
+    gate.setBypass({
+      stop: () => {
+        allowed = false;
+        events.push('stop');
+        return running;
+      },
+      running: () => running,
+      resume: () => {
+        allowed = true;
+        events.push('resume');
+      },
+    });
+    expect(allowed).toBe(true); // an open gate lets it answer at once
+    gate.onNamesChanged(() => events.push('names'));
+    running = 2; // two lstats on the FUSE thread right now
+    let held = false;
+    const holding = gate.hold().then((r) => ((held = true), r));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(allowed).toBe(false);
+    expect(held).toBe(false); // still waiting for the running answers
+    running = 0;
+    const release = await holding;
+    expect(held).toBe(true);
+    release();
+    expect(allowed).toBe(true);
+    expect(events).toEqual(['resume', 'stop', 'names', 'resume']);
+    // Set while a hold is active, it starts stopped.
+    const again = await gate.hold();
+    const late = { stop: vi.fn(() => 0), running: () => 0, resume: vi.fn() };
+    gate.setBypass(late);
+    expect(late.stop).toHaveBeenCalledTimes(1);
+    expect(late.resume).not.toHaveBeenCalled();
+    again();
+    expect(late.resume).toHaveBeenCalledTimes(1);
+  });
+
   it('closed gate makes enter wait until release, and release bumps the generation first', async () => {
     const gate = new MountGate({ log: silentLogger });
     const release = await gate.hold();

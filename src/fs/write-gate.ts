@@ -29,6 +29,22 @@ export interface MountGateOptions {
   drainTimeoutMs?: number;
 }
 
+/**
+ * Something outside the JS thread that answers lookups while the gate is open: the FUSE-thread
+ * getattr of the patched fuse-native (mount.ts, "getattr without the JS thread").
+ */
+export interface GateBypass {
+  /** Stops answering (the gate is closing); returns how many answers are still running. */
+  stop(): number;
+  /** How many answers are still running. */
+  running(): number;
+  /** May answer again: the gate is open. */
+  resume(): void;
+}
+
+/** How often a hold looks again whether the bypass's running answers (an lstat each) are done. */
+const BYPASS_POLL_MS = 1;
+
 interface Deferred {
   promise: Promise<void>;
   resolve: () => void;
@@ -59,11 +75,22 @@ export class MountGate {
   private heldAt = 0;
   /** Told when names in the backing directory may have changed behind the mount (see namesChanged). */
   private readonly nameListeners = new Set<() => void>();
+  private bypass: GateBypass | undefined;
 
   constructor(opts: MountGateOptions) {
     this.log = opts.log;
     this.enterTimeoutMs = opts.enterTimeoutMs ?? 10_000;
     this.drainTimeoutMs = opts.drainTimeoutMs ?? 20_000;
+  }
+
+  /**
+   * Sets (or, with undefined, removes) the bypass that answers lookups while the gate is open. It
+   * is stopped at once if a hold is active; a hold stops it and waits for its running answers.
+   */
+  setBypass(bypass: GateBypass | undefined): void {
+    this.bypass = bypass;
+    if (bypass && this.closed) bypass.stop();
+    else bypass?.resume();
   }
 
   /**
@@ -157,6 +184,8 @@ export class MountGate {
     return previous.then(async () => {
       this.closed = mine;
       this.heldAt = Date.now();
+      // The bypass stops before anything is drained: from here every lookup queues at the gate.
+      const bypassRunning = this.bypass?.stop() ?? 0;
       if (this.inflight > 0) {
         this.drained = deferred();
         let timer: NodeJS.Timeout | undefined;
@@ -175,6 +204,7 @@ export class MountGate {
           });
         }
       }
+      if (bypassRunning > 0) await this.drainBypass();
       let released = false;
       return () => {
         if (released) return;
@@ -186,9 +216,23 @@ export class MountGate {
         // new generation, or it would write through a handle to a file jj just replaced.
         this.gen += 1;
         this.closed = null;
+        // After the names were dropped: an answer off the JS thread reads the rewritten workspace.
+        this.bypass?.resume();
         mine.resolve();
       };
     });
+  }
+
+  /** Waits (bounded by the drain timeout) until the bypass has no answer running. */
+  private async drainBypass(): Promise<void> {
+    const deadline = Date.now() + this.drainTimeoutMs;
+    while ((this.bypass?.running() ?? 0) > 0) {
+      if (Date.now() > deadline) {
+        this.log.warn('write gate hold: lookups answered off the JS thread did not finish in time', { waitedMs: this.drainTimeoutMs });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, BYPASS_POLL_MS));
+    }
   }
 
   private admit(): Release {

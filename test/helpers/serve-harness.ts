@@ -28,6 +28,11 @@ export interface ServedMount {
   hold(): Promise<void>;
   release(): Promise<void>;
   rss(): Promise<number>;
+  /**
+   * Blocks the server's JS thread for `ms` (resolves once it is blocked); `done` resolves when it
+   * runs again.
+   */
+  busy(ms: number): Promise<{ done: Promise<string> }>;
   /** Lazily unmounts while the server keeps running (processes inside keep being served). */
   unmountOnly(): Promise<void>;
   /** Kills the server with SIGKILL, leaving a stale mount behind (stop() still cleans up). */
@@ -144,6 +149,11 @@ export async function serveMount(opts: ServeOptions = {}): Promise<ServedMount> 
     hold: async () => void (await send('hold', 'held')),
     release: async () => void (await send('release', 'released')),
     rss: async () => Number((await send('rss', 'rss ')).slice(4)),
+    busy: async (ms: number) => {
+      const done = waitLine('busy-done', ms + 15_000);
+      await send(`busy ${ms}`, 'busy');
+      return { done };
+    },
     unmountOnly: async () => void (await send('unmount', 'unmounted')),
     crash: async () => {
       child.kill('SIGKILL');

@@ -9,8 +9,10 @@
 //
 // Needs the built dist/ (npx tsc -p tsconfig.build.json) and an environment from fuseProcessEnv().
 // stdout: `ready` once mounted; with --mutations, `mut <relPath>` per mutation. stdin commands
-// (one per line): `hold` → `held`, `release` → `released`, `unmount` → `unmounted` (keeps serving), `gen` → `gen <n>`, `rss` → `rss <bytes>`.
+// (one per line): `hold` → `held`, `release` → `released`, `unmount` → `unmounted` (keeps serving), `gen` → `gen <n>`, `rss` → `rss <bytes>`,
+// `busy <ms>` → `busy`, then the JS thread blocks for <ms>, then `busy-done`.
 // SIGTERM/SIGINT/stdin EOF: unmount, then exit 0.
+import fs from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -109,6 +111,13 @@ rl.on('line', (line) => {
     process.stdout.write(`gen ${gate.generation}\n`);
   } else if (cmd === 'rss') {
     process.stdout.write(`rss ${process.memoryUsage().rss}\n`);
+  } else if (cmd.startsWith('busy ')) {
+    // Blocks the JS thread for the given milliseconds (no FUSE request can be answered there):
+    // whatever the mount answers meanwhile, it answers without JS. `busy` is written first
+    // (synchronously: a pipe write from the JS thread) so the test knows the block has begun.
+    fs.writeSync(1, 'busy\n');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(cmd.slice(5)));
+    process.stdout.write('busy-done\n');
   }
 });
 rl.on('close', () => void stop(0));
