@@ -82,10 +82,11 @@
  * longer add a libuv pool hop: passthrough.ts).
  *
  * Cost against the native directory and bindfs (bench/fuse-bench.mjs --runs 3 --variants, one run
- * on 2026-12-01 23:34, ms; all rows in README.md, Benchmarks), as daemon mounts run / without
- * caches (`timeouts`) / bindfs: find+stat 10k cold 407 / 554 / 841, hot 83 / 363 / 65; git status
- * 5k cold 146 / 175 / 156, repeated 45 / 125 / 22; read 2,000 small files 671 / 851 / 372; first
- * git status after a restart 109 / 151 / 82.
+ * on 2026-12-01 23:52, ms; all rows in README.md, Benchmarks), as daemon mounts run / without
+ * caches (`timeouts`) / bindfs: find+stat 10k cold 444 / 498 / 861, hot 73 / 347 / 69; git status
+ * 5k cold 134 / 194 / 141, repeated 42 / 121 / 25; read 2,000 small files 626 / 851 / 393; delete
+ * them 293 / 425 / 317; first git status after a restart 104 / 120 / 81. One request costs ~20 µs
+ * on the libfuse thread and ~140 µs through the JS thread (--requests).
  */
 import path from 'node:path';
 import type { Logger } from '../log.js';

@@ -16,6 +16,20 @@ export type CbN = (err: number, n?: number) => void;
 /** Answers an open: a negative errno, or 0, the handle and whether the kernel may keep the file's pages. */
 export type CbOpen = (err: number, handle?: number, keepCache?: boolean) => void;
 
+/**
+ * Runs one synchronous syscall on the backing directory and reports to `done` (null or the
+ * error): the metadata calls that are a single syscall (passthrough.ts says when that is safe).
+ */
+export function syscallStep(done: (err: unknown) => void, call: () => unknown): void {
+  try {
+    call();
+  } catch (err) {
+    done(err);
+    return;
+  }
+  done(null);
+}
+
 /** Who a new file belongs to. */
 export interface Owner {
   uid: number;

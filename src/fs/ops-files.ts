@@ -2,9 +2,10 @@
  * File-handle operations of the pass-through: open, create, read, write, ftruncate, fsync,
  * release — and the reopen of handles whose file jj replaced.
  *
- * open, read and release make their syscall synchronously (passthrough.ts says why and when that
- * is safe); the rest use Node's callback fs API (cheaper per call than fs.promises) on the libuv
- * pool. Nothing here waits on anything slow.
+ * open, create, read and release make their syscall synchronously (passthrough.ts says why and
+ * when that is safe); writes (which the kernel's dirty-page throttling can stall), ftruncate,
+ * fsync and reopens use Node's callback fs API (cheaper per call than fs.promises) on the libuv
+ * pool, so a stalled writer never stalls the JS thread every mount shares.
  */
 import fs from 'node:fs';
 import { ANNOUNCE_SIZE } from './announce.js';
@@ -191,21 +192,25 @@ export function fileOps(ctx: OpsContext) {
     const owner = ctx.creator();
     ctx.mutate('create', [path], (e) => cb(e, id), (done) => {
       const gen = gate.generation;
-      fs.open(ctx.full(path), flags, perm, (err, fd) => {
-        if (err) return done(err);
-        const register = (): void => {
-          id = handles.add(fd, O_RDWR, gen);
-          done(null);
-        };
-        ctx.giveTo(ctx.full(path), owner, (e1) => {
-          if (e1) log.warn('create: could not give the file to its creator', { path, err: e1 });
-          // The kernel already applied the caller's umask; ours must not strip bits a second
-          // time. A chown clears setuid/setgid bits: those are set again after it.
-          if ((perm & ctx.umask) === 0 && !(owner && perm & 0o6000)) return register();
-          fs.fchmod(fd, perm, (e2) => {
-            if (e2) log.warn('create: could not restore mode', { path, err: e2 });
-            register();
-          });
+      let fd: number;
+      try {
+        // Synchronous like open (passthrough.ts); O_NOFOLLOW: the kernel found no name here.
+        fd = fs.openSync(ctx.full(path), flags | O_NOFOLLOW, perm);
+      } catch (err) {
+        return done(err);
+      }
+      const register = (): void => {
+        id = handles.add(fd, O_RDWR, gen);
+        done(null);
+      };
+      ctx.giveTo(ctx.full(path), owner, (e1) => {
+        if (e1) log.warn('create: could not give the file to its creator', { path, err: e1 });
+        // The kernel already applied the caller's umask; ours must not strip bits a second
+        // time. A chown clears setuid/setgid bits: those are set again after it.
+        if ((perm & ctx.umask) === 0 && !(owner && perm & 0o6000)) return register();
+        fs.fchmod(fd, perm, (e2) => {
+          if (e2) log.warn('create: could not restore mode', { path, err: e2 });
+          register();
         });
       });
     });

@@ -1,11 +1,12 @@
 /**
  * Path operations of the pass-through that create or remove names: mkdir, unlink, rmdir, rename,
- * symlink, link. Each runs through `ctx.mutate` (write gate, EROFS when frozen, onMutation).
+ * symlink, link. Each runs through `ctx.mutate` (write gate, EROFS when frozen, onMutation);
+ * unlink, rmdir and rename, one syscall each, are made synchronously (passthrough.ts).
  * A sync's own creations and deletions, replayed by the notifier, are claimed here and answered
  * without touching the backing directory (announce.ts).
  */
 import fs from 'node:fs';
-import { HIDDEN, type Cb, type OpsContext } from './ops-context.js';
+import { HIDDEN, syscallStep, type Cb, type OpsContext } from './ops-context.js';
 import { Errno, errnoError } from './ops-errno.js';
 
 /** Builds the operations on names. */
@@ -65,19 +66,19 @@ export function nameOps(ctx: OpsContext) {
   function unlink(p: string, cb: Cb): void {
     if (hidden(p)) return cb(Errno.ENOENT);
     if (announce.claimGhost(p, 'file')) return cb(0); // replaying a delete sync made (announce.ts)
-    mutate('unlink', [p], cb, (done) => fs.unlink(full(p), done));
+    mutate('unlink', [p], cb, (done) => syscallStep(done, () => fs.unlinkSync(full(p))));
   }
 
   function rmdir(p: string, cb: Cb): void {
     if (hidden(p)) return cb(Errno.ENOENT);
     if (announce.claimGhost(p, 'dir')) return cb(0); // replaying a delete sync made (announce.ts)
-    mutate('rmdir', [p], cb, (done) => fs.rmdir(full(p), done));
+    mutate('rmdir', [p], cb, (done) => syscallStep(done, () => fs.rmdirSync(full(p))));
   }
 
   function rename(src: string, dest: string, cb: Cb): void {
     if (hidden(src)) return cb(Errno.ENOENT);
     if (hidden(dest)) return cb(Errno.EPERM);
-    mutate('rename', [src, dest], cb, (done) => fs.rename(full(src), full(dest), done));
+    mutate('rename', [src, dest], cb, (done) => syscallStep(done, () => fs.renameSync(full(src), full(dest))));
   }
 
   /** fuse-native passes (target, linkPath): the target is stored verbatim, never resolved here. */

@@ -9,13 +9,14 @@
  *
  * Handlers never wait on anything slow (a FUSE request blocks a kernel thread and the caller;
  * fuse-native times out after 15 s). The only wait is the bounded one in the write gate. The hot
- * read paths (getattr, open, read, release, readdir) make their one syscall on the backing file
- * synchronously: every request already crosses from a libfuse thread to the JS thread and back,
+ * read paths (getattr, open, read, release, readdir) and the one-syscall metadata mutations (create,
+ * unlink, rmdir, rename) make their syscall on the backing file synchronously: every request
+ * already crosses from a libfuse thread to the JS thread and back,
  * and a thread-pool call adds two more thread wake-ups (measured: ~50 µs of ~230 µs per
  * open + read + close on this 2-core VM). That is safe only because the backing directory is never
  * one of the daemon's own mounts and these paths were resolved through the mount by the kernel
  * (symlinks included); open adds O_NOFOLLOW so a file swapped for a symlink behind the mount's
- * back is refused, not followed. Mutations, fsync and everything that may wait stay asynchronous.
+ * back is refused, not followed. Writes, fsync and everything that may wait stay asynchronous.
  *
  * fuse-native call conventions (checked against its index.js / fuse-native.c 2.2.6; docs/fuse.md):
  *  - callbacks take a negative errno or 0 first; read/write answer the byte count in that slot;
