@@ -353,19 +353,9 @@ async function requestCosts() {
 }
 
 const t0all = Date.now();
-let exitCode = 0;
-if (args.includes('--requests')) {
-  try {
-    await requestCosts();
-  } catch (err) {
-    console.error(`bench failed: ${err.stack ?? err}`);
-    exitCode = 1;
-  } finally {
-    await cleanup();
-  }
-  process.exit(exitCode);
-}
-try {
+
+/** The workloads on native, jjfs (and variants) and bindfs, printed as one table. */
+async function fullBench() {
   const targets = [];
   const nativeDir = path.join(root, 'native');
   fs.mkdirSync(nativeDir);
@@ -444,6 +434,11 @@ try {
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const r of rows) console.log(line(r));
   console.log(`total bench time ${((Date.now() - t0all) / 1000).toFixed(0)} s`);
+}
+
+let exitCode = 0;
+try {
+  await (args.includes('--requests') ? requestCosts() : fullBench());
 } catch (err) {
   console.error(`bench failed: ${err.stack ?? err}`);
   exitCode = 1;

@@ -323,7 +323,7 @@ NAPI_METHOD(jjfs_caller_pid) {`,
   },
   {
     // getattr (LOOKUP and GETATTR) answered on the FUSE thread while the JS side allows it
-    // (src/fs/mount.ts, "getattr without the JS thread"): an lstat of the backing path, shaped as
+    // (src/fs/mount.ts, "getattr and readdir without the JS thread"): an lstat of the backing path, shaped as
     // the JS getattr shapes it (inode, device numbers to 32 bits as fuse-native's stat array
     // carries them; nlink at least 1), `.jj` at the root absent. The in-flight count is raised
     // BEFORE the flag is read and the JS side clears the flag BEFORE it reads the count (both
@@ -334,6 +334,21 @@ NAPI_METHOD(jjfs_caller_pid) {`,
     name: 'getattr: answered on the FUSE thread when allowed',
     find: `  if (implemented[op_getattr]) ops.getattr = fuse_native_getattr;`,
     replace: `  if (implemented[op_getattr]) ops.getattr = jjfs_getattr;`,
+  },
+  {
+    name: 'readdir: answered on the FUSE thread when allowed',
+    find: `  if (implemented[op_readdir]) ops.readdir = fuse_native_readdir;`,
+    replace: `  if (implemented[op_readdir]) ops.readdir = jjfs_readdir;`,
+  },
+  {
+    name: 'readdir: the handler in front',
+    find: `static fuse_thread_locals_t* get_thread_locals () {`,
+    replace: `static int jjfs_readdir (const char *path, void *buf, fuse_fill_dir_t filler, off_t offset, struct fuse_file_info *info) {
+  int fast = jjfs_fast_readdir(path, buf, filler);
+  return fast != 1 ? fast : fuse_native_readdir(path, buf, filler, offset, info);
+}
+
+static fuse_thread_locals_t* get_thread_locals () {`,
   },
   {
     name: 'getattr: the handler in front',
@@ -348,24 +363,40 @@ FUSE_METHOD(fgetattr, 2, 1,`,
   {
     name: 'getattr: the FUSE-thread answer',
     find: `#define populate_stat(ints, st) jjfs_populate_stat(ints, ints##_len, st)`,
-    replace: `/* 0 or -errno when answered here, 1 when JS must answer (see the getattr patch). */
-static int jjfs_fast_getattr (const char *path, struct stat *st) {
+    replace: `/* Enters the FUSE-thread answer for path (see the getattr patch): ft with full set to the backing
+   path and the in-flight count raised, or NULL when JS must answer. jjfs_fast_leave(ft) after. */
+static fuse_thread_t *jjfs_fast_enter (const char *path, char *full, size_t full_size) {
   fuse_thread_t *ft = (fuse_thread_t *) fuse_get_context()->private_data;
-  if (ft == NULL || ft->jjfs_root_len == 0) return 1;
+  if (ft == NULL || ft->jjfs_root_len == 0) return NULL;
   size_t len = strlen(path);
-  if (ft->jjfs_root_len + len >= sizeof(ft->jjfs_root)) return 1;
-  if (strncmp(path, "/.jj", 4) == 0 && (path[4] == '\\0' || path[4] == '/')) return -ENOENT;
+  if (ft->jjfs_root_len + len >= full_size) return NULL;
   __atomic_add_fetch(&ft->jjfs_inflight, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&ft->jjfs_fast, __ATOMIC_SEQ_CST) != 1) {
     __atomic_sub_fetch(&ft->jjfs_inflight, 1, __ATOMIC_SEQ_CST);
-    return 1;
+    return NULL;
   }
-  char full[sizeof(ft->jjfs_root)];
   memcpy(full, ft->jjfs_root, ft->jjfs_root_len);
   if (len == 1 && path[0] == '/') full[ft->jjfs_root_len] = '\\0';
   else memcpy(full + ft->jjfs_root_len, path, len + 1);
-  int res = lstat(full, st) == 0 ? 0 : -errno;
+  return ft;
+}
+
+static void jjfs_fast_leave (fuse_thread_t *ft) {
   __atomic_sub_fetch(&ft->jjfs_inflight, 1, __ATOMIC_SEQ_CST);
+}
+
+static int jjfs_is_dotjj (const char *path) {
+  return strncmp(path, "/.jj", 4) == 0 && (path[4] == '\\0' || path[4] == '/');
+}
+
+/* 0 or -errno when answered here, 1 when JS must answer (see the getattr patch). */
+static int jjfs_fast_getattr (const char *path, struct stat *st) {
+  if (jjfs_is_dotjj(path)) return -ENOENT;
+  char full[4096];
+  fuse_thread_t *ft = jjfs_fast_enter(path, full, sizeof(full));
+  if (ft == NULL) return 1;
+  int res = lstat(full, st) == 0 ? 0 : -errno;
+  jjfs_fast_leave(ft);
   if (res == 0) {
     st->st_ino = (uint32_t) st->st_ino;
     if (st->st_ino == 0) st->st_ino = 1;
@@ -373,6 +404,50 @@ static int jjfs_fast_getattr (const char *path, struct stat *st) {
     st->st_rdev = (uint32_t) st->st_rdev;
     if (st->st_nlink == 0) st->st_nlink = 1;
   }
+  return res;
+}
+
+/* readdir the same way, as the JS readdir lists (src/fs/ops-lookup.ts): every entry with its
+   32-bit inode number and type, .jj left out at the root, .. of the root being the root. An
+   entry of unknown type is lstat'ed, and left out if it is gone by then. */
+static int jjfs_fast_readdir (const char *path, void *buf, fuse_fill_dir_t filler) {
+  if (jjfs_is_dotjj(path)) return -ENOENT;
+  char full[4096];
+  fuse_thread_t *ft = jjfs_fast_enter(path, full, sizeof(full));
+  if (ft == NULL) return 1;
+  int root = path[0] == '/' && path[1] == '\\0';
+  DIR *dir = opendir(full);
+  if (dir == NULL) {
+    int res = -errno;
+    jjfs_fast_leave(ft);
+    return res;
+  }
+  struct stat self;
+  int res = fstat(dirfd(dir), &self) == 0 ? 0 : -errno;
+  struct dirent *e;
+  while (res == 0) {
+    errno = 0;
+    e = readdir(dir);
+    if (e == NULL) {
+      res = -errno;
+      break;
+    }
+    if (root && strcmp(e->d_name, ".jj") == 0) continue;
+    struct stat st;
+    memset(&st, 0, sizeof(st));
+    if (e->d_type == DT_UNKNOWN) {
+      if (fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    } else {
+      st.st_ino = e->d_ino;
+      st.st_mode = (mode_t) e->d_type << 12; /* DTTOIF */
+    }
+    if (root && strcmp(e->d_name, "..") == 0) st.st_ino = self.st_ino;
+    st.st_ino = (uint32_t) st.st_ino;
+    if (st.st_ino == 0) st.st_ino = 1;
+    if (filler(buf, e->d_name, &st, 0) == 1) break;
+  }
+  closedir(dir);
+  jjfs_fast_leave(ft);
   return res;
 }
 

@@ -1,14 +1,15 @@
 /**
- * getattr answered on the FUSE thread (src/fs/mount.ts, "getattr without the JS thread"): while
- * the mount's JS thread is blocked, a stat through the mount still answers — exactly what the JS
- * getattr would (the backing file's attributes, `.jj` absent) — and while the write gate is held
- * it does not (lookups wait for jj, as they always did).
+ * getattr and readdir answered on the FUSE thread (src/fs/mount.ts, "getattr and readdir without
+ * the JS thread"): while the mount's JS thread is blocked, a stat or a listing through the mount
+ * still answers — exactly what the JS handlers would (the backing file's attributes; every entry
+ * with its inode number and type; `.jj` absent) — and while the write gate is held it does not
+ * (lookups and listings wait for jj, as they always did).
  */
 import fs from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { serveMount, type ServedMount } from './helpers/serve-harness.js';
+import { serveMount, sh, type ServedMount } from './helpers/serve-harness.js';
 
 /** Resolves with how `p` settled, or 'pending' if it has not by the time `other` settles. */
 async function settledBefore<T>(p: Promise<T>, other: Promise<unknown>): Promise<'resolved' | 'rejected' | 'pending'> {
@@ -19,7 +20,7 @@ async function settledBefore<T>(p: Promise<T>, other: Promise<unknown>): Promise
   return Promise.race([state, other.then(() => 'pending' as const)]);
 }
 
-describe('getattr off the JS thread', () => {
+describe('getattr and readdir off the JS thread', () => {
   let m: ServedMount;
   beforeEach(async () => {
     // No kernel caches (the serve-mount default): every stat below reaches the FUSE server.
@@ -53,15 +54,38 @@ describe('getattr off the JS thread', () => {
     await done;
   });
 
-  it('is not used while the write gate is held: a lookup waits for the release', async () => {
+  it('lists a directory while the JS thread is blocked: names, inode numbers and types as the backing has them', async () => {
+    fs.mkdirSync(B('sub'));
+    fs.writeFileSync(B('file.txt'), 'x');
+    fs.symlinkSync('file.txt', B('link'));
+    const { done } = await m.busy(5_000);
+    const listing = readdir(m.mnt, { withFileTypes: true });
+    expect(await settledBefore(listing, done)).toBe('resolved');
+    const entries = await listing;
+    expect(entries.map((e) => e.name).sort()).toEqual(['file.txt', 'link', 'sub']); // no .jj
+    const kind = (e: { isDirectory(): boolean; isSymbolicLink(): boolean; isFile(): boolean }): string =>
+      e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'link' : e.isFile() ? 'file' : 'other';
+    expect(Object.fromEntries(entries.map((e) => [e.name, kind(e)]))).toEqual({ 'file.txt': 'file', link: 'link', sub: 'dir' });
+    await done;
+    // Inode numbers as readdir reports them (python's scandir: d_ino), against the backing's.
+    const inos = JSON.parse(sh(`python3 -c 'import os,json; print(json.dumps({e.name: e.inode() for e in os.scandir(".")}))'`, m.mnt)) as Record<string, number>;
+    for (const name of ['file.txt', 'link', 'sub']) expect(inos[name], name).toBe(fs.lstatSync(B(name)).ino % 2 ** 32);
+  });
+
+  it('is not used while the write gate is held: a lookup and a listing wait for the release', async () => {
+    fs.mkdirSync(B('d'));
     await m.hold();
     fs.writeFileSync(B('late.txt'), 'written while jj held the gate');
     const seen = stat(M('late.txt'));
-    // The JS thread is free (it answers the server's own commands) and the lookup still waits.
+    const listing = readdir(m.mnt); // the root: no lookup before the READDIR
+    // The JS thread is free (it answers the server's own commands) and both still wait.
     const { done } = await m.busy(0);
     await done;
-    expect(await settledBefore(seen, m.busy(200).then((b) => b.done))).toBe('pending');
+    const later = m.busy(200).then((b) => b.done);
+    expect(await settledBefore(seen, later)).toBe('pending');
+    expect(await settledBefore(listing, later)).toBe('pending');
     await m.release();
     expect((await seen).size).toBe(30);
+    expect((await listing).sort()).toEqual(['d', 'late.txt']);
   });
 });

@@ -59,7 +59,7 @@ export class AnnounceState {
   /**
    * Registers `listener`, told synchronously whenever paths start or stop being pretended about
    * (`pending` leaves or reaches 0); returns its removal. The mount answers getattr on the JS
-   * thread only while something is pretended (mount.ts, "getattr without the JS thread").
+   * thread only while something is pretended (mount.ts, "getattr and readdir without the JS thread").
    */
   onPendingChange(listener: (pending: boolean) => void): () => void {
     this.pendingListeners.add(listener);

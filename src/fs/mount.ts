@@ -62,30 +62,30 @@
  * - Times carry nanoseconds (patched build): git's index matches, the first `git status` after a
  *   mount or a restart re-hashes nothing.
  *
- * ### getattr without the JS thread
+ * ### getattr and readdir without the JS thread
  * Every request fuse-native serves crosses from a libfuse thread to the JS main thread and back
- * (two thread wake-ups, ~100 µs on a 2-core VM). getattr — every LOOKUP and GETATTR, the bulk of a
- * cold `find` or `git status` — is answered on the libfuse thread instead (the patched addon, an
- * lstat of the backing path shaped exactly as the JS getattr shapes it) while nothing needs the JS
- * side: the write gate is open (a hold stops it first and waits for the lstats already running,
- * MountGate.setBypass) and the announcer pretends nothing about any path (its pretences are for
- * the notifier, whose pid only the JS side checks). The mount and the backing directory are the
- * JS getattr's rules otherwise: `.jj` at the root absent.
+ * (~140 µs against ~25 µs answered on the libfuse thread: bench/fuse-bench.mjs --requests).
+ * getattr — every LOOKUP and GETATTR, the bulk of a cold `find` or `git status` — and readdir are
+ * answered on the libfuse thread instead (the patched addon: an lstat, or a listing, of the
+ * backing path shaped exactly as the JS handlers shape them, `.jj` at the root absent) while
+ * nothing needs the JS side: the write gate is open (a hold stops them first and waits for the
+ * calls already running, MountGate.setBypass) and the announcer pretends nothing about any path
+ * (its pretences are for the notifier, whose pid only the JS side checks).
  *
  * Writes through a stale handle: jj's rewrites happen inside the write gate (write-gate.ts); after
  * each release the gate's generation moves, and the first read/write on an older handle compares
  * its inode with the path's and reopens the path if jj replaced the file (ops-files.ts).
  *
  * What is left: readdir is never cached (libfuse 2.9 cannot say FOPEN_CACHE_DIR); every name of a
- * mount is dropped at every jj round while agents write; and every request but getattr pays
+ * mount is dropped at every jj round while agents write; and every request but getattr and readdir pays
  * fuse-native's dispatch: kernel → libfuse thread → JS main thread → back (the hot read paths no
  * longer add a libuv pool hop: passthrough.ts).
  *
  * Cost against the native directory and bindfs (bench/fuse-bench.mjs --runs 3 --variants, one run
- * on 2026-12-01 23:52, ms; all rows in README.md, Benchmarks), as daemon mounts run / without
- * caches (`timeouts`) / bindfs: find+stat 10k cold 444 / 498 / 861, hot 73 / 347 / 69; git status
- * 5k cold 134 / 194 / 141, repeated 42 / 121 / 25; read 2,000 small files 626 / 851 / 393; delete
- * them 293 / 425 / 317; first git status after a restart 104 / 120 / 81. One request costs ~20 µs
+ * on 2026-12-02 00:19, ms; all rows in README.md, Benchmarks), as daemon mounts run / without
+ * caches (`timeouts`) / bindfs: find+stat 10k cold 472 / 503 / 894, hot 59 / 329 / 63; git status
+ * 5k cold 129 / 175 / 169, repeated 30 / 125 / 26; read 2,000 small files 658 / 881 / 354; delete
+ * them 310 / 416 / 312; first git status after a restart 84 / 119 / 81. One request costs ~25 µs
  * on the libfuse thread and ~140 µs through the JS thread (--requests).
  */
 import path from 'node:path';
@@ -302,8 +302,8 @@ export class FuseMount {
   }
 
   /**
-   * getattr without the JS thread (see "getattr without the JS thread" above): allowed while the
-   * gate is open and the announcer pretends nothing. Returns what turns it off for good.
+   * getattr and readdir without the JS thread (see above): allowed while the gate is open and the
+   * announcer pretends nothing. Returns what turns it off for good.
    */
   private answerGetattrNatively(fuse: FuseInstance): (() => void) | undefined {
     const { backingDir, gate, announce } = this.opts;

@@ -31,7 +31,7 @@ export interface MountGateOptions {
 
 /**
  * Something outside the JS thread that answers lookups while the gate is open: the FUSE-thread
- * getattr of the patched fuse-native (mount.ts, "getattr without the JS thread").
+ * getattr of the patched fuse-native (mount.ts, "getattr and readdir without the JS thread").
  */
 export interface GateBypass {
   /** Stops answering (the gate is closing); returns how many answers are still running. */
