@@ -474,8 +474,8 @@ static int jjfs_fast_readdir (const char *path, void *buf, fuse_fill_dir_t fille
   char mnt[1024];`,
     replace: `  struct fuse_chan *ch;
   int jjfs_notify_fd; /* jjfs: dup of the channel fd, > 0 while mounted */
-  int jjfs_fast; /* jjfs: 1 while getattr may be answered on the FUSE thread (atomic) */
-  int jjfs_inflight; /* jjfs: getattrs being answered there now (atomic) */
+  int jjfs_fast; /* jjfs: 1 while getattr and readdir may be answered on the FUSE thread (atomic) */
+  int jjfs_inflight; /* jjfs: getattr/readdir calls being answered there now (atomic) */
   size_t jjfs_root_len; /* jjfs: length of jjfs_root; 0 = never answer there */
   char jjfs_root[4096]; /* jjfs: the backing directory */
   char mnt[1024];`,
@@ -561,7 +561,7 @@ NAPI_METHOD(jjfs_list_dir) {
   return out;
 }
 
-/* Sets the backing directory getattr may be answered from on the FUSE thread (flag still down). */
+/* Sets the backing directory getattr and readdir may be answered from on the FUSE thread (flag still down). */
 NAPI_METHOD(jjfs_fast_root) {
   NAPI_ARGV(2)
   NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
@@ -576,7 +576,7 @@ NAPI_METHOD(jjfs_fast_root) {
   NAPI_RETURN_INT32(result)
 }
 
-/* Raises (1) or lowers (0) the flag; answers how many FUSE-thread getattrs are running after it. */
+/* Raises (1) or lowers (0) the flag; answers how many FUSE-thread answers are running after it. */
 NAPI_METHOD(jjfs_fast_allow) {
   NAPI_ARGV(2)
   NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)

@@ -74,15 +74,15 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean, sys?: NativeSyscalls)
       return sys.incEpoch(thread);
     }
 
-    /** {@inheritDoc FuseInstance.serveGetattrFrom} */
-    serveGetattrFrom(root: string): number {
+    /** {@inheritDoc FuseInstance.serveFromFuseThread} */
+    serveFromFuseThread(root: string): number {
       const thread = (this as unknown as { _thread?: Buffer | null })._thread;
       if (!sys || !thread) return Base.ENOSYS;
       return sys.fastRoot(thread, root);
     }
 
-    /** {@inheritDoc FuseInstance.allowNativeGetattr} */
-    allowNativeGetattr(on: boolean): number {
+    /** {@inheritDoc FuseInstance.allowFuseThreadAnswers} */
+    allowFuseThreadAnswers(on: boolean): number {
       const thread = (this as unknown as { _thread?: Buffer | null })._thread;
       if (!sys || !thread) return 0;
       return sys.fastAllow(thread, on ? 1 : 0);

@@ -64,7 +64,7 @@ export interface NativeSyscalls {
    * type1, ...); or -errno.
    */
   listDir(path: string): [names: string[], info: number[]] | number;
-  /** Sets the backing directory getattr may be answered from on the FUSE thread: 0, or -errno. */
+  /** Sets the backing directory getattr and readdir may be answered from on the FUSE thread: 0, or -errno. */
   fastRoot(thread: Buffer, root: string): number;
   /** Allows (1) or stops (0) those answers; returns how many are running after the change. */
   fastAllow(thread: Buffer, on: number): number;
@@ -155,12 +155,12 @@ export interface FuseInstance {
    */
   invalidateRootAttributes(): number;
   /**
-   * Lets getattr of this mount be answered on the FUSE thread, from `root`, whenever
-   * {@link allowNativeGetattr} says so (patched build): 0, else a negative errno.
+   * Lets getattr and readdir of this mount be answered on the FUSE thread, from `root`, whenever
+   * {@link allowFuseThreadAnswers} says so (patched build): 0, else a negative errno.
    */
-  serveGetattrFrom(root: string): number;
-  /** Allows or stops FUSE-thread getattr answers; returns how many are running after the change. */
-  allowNativeGetattr(on: boolean): number;
+  serveFromFuseThread(root: string): number;
+  /** Allows or stops FUSE-thread answers; returns how many are running after the change. */
+  allowFuseThreadAnswers(on: boolean): number;
 }
 
 /** Errno constants fuse-native exposes (negative values). The ones jjfs uses. */

@@ -199,7 +199,7 @@ export class FuseMount {
   private isMounted = false;
   private cache: CacheMode = 'timeouts';
   private stopInvalidating: (() => void) | undefined;
-  private stopNativeGetattr: (() => void) | undefined;
+  private stopFuseThreadAnswers: (() => void) | undefined;
 
   constructor(opts: FuseMountOptions) {
     this.opts = { ...opts, mountPath: path.resolve(opts.mountPath), backingDir: path.resolve(opts.backingDir) };
@@ -264,7 +264,7 @@ export class FuseMount {
     // Every release of a jj rewrite (and every replay the announcer prepares) drops the kernel's
     // cached names, before waiting lookups are let through (write-gate.ts).
     if (mode === 'invalidated') this.stopInvalidating = gate.onNamesChanged(() => this.dropNames());
-    if (binding.syscalls) this.stopNativeGetattr = this.answerGetattrNatively(fuse);
+    if (binding.syscalls) this.stopFuseThreadAnswers = this.answerOnFuseThread(fuse);
     this.isMounted = true;
     this.log.info('mounted', { mountPath, backingDir, readOnly: readOnly === true || refuseWrites === true, kernelCache: mode });
   }
@@ -305,16 +305,16 @@ export class FuseMount {
    * getattr and readdir without the JS thread (see above): allowed while the gate is open and the
    * announcer pretends nothing. Returns what turns it off for good.
    */
-  private answerGetattrNatively(fuse: FuseInstance): (() => void) | undefined {
+  private answerOnFuseThread(fuse: FuseInstance): (() => void) | undefined {
     const { backingDir, gate, announce } = this.opts;
-    const rooted = fuse.serveGetattrFrom(backingDir);
+    const rooted = fuse.serveFromFuseThread(backingDir);
     if (rooted !== 0) {
-      this.log.warn('getattr stays on the JS thread', { mountPath: this.opts.mountPath, answer: rooted });
+      this.log.warn('getattr and readdir stay on the JS thread', { mountPath: this.opts.mountPath, answer: rooted });
       return undefined;
     }
     let gateOpen = false;
     let pretending = (announce?.pending ?? 0) > 0;
-    const apply = (): number => fuse.allowNativeGetattr(gateOpen && !pretending);
+    const apply = (): number => fuse.allowFuseThreadAnswers(gateOpen && !pretending);
     // A hold stops the answers before it drains; the pretence stops them before the notifier is
     // told to replay (both synchronous, on this thread, ahead of what they guard).
     gate.setBypass({
@@ -356,8 +356,8 @@ export class FuseMount {
     // No invalidation from here on: the connection is going away.
     this.stopInvalidating?.();
     this.stopInvalidating = undefined;
-    this.stopNativeGetattr?.();
-    this.stopNativeGetattr = undefined;
+    this.stopFuseThreadAnswers?.();
+    this.stopFuseThreadAnswers = undefined;
     await new Promise<void>((resolve, reject) => {
       fuse.unmount((err) => (err ? reject(err) : resolve()));
     });
