@@ -502,16 +502,18 @@ static int jjfs_fast_readdir (const char *path, void *buf, fuse_fill_dir_t fille
   {
     name: 'export the epoch notification',
     find: `NAPI_METHOD(jjfs_caller_uid) {`,
-    replace: `NAPI_METHOD(jjfs_inc_epoch) {
+    replace: `/* Writes one notification to the mount's connection: the bytes the kernel took, or -errno. */
+static int32_t jjfs_notify (fuse_thread_t *ft, size_t ft_len, const void *out, size_t size) {
+  if (ft_len < sizeof(fuse_thread_t) || ft->mounted <= 0 || ft->jjfs_notify_fd <= 0) return -ENOTCONN;
+  ssize_t n = write(ft->jjfs_notify_fd, out, size);
+  return n < 0 ? -errno : (int32_t) n;
+}
+
+NAPI_METHOD(jjfs_inc_epoch) {
   NAPI_ARGV(1)
   NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
-  int32_t result = -ENOTCONN;
-  if (ft_len >= sizeof(fuse_thread_t) && ft->mounted > 0 && ft->jjfs_notify_fd > 0) {
-    struct { uint32_t len; int32_t error; uint64_t unique; } out = { 16, 8 /* FUSE_NOTIFY_INC_EPOCH */, 0 };
-    ssize_t n = write(ft->jjfs_notify_fd, &out, sizeof(out));
-    result = n < 0 ? -errno : (int32_t) n;
-  }
-  NAPI_RETURN_INT32(result)
+  struct { uint32_t len; int32_t error; uint64_t unique; } out = { 16, 8 /* FUSE_NOTIFY_INC_EPOCH */, 0 };
+  NAPI_RETURN_INT32(jjfs_notify(ft, ft_len, &out, sizeof(out)))
 }
 
 /* Lists a directory in one call: [names, [ino0, type0, ino1, type1, ...]] (the low 32 bits of
@@ -592,15 +594,10 @@ NAPI_METHOD(jjfs_fast_allow) {
 NAPI_METHOD(jjfs_inval_root_attrs) {
   NAPI_ARGV(1)
   NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
-  int32_t result = -ENOTCONN;
-  if (ft_len >= sizeof(fuse_thread_t) && ft->mounted > 0 && ft->jjfs_notify_fd > 0) {
-    /* FUSE_NOTIFY_INVAL_INODE (2) for node 1, the root (fixed in every FUSE file system), with a
-       negative offset: the kernel drops the root's cached attributes and no page. Takes no lock. */
-    struct { uint32_t len; int32_t error; uint64_t unique; uint64_t ino; int64_t off; int64_t len_; } out = { 40, 2, 0, 1, -1, 0 };
-    ssize_t n = write(ft->jjfs_notify_fd, &out, sizeof(out));
-    result = n < 0 ? -errno : (int32_t) n;
-  }
-  NAPI_RETURN_INT32(result)
+  /* FUSE_NOTIFY_INVAL_INODE (2) for node 1, the root (fixed in every FUSE file system), with a
+     negative offset: the kernel drops the root's cached attributes and no page. Takes no lock. */
+  struct { uint32_t len; int32_t error; uint64_t unique; uint64_t ino; int64_t off; int64_t len_; } out = { 40, 2, 0, 1, -1, 0 };
+  NAPI_RETURN_INT32(jjfs_notify(ft, ft_len, &out, sizeof(out)))
 }
 
 NAPI_METHOD(jjfs_caller_uid) {`,

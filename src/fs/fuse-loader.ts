@@ -66,33 +66,33 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean, sys?: NativeSyscalls)
       fuseOptionList(opts); // validate now, not at mount time
     }
 
+    /**
+     * Calls `call` with fuse-native's per-mount thread state (set while mounted; the addon checks
+     * it is mounted), or answers `otherwise` without the patched build or before mounting.
+     */
+    private withThread(otherwise: number, call: (s: NativeSyscalls, thread: Buffer) => number): number {
+      const thread = (this as unknown as { _thread?: Buffer | null })._thread;
+      return sys && thread ? call(sys, thread) : otherwise;
+    }
+
     /** {@inheritDoc FuseInstance.invalidateNames} */
     invalidateNames(): number {
-      // fuse-native's per-mount thread state (set while mounted); the addon checks it is mounted.
-      const thread = (this as unknown as { _thread?: Buffer | null })._thread;
-      if (!sys || !thread) return Base.ENOSYS;
-      return sys.incEpoch(thread);
-    }
-
-    /** {@inheritDoc FuseInstance.serveFromFuseThread} */
-    serveFromFuseThread(root: string): number {
-      const thread = (this as unknown as { _thread?: Buffer | null })._thread;
-      if (!sys || !thread) return Base.ENOSYS;
-      return sys.fastRoot(thread, root);
-    }
-
-    /** {@inheritDoc FuseInstance.allowFuseThreadAnswers} */
-    allowFuseThreadAnswers(on: boolean): number {
-      const thread = (this as unknown as { _thread?: Buffer | null })._thread;
-      if (!sys || !thread) return 0;
-      return sys.fastAllow(thread, on ? 1 : 0);
+      return this.withThread(Base.ENOSYS, (s, t) => s.incEpoch(t));
     }
 
     /** {@inheritDoc FuseInstance.invalidateRootAttributes} */
     invalidateRootAttributes(): number {
-      const thread = (this as unknown as { _thread?: Buffer | null })._thread;
-      if (!sys || !thread) return Base.ENOSYS;
-      return sys.invalRootAttrs(thread);
+      return this.withThread(Base.ENOSYS, (s, t) => s.invalRootAttrs(t));
+    }
+
+    /** {@inheritDoc FuseInstance.serveFromFuseThread} */
+    serveFromFuseThread(root: string): number {
+      return this.withThread(Base.ENOSYS, (s, t) => s.fastRoot(t, root));
+    }
+
+    /** {@inheritDoc FuseInstance.allowFuseThreadAnswers} */
+    allowFuseThreadAnswers(on: boolean): number {
+      return this.withThread(0, (s, t) => s.fastAllow(t, on ? 1 : 0));
     }
 
     /** Overrides fuse-native: builds the whole `-o` list from MountOptions. */
