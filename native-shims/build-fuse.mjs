@@ -89,6 +89,14 @@ const PATCHES = [
   struct fuse *fuse = fuse_new(ch, &args, &ops, sizeof(struct fuse_operations), ft);`,
   },
   {
+    // dup3 (src/fs/mount.ts, "Open files on the FUSE thread"): glibc declares it with _GNU_SOURCE,
+    // which must come before the first system header.
+    name: 'declare GNU extensions',
+    find: `#define FUSE_USE_VERSION 29`,
+    replace: `#define _GNU_SOURCE
+#define FUSE_USE_VERSION 29`,
+  },
+  {
     name: 'include fcntl.h',
     find: `#include <unistd.h>`,
     replace: `#include <unistd.h>
@@ -341,6 +349,56 @@ NAPI_METHOD(jjfs_caller_pid) {`,
     replace: `  if (implemented[op_readdir]) ops.readdir = jjfs_readdir;`,
   },
   {
+    // Read-only opens, their reads, fsyncs and releases answered on the FUSE thread (src/fs/mount.ts,
+    // "Open files on the FUSE thread"). An open is answered there under the same flag and
+    // in-flight count as getattr; its handle number has bit 31 set (the JS table's stay below it,
+    // src/fs/handles.ts), so every later request on it is recognised and never reaches JS, which
+    // does not know it. Everything else goes to fuse-native's handlers as before.
+    name: 'open files: the handlers installed',
+    find: `  if (implemented[op_open]) ops.open = fuse_native_open;`,
+    replace: `  if (implemented[op_open]) ops.open = jjfs_open;`,
+  },
+  {
+    name: 'open files: read installed',
+    find: `  if (implemented[op_read]) ops.read = fuse_native_read;`,
+    replace: `  if (implemented[op_read]) ops.read = jjfs_read;`,
+  },
+  {
+    name: 'open files: release installed',
+    find: `  if (implemented[op_release]) ops.release = fuse_native_release;`,
+    replace: `  if (implemented[op_release]) ops.release = jjfs_release;`,
+  },
+  {
+    name: 'open files: fsync installed',
+    find: `  if (implemented[op_fsync]) ops.fsync = fuse_native_fsync;`,
+    replace: `  if (implemented[op_fsync]) ops.fsync = jjfs_fsync;`,
+  },
+  {
+    name: 'open files: the handlers in front',
+    find: `static fuse_thread_locals_t* get_thread_locals () {`,
+    replace: `static int jjfs_open (const char *path, struct fuse_file_info *info) {
+  int fast = jjfs_fast_open(path, info);
+  return fast != 1 ? fast : fuse_native_open(path, info);
+}
+
+static int jjfs_read (const char *path, char *buf, size_t len, off_t offset, struct fuse_file_info *info) {
+  if (info != NULL && (info->fh & JJFS_FH_BIT) != 0) return jjfs_file_read(path, buf, len, offset, info->fh);
+  return fuse_native_read(path, buf, len, offset, info);
+}
+
+static int jjfs_fsync (const char *path, int datasync, struct fuse_file_info *info) {
+  if (info != NULL && (info->fh & JJFS_FH_BIT) != 0) return jjfs_file_fsync(path, datasync, info->fh);
+  return fuse_native_fsync(path, datasync, info);
+}
+
+static int jjfs_release (const char *path, struct fuse_file_info *info) {
+  if (info != NULL && (info->fh & JJFS_FH_BIT) != 0) return jjfs_file_release(info->fh);
+  return fuse_native_release(path, info);
+}
+
+static fuse_thread_locals_t* get_thread_locals () {`,
+  },
+  {
     name: 'readdir: the handler in front',
     find: `static fuse_thread_locals_t* get_thread_locals () {`,
     replace: `static int jjfs_readdir (const char *path, void *buf, fuse_fill_dir_t filler, off_t offset, struct fuse_file_info *info) {
@@ -451,6 +509,192 @@ static int jjfs_fast_readdir (const char *path, void *buf, fuse_fill_dir_t fille
   return res;
 }
 
+/* Pages kept across opens (src/fs/ops-files.ts, "Page cache"): per backing path, the device,
+   inode, size, mtime and ctime the file had at its previous open. One table for the process,
+   used by opens on the FUSE thread and by the JS open alike (a backing path belongs to one
+   mount); emptied when it reaches JJFS_PAGE_MAX paths (memory bound; an empty table only costs
+   one more read of each file). */
+#define JJFS_PAGE_BUCKETS 16384
+#define JJFS_PAGE_MAX 50000
+typedef struct jjfs_page_sig {
+  struct jjfs_page_sig *next;
+  uint64_t hash;
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime;
+  struct timespec ctime;
+  char path[];
+} jjfs_page_sig_t;
+static pthread_mutex_t jjfs_pages_mut = PTHREAD_MUTEX_INITIALIZER;
+static jjfs_page_sig_t *jjfs_pages[JJFS_PAGE_BUCKETS];
+static size_t jjfs_pages_count = 0;
+
+static int jjfs_same_time (const struct timespec *a, const struct timespec *b) {
+  return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* 1 when the kernel may keep the pages cached for the file at full, now open as fd: it is the
+   file, unchanged, it was at the previous open of full. Records what it is now otherwise. */
+static int jjfs_keep_pages (const char *full, int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+  uint64_t hash = 1469598103934665603ULL; /* FNV-1a */
+  for (const char *c = full; *c != '\\0'; c++) hash = (hash ^ (unsigned char) *c) * 1099511628211ULL;
+  int keep = 0;
+  pthread_mutex_lock(&jjfs_pages_mut);
+  jjfs_page_sig_t *e = jjfs_pages[hash % JJFS_PAGE_BUCKETS];
+  while (e != NULL && (e->hash != hash || strcmp(e->path, full) != 0)) e = e->next;
+  if (e != NULL && e->dev == st.st_dev && e->ino == st.st_ino && e->size == st.st_size &&
+      jjfs_same_time(&e->mtime, &st.st_mtim) && jjfs_same_time(&e->ctime, &st.st_ctim)) {
+    keep = 1;
+  } else {
+    if (e == NULL && jjfs_pages_count >= JJFS_PAGE_MAX) {
+      for (size_t b = 0; b < JJFS_PAGE_BUCKETS; b++) {
+        while (jjfs_pages[b] != NULL) {
+          jjfs_page_sig_t *next = jjfs_pages[b]->next;
+          free(jjfs_pages[b]);
+          jjfs_pages[b] = next;
+        }
+      }
+      jjfs_pages_count = 0;
+    }
+    if (e == NULL) {
+      size_t len = strlen(full);
+      e = malloc(sizeof(jjfs_page_sig_t) + len + 1);
+      if (e != NULL) {
+        memcpy(e->path, full, len + 1);
+        e->hash = hash;
+        e->next = jjfs_pages[hash % JJFS_PAGE_BUCKETS];
+        jjfs_pages[hash % JJFS_PAGE_BUCKETS] = e;
+        jjfs_pages_count++;
+      }
+    }
+    if (e != NULL) {
+      e->dev = st.st_dev;
+      e->ino = st.st_ino;
+      e->size = st.st_size;
+      e->mtime = st.st_mtim;
+      e->ctime = st.st_ctim;
+    }
+  }
+  pthread_mutex_unlock(&jjfs_pages_mut);
+  return keep;
+}
+
+/* Open files on the FUSE thread (src/fs/mount.ts): a read-only open is answered here while getattr
+   would be (same flag and in-flight count, so a hold waits for it), with the open(2) the JS open
+   makes; the handle is a slot of ft->jjfs_files, numbered JJFS_FH_BIT | slot. */
+#define JJFS_FH_BIT 0x80000000u
+#define JJFS_FILES ((int) (sizeof(((fuse_thread_t *) 0)->jjfs_free) / sizeof(int)))
+
+static int jjfs_fast_open (const char *path, struct fuse_file_info *info) {
+  if (info == NULL || (info->flags & O_ACCMODE) != O_RDONLY || (info->flags & O_TRUNC) != 0 || jjfs_is_dotjj(path)) return 1;
+  char full[4096];
+  fuse_thread_t *ft = jjfs_fast_enter(path, full, sizeof(full));
+  if (ft == NULL) return 1;
+  int slot = -1;
+  uv_mutex_lock(&ft->jjfs_files_mut);
+  if (ft->jjfs_nfree > 0) slot = ft->jjfs_free[--ft->jjfs_nfree];
+  uv_mutex_unlock(&ft->jjfs_files_mut);
+  if (slot < 0) {
+    jjfs_fast_leave(ft);
+    return 1;
+  }
+  /* Read before opening, as the JS open does: a hold released in between makes the first read
+     check the file rather than trust it. */
+  uint32_t gen = __atomic_load_n(&ft->jjfs_gen, __ATOMIC_SEQ_CST);
+  /* As the JS open passes them (src/fs/ops-files.ts, PASS_FLAGS), close-on-exec as Node opens
+     every descriptor (jj runs as a child of this process), never following a symlink: the kernel
+     resolved every link on the way here. */
+  int flags = O_RDONLY | (info->flags & (O_APPEND | O_SYNC | O_DSYNC | O_NOFOLLOW)) | O_NOFOLLOW;
+  int fd = open(full, flags | O_CLOEXEC);
+  int res = fd < 0 ? -errno : 0;
+  if (fd >= 0) {
+    ft->jjfs_files[slot].fd = fd;
+    ft->jjfs_files[slot].flags = flags;
+    __atomic_store_n(&ft->jjfs_files[slot].gen, gen, __ATOMIC_SEQ_CST);
+    info->fh = JJFS_FH_BIT | (uint32_t) slot;
+    info->keep_cache = jjfs_keep_pages(full, fd);
+  }
+  jjfs_fast_leave(ft);
+  if (fd < 0) {
+    uv_mutex_lock(&ft->jjfs_files_mut);
+    ft->jjfs_free[ft->jjfs_nfree++] = slot;
+    uv_mutex_unlock(&ft->jjfs_files_mut);
+  }
+  return res;
+}
+
+/* The descriptor of handle fh, made to name the file at path again if jj replaced it since the
+   handle last checked (the FUSE-thread twin of ensureCurrent in src/fs/ops-files.ts): only after
+   the gate opened again; a path now missing, or not a regular file, keeps the old descriptor. The
+   new file is put under the SAME descriptor number with dup2, which swaps atomically: a read
+   running on another FUSE thread reads the old file or the new one, never a closed or reused
+   descriptor. Returns -1 for a handle that is not ours. */
+static int jjfs_file_fd (fuse_thread_t **out, const char *path, uint64_t fh) {
+  fuse_thread_t *ft = (fuse_thread_t *) fuse_get_context()->private_data;
+  uint64_t slot = fh & ~((uint64_t) JJFS_FH_BIT);
+  if (ft == NULL || slot >= (uint64_t) JJFS_FILES) return -1;
+  *out = ft;
+  int fd = ft->jjfs_files[slot].fd;
+  uint32_t gen = __atomic_load_n(&ft->jjfs_gen, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&ft->jjfs_files[slot].gen, __ATOMIC_SEQ_CST) == gen || path == NULL) return fd;
+  size_t len = strlen(path);
+  if (ft->jjfs_root_len + len < 4096) {
+    char full[4096];
+    memcpy(full, ft->jjfs_root, ft->jjfs_root_len);
+    memcpy(full + ft->jjfs_root_len, path, len + 1);
+    struct stat open_st, now_st;
+    if (fstat(fd, &open_st) == 0 && lstat(full, &now_st) == 0 && S_ISREG(now_st.st_mode) &&
+        (open_st.st_ino != now_st.st_ino || open_st.st_dev != now_st.st_dev)) {
+      int fresh = open(full, ft->jjfs_files[slot].flags | O_CLOEXEC);
+      if (fresh >= 0) {
+        dup3(fresh, fd, O_CLOEXEC);
+        close(fresh);
+      }
+    }
+  }
+  __atomic_store_n(&ft->jjfs_files[slot].gen, gen, __ATOMIC_SEQ_CST);
+  return fd;
+}
+
+/* Reads as the JS read does: short reads looped over (a short answer is end-of-file to the kernel). */
+static int jjfs_file_read (const char *path, char *buf, size_t len, off_t offset, uint64_t fh) {
+  fuse_thread_t *ft;
+  int fd = jjfs_file_fd(&ft, path, fh);
+  if (fd < 0) return -EBADF;
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = pread(fd, buf + got, len - got, offset + (off_t) got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return got > 0 ? (int) got : -errno;
+    if (n == 0) break;
+    got += (size_t) n;
+  }
+  return (int) got;
+}
+
+static int jjfs_file_fsync (const char *path, int datasync, uint64_t fh) {
+  fuse_thread_t *ft;
+  int fd = jjfs_file_fd(&ft, path, fh);
+  if (fd < 0) return -EBADF;
+  return (datasync ? fdatasync(fd) : fsync(fd)) == 0 ? 0 : -errno;
+}
+
+/* The kernel sends RELEASE once no request on the handle is left (it holds the file until its
+   reads are answered), so nothing else uses the slot while it is closed and freed. */
+static int jjfs_file_release (uint64_t fh) {
+  fuse_thread_t *ft = (fuse_thread_t *) fuse_get_context()->private_data;
+  uint64_t slot = fh & ~((uint64_t) JJFS_FH_BIT);
+  if (ft == NULL || slot >= (uint64_t) JJFS_FILES) return 0;
+  close(ft->jjfs_files[slot].fd);
+  uv_mutex_lock(&ft->jjfs_files_mut);
+  ft->jjfs_free[ft->jjfs_nfree++] = (int) slot;
+  uv_mutex_unlock(&ft->jjfs_files_mut);
+  return 0;
+}
+
 #define populate_stat(ints, st) jjfs_populate_stat(ints, ints##_len, st)`,
   },
   {
@@ -478,6 +722,12 @@ static int jjfs_fast_readdir (const char *path, void *buf, fuse_fill_dir_t fille
   int jjfs_inflight; /* jjfs: getattr/readdir calls being answered there now (atomic) */
   size_t jjfs_root_len; /* jjfs: length of jjfs_root; 0 = never answer there */
   char jjfs_root[4096]; /* jjfs: the backing directory */
+  uint32_t jjfs_gen; /* jjfs: bumped (atomic) each time the gate opens: files may have been replaced */
+  int jjfs_files_ready; /* jjfs: the open-file table below is initialised */
+  uv_mutex_t jjfs_files_mut; /* jjfs: guards jjfs_free and jjfs_nfree */
+  int jjfs_nfree; /* jjfs: free slots on the stack below */
+  int jjfs_free[1024]; /* jjfs: stack of free slot numbers */
+  struct { int fd; int flags; uint32_t gen; } jjfs_files[1024]; /* jjfs: files opened on the FUSE thread */
   char mnt[1024];`,
   },
   {
@@ -571,6 +821,13 @@ NAPI_METHOD(jjfs_fast_root) {
   int32_t result = -EINVAL;
   if (ft_len >= sizeof(fuse_thread_t) && root_len > 0 && root_len < sizeof(ft->jjfs_root) - 1024) {
     __atomic_store_n(&ft->jjfs_fast, 0, __ATOMIC_SEQ_CST);
+    if (!ft->jjfs_files_ready) {
+      /* Before the flag is first raised: no open on the FUSE thread has run yet. */
+      uv_mutex_init(&ft->jjfs_files_mut);
+      for (int i = 0; i < JJFS_FILES; i++) ft->jjfs_free[i] = JJFS_FILES - 1 - i;
+      ft->jjfs_nfree = JJFS_FILES;
+      ft->jjfs_files_ready = 1;
+    }
     memcpy(ft->jjfs_root, root, root_len + 1);
     __atomic_store_n(&ft->jjfs_root_len, root_len, __ATOMIC_SEQ_CST);
     result = 0;
@@ -589,6 +846,27 @@ NAPI_METHOD(jjfs_fast_allow) {
     result = __atomic_load_n(&ft->jjfs_inflight, __ATOMIC_SEQ_CST);
   }
   NAPI_RETURN_INT32(result)
+}
+
+/* The gate opened: files opened on the FUSE thread check, at their next read or fsync, that they
+   still name the file at their path (jj may have replaced it). Answers 0. */
+NAPI_METHOD(jjfs_fast_recheck) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
+  int32_t result = -EINVAL;
+  if (ft_len >= sizeof(fuse_thread_t)) {
+    __atomic_add_fetch(&ft->jjfs_gen, 1, __ATOMIC_SEQ_CST);
+    result = 0;
+  }
+  NAPI_RETURN_INT32(result)
+}
+
+/* The JS open's page decision (jjfs_keep_pages): 1 to keep the cached pages of the file at path, open as fd. */
+NAPI_METHOD(jjfs_keep_pages_of) {
+  NAPI_ARGV(2)
+  NAPI_ARGV_UTF8(path, 4096, 0)
+  NAPI_ARGV_INT32(fd, 1)
+  NAPI_RETURN_INT32(path_len < 4095 ? jjfs_keep_pages(path, fd) : 0)
 }
 
 NAPI_METHOD(jjfs_inval_root_attrs) {
@@ -610,7 +888,9 @@ NAPI_METHOD(jjfs_caller_uid) {`,
   NAPI_EXPORT_FUNCTION(jjfs_inval_root_attrs)
   NAPI_EXPORT_FUNCTION(jjfs_list_dir)
   NAPI_EXPORT_FUNCTION(jjfs_fast_root)
-  NAPI_EXPORT_FUNCTION(jjfs_fast_allow)`,
+  NAPI_EXPORT_FUNCTION(jjfs_fast_allow)
+  NAPI_EXPORT_FUNCTION(jjfs_fast_recheck)
+  NAPI_EXPORT_FUNCTION(jjfs_keep_pages_of)`,
   },
   {
     // Pages kept across opens (src/fs/ops-files.ts, "Page cache"): open answers a second value,
@@ -646,7 +926,7 @@ FUSE_METHOD(opendir, 3, 1,`,
     find: `static const uint32_t op_utimens = 12;`,
     replace: `static const uint32_t op_utimens = 12;
 static const uint32_t jjfs_utimens_patch = 1;
-static const uint32_t jjfs_syscalls_patch = 2;
+static const uint32_t jjfs_syscalls_patch = 3;
 static pid_t jjfs_current_pid = 0;
 static uid_t jjfs_current_uid = 0;
 static gid_t jjfs_current_gid = 0;`,

@@ -95,6 +95,11 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean, sys?: NativeSyscalls)
       return this.withThread(0, (s, t) => s.fastAllow(t, on ? 1 : 0));
     }
 
+    /** {@inheritDoc FuseInstance.recheckOpenFiles} */
+    recheckOpenFiles(): number {
+      return this.withThread(Base.ENOSYS, (s, t) => s.fastRecheck(t));
+    }
+
     /** Overrides fuse-native: builds the whole `-o` list from MountOptions. */
     _fuseOptions(): string {
       const list = fuseOptionList(this.jjfsOptions);
@@ -154,6 +159,8 @@ interface RawAddon {
   jjfs_list_dir?: NativeSyscalls['listDir'];
   jjfs_fast_root?: NativeSyscalls['fastRoot'];
   jjfs_fast_allow?: NativeSyscalls['fastAllow'];
+  jjfs_fast_recheck?: NativeSyscalls['fastRecheck'];
+  jjfs_keep_pages_of?: NativeSyscalls['keepPages'];
   jjfs_lsetxattr?: NativeSyscalls['lsetxattr'];
   jjfs_lgetxattr?: NativeSyscalls['lgetxattr'];
   jjfs_llistxattr?: NativeSyscalls['llistxattr'];
@@ -165,14 +172,15 @@ interface RawAddon {
 function nativeSyscalls(raw: RawAddon): NativeSyscalls | undefined {
   const { jjfs_mknod: mknod, jjfs_utimens: utimens, jjfs_caller_uid: callerUid, jjfs_caller_gid: callerGid } = raw;
   const { jjfs_lsetxattr: lsetxattr, jjfs_lgetxattr: lgetxattr, jjfs_llistxattr: llistxattr, jjfs_lremovexattr: lremovexattr } = raw;
-  if (raw.jjfs_syscalls_patch !== 2 || !mknod || !utimens || !callerUid || !callerGid) return undefined;
+  if (raw.jjfs_syscalls_patch !== 3 || !mknod || !utimens || !callerUid || !callerGid) return undefined;
   const { jjfs_inc_epoch: incEpoch, jjfs_inval_root_attrs: invalRootAttrs, jjfs_list_dir: listDir } = raw;
-  const { jjfs_fast_root: fastRoot, jjfs_fast_allow: fastAllow } = raw;
+  const { jjfs_fast_root: fastRoot, jjfs_fast_allow: fastAllow, jjfs_fast_recheck: fastRecheck, jjfs_keep_pages_of: keepPages } = raw;
   if (!lsetxattr || !lgetxattr || !llistxattr || !lremovexattr || !incEpoch || !invalRootAttrs || !listDir) return undefined;
-  if (!fastRoot || !fastAllow) return undefined;
+  if (!fastRoot || !fastAllow || !fastRecheck || !keepPages) return undefined;
   // The caller ids are uid_t/gid_t carried as int32: (uid_t)-1 would read -1, others as they are.
   return {
     mknod, utimens, lsetxattr, lgetxattr, llistxattr, lremovexattr, incEpoch, invalRootAttrs, listDir, fastRoot, fastAllow,
+    fastRecheck, keepPages,
     callerUid: () => callerUid() >>> 0,
     callerGid: () => callerGid() >>> 0,
   };

@@ -68,6 +68,13 @@ export interface NativeSyscalls {
   fastRoot(thread: Buffer, root: string): number;
   /** Allows (1) or stops (0) those answers; returns how many are running after the change. */
   fastAllow(thread: Buffer, on: number): number;
+  /** Makes the files opened on that mount's FUSE thread check their inode at their next use: 0, or -errno. */
+  fastRecheck(thread: Buffer): number;
+  /**
+   * Whether the kernel may keep the cached pages of the backing file `path`, open as `fd`: 1 when
+   * it is exactly the file it was at the previous open of that path (ops-files.ts, "Page cache").
+   */
+  keepPages(path: string, fd: number): number;
   /** uid and gid of the process whose request the running handler serves (read synchronously). */
   callerUid(): number;
   callerGid(): number;
@@ -161,6 +168,12 @@ export interface FuseInstance {
   serveFromFuseThread(root: string): number;
   /** Allows or stops FUSE-thread answers; returns how many are running after the change. */
   allowFuseThreadAnswers(on: boolean): number;
+  /**
+   * Tells the files opened on the FUSE thread (mount.ts, "Open files on the FUSE thread") that jj
+   * may have replaced files: each checks its inode against its path at its next read or fsync.
+   * 0, else a negative errno.
+   */
+  recheckOpenFiles(): number;
 }
 
 /** Errno constants fuse-native exposes (negative values). The ones jjfs uses. */

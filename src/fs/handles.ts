@@ -2,7 +2,9 @@
  * Open-file table of one mount: FUSE file handle number → backing file descriptor.
  *
  * fuse-native stores the number we return from open/create in `fuse_file_info.fh` only when it
- * is non-zero, and passes it back as a uint32, so handle numbers start at 1 and stay below 2^31.
+ * is non-zero, and passes it back as a uint32, so handle numbers start at 1 and stay below 2^31:
+ * numbers from 2^31 up belong to the files the patched addon opens on the FUSE thread (mount.ts,
+ * "Open files on the FUSE thread"), whose requests never reach this table.
  */
 
 /** One open file of the mount. */

@@ -72,13 +72,27 @@
  * calls already running, MountGate.setBypass) and the announcer pretends nothing about any path
  * (its pretences are for the notifier, whose pid only the JS side checks).
  *
+ * ### Open files on the FUSE thread
+ * A read-only open (no O_TRUNC) is answered there too, under the same conditions and the same
+ * in-flight count as getattr (so a hold waits for it): the same open(2) the JS open makes
+ * (O_NOFOLLOW, close-on-exec), the same page decision (a table in the addon both share), and a
+ * handle from the addon's own table, numbered from 2^31 up where the JS table's numbers stay
+ * below (handles.ts). Every later request on such a handle — read, fsync, release — is answered
+ * there as well, whatever the gate (reads and fsyncs on handles were never gated); fgetattr goes to
+ * the JS getattr, by path. Such a handle follows jj's rewrites as a JS handle does: each time the
+ * gate opens the mount bumps the addon's generation (`recheckOpenFiles`), and the next read or
+ * fsync compares the descriptor's inode with the path's and, when jj replaced the file, puts the
+ * new file under the same descriptor number (dup3: a read running meanwhile on another libfuse
+ * thread reads one file or the other, never a closed descriptor). A read on a file opened for
+ * writing, and every write, still goes through the JS thread (writes report to the sync engine).
+ *
  * Writes through a stale handle: jj's rewrites happen inside the write gate (write-gate.ts); after
  * each release the gate's generation moves, and the first read/write on an older handle compares
  * its inode with the path's and reopens the path if jj replaced the file (ops-files.ts).
  *
  * What is left: readdir is never cached (libfuse 2.9 cannot say FOPEN_CACHE_DIR); every name of a
- * mount is dropped at every jj round while agents write; and every request but getattr and readdir pays
- * fuse-native's dispatch: kernel → libfuse thread → JS main thread → back (the hot read paths no
+ * mount is dropped at every jj round while agents write; and every request but getattr, readdir and
+ * the read-only file requests above pays fuse-native's dispatch: kernel → libfuse thread → JS main thread → back (the hot read paths no
  * longer add a libuv pool hop: passthrough.ts).
  *
  * Cost against the native directory and bindfs (bench/fuse-bench.mjs --runs 3 --variants, one run
@@ -324,6 +338,8 @@ export class FuseMount {
       },
       running: apply,
       resume: () => {
+        // Before any answer there may run again: jj may have replaced files under open handles.
+        fuse.recheckOpenFiles();
         gateOpen = true;
         apply();
       },

@@ -77,50 +77,23 @@ function ensureCurrent(ctx: OpsContext, h: Handle, path: string, next: () => voi
   h.reopening.then(next, next);
 }
 
-/** How many files' page signatures a mount remembers before it starts over (memory bound). */
-const MAX_PAGE_SIGNATURES = 50_000;
-
-/**
- * What a file's cached pages were read from: device, inode, size, mtime and ctime of the backing
- * file (nanoseconds). Any change to its bytes changes one of them: jj replaces files (a new
- * inode), every write moves ctime, and a kernel with multigrain timestamps (6.13+, ext4, xfs,
- * btrfs, tmpfs) gives a change after a stat a ctime of its own even within one clock tick.
- */
-function pageSignature(st: fs.BigIntStats): string {
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-}
-
 /** Builds the file-handle operations. */
 export function fileOps(ctx: OpsContext) {
   const { handles, gate, log } = ctx;
   /**
    * Page cache: libfuse drops a file's cached pages at every open unless the open says
    * keep_cache, so by default every open reads the file through us again. Here an open keeps them
-   * when the backing file is exactly what it was at the previous open of the path (same
-   * signature): the pages hold nothing but its bytes (reads since then came from that file;
-   * writes through the mount go through the kernel, which keeps its pages in step, and they move
-   * the signature). Any other open — a new file, one jj replaced, one edited behind the mount —
-   * drops them as before. Needs the patched build (it carries keep_cache to libfuse).
+   * when the backing file is exactly what it was at the previous open of the path: the same
+   * device, inode, size, mtime and ctime (nanoseconds). The pages then hold nothing but its bytes
+   * (reads since then came from that file; writes through the mount go through the kernel, which
+   * keeps its pages in step, and they move ctime). Any other open — a new file, one jj replaced,
+   * one edited behind the mount — drops them as before. Any change to the bytes moves one of the
+   * five: jj replaces files (a new inode), every write moves ctime, and a kernel with multigrain
+   * timestamps (6.13+, ext4, xfs, btrfs, tmpfs) gives a change after a stat a ctime of its own
+   * even within one clock tick. The table lives in the patched addon (one fstat of the open
+   * descriptor, microseconds), shared with the opens answered on the FUSE thread (mount.ts).
    */
-  const pages = new Map<string, string>();
-  const keepPages = (path: string, fd: number): boolean => {
-    if (!ctx.sys) return false;
-    let st: fs.BigIntStats;
-    try {
-      // One fstat of an open descriptor on the backing file system: microseconds, never a wait.
-      st = fs.fstatSync(fd, { bigint: true });
-    } catch {
-      return false;
-    }
-    if (!st.isFile()) return false;
-    const signature = pageSignature(st);
-    const keep = pages.get(path) === signature;
-    if (!keep) {
-      if (pages.size >= MAX_PAGE_SIGNATURES) pages.clear();
-      pages.set(path, signature);
-    }
-    return keep;
-  };
+  const keepPages = (path: string, fd: number): boolean => ctx.sys?.keepPages(ctx.full(path), fd) === 1;
 
   function withHandle(path: string, id: number, cb: (err: number) => void, fn: (h: Handle) => void): void {
     const h = handles.get(id);
