@@ -321,13 +321,12 @@ NAPI_METHOD(jjfs_caller_pid) {`,
     // capabilities from a written file) once a file system has getxattr: through the JS thread
     // that costs 20-30% of small-write throughput (measured: dd 8000 x 4 KiB, 2.5-2.8 s against
     // 1.7-2.4 s). Mounts are nosuid, where file capabilities have no effect, so the mount stores
-    // none: reading says ENODATA right here on the FUSE thread, setting says ENOTSUP.
+    // none: reading says ENODATA right here on the FUSE thread, setting says ENOTSUP. In a handler
+    // of its own in front of fuse-native's, whose first call on each libfuse worker thread sets the
+    // thread up through the JS thread: a write on a fresh worker thread must not wait for JS.
     name: 'getxattr: no file capabilities, answered on the FUSE thread',
-    find: `FUSE_METHOD(getxattr, 4, 1, (const char *path, const char *name, char *value, size_t size), {
-  l->path = path;`,
-    replace: `FUSE_METHOD(getxattr, 4, 1, (const char *path, const char *name, char *value, size_t size), {
-  if (strcmp(name, "security.capability") == 0) return -ENODATA; /* jjfs */
-  l->path = path;`,
+    find: `  if (implemented[op_getxattr]) ops.getxattr = fuse_native_getxattr;`,
+    replace: `  if (implemented[op_getxattr]) ops.getxattr = jjfs_getxattr;`,
   },
   {
     // getattr (LOOKUP and GETATTR) answered on the FUSE thread while the JS side allows it
@@ -369,6 +368,28 @@ NAPI_METHOD(jjfs_caller_pid) {`,
     replace: `  if (implemented[op_release]) ops.release = jjfs_release;`,
   },
   {
+    // fgetattr as the JS one answers it (by path: src/fs/passthrough.ts): libfuse asks it after
+    // every create and ftruncate, and for fstat.
+    name: 'open files: fgetattr installed',
+    find: `  if (implemented[op_fgetattr]) ops.fgetattr = fuse_native_fgetattr;`,
+    replace: `  if (implemented[op_fgetattr]) ops.fgetattr = jjfs_fgetattr;`,
+  },
+  {
+    name: 'open files: write installed',
+    find: `  if (implemented[op_write]) ops.write = fuse_native_write;`,
+    replace: `  if (implemented[op_write]) ops.write = jjfs_write;`,
+  },
+  {
+    name: 'open files: ftruncate installed',
+    find: `  if (implemented[op_ftruncate]) ops.ftruncate = fuse_native_ftruncate;`,
+    replace: `  if (implemented[op_ftruncate]) ops.ftruncate = jjfs_ftruncate;`,
+  },
+  {
+    name: 'open files: create installed',
+    find: `  if (implemented[op_create]) ops.create = fuse_native_create;`,
+    replace: `  if (implemented[op_create]) ops.create = jjfs_create;`,
+  },
+  {
     name: 'open files: fsync installed',
     find: `  if (implemented[op_fsync]) ops.fsync = fuse_native_fsync;`,
     replace: `  if (implemented[op_fsync]) ops.fsync = jjfs_fsync;`,
@@ -378,7 +399,37 @@ NAPI_METHOD(jjfs_caller_pid) {`,
     find: `static fuse_thread_locals_t* get_thread_locals () {`,
     replace: `static int jjfs_open (const char *path, struct fuse_file_info *info) {
   int fast = jjfs_fast_open(path, info);
-  return fast != 1 ? fast : fuse_native_open(path, info);
+  return fast != JJFS_TO_JS ? fast : fuse_native_open(path, info);
+}
+
+static int jjfs_getxattr (const char *path, const char *name, char *value, size_t size) {
+  if (strcmp(name, "security.capability") == 0) return -ENODATA;
+  return fuse_native_getxattr(path, name, value, size);
+}
+
+static int jjfs_setxattr (const char *path, const char *name, const char *value, size_t size, int flags) {
+  if (strcmp(name, "security.capability") == 0) return -ENOTSUP;
+  return fuse_native_setxattr(path, name, value, size, flags);
+}
+
+static int jjfs_fgetattr (const char *path, struct stat *stat, struct fuse_file_info *info) {
+  int fast = path != NULL ? jjfs_fast_getattr(path, stat) : JJFS_TO_JS;
+  return fast != JJFS_TO_JS ? fast : fuse_native_fgetattr(path, stat, info);
+}
+
+static int jjfs_create (const char *path, mode_t mode, struct fuse_file_info *info) {
+  int fast = jjfs_fast_create(path, mode, info);
+  return fast != JJFS_TO_JS ? fast : fuse_native_create(path, mode, info);
+}
+
+static int jjfs_write (const char *path, const char *buf, size_t len, off_t offset, struct fuse_file_info *info) {
+  int fast = info != NULL && (info->fh & JJFS_FH_BIT) != 0 ? jjfs_file_write(path, buf, len, offset, info->fh) : JJFS_TO_JS;
+  return fast != JJFS_TO_JS ? fast : fuse_native_write(path, buf, len, offset, info);
+}
+
+static int jjfs_ftruncate (const char *path, off_t size, struct fuse_file_info *info) {
+  int fast = info != NULL && (info->fh & JJFS_FH_BIT) != 0 ? jjfs_file_ftruncate(path, size, info->fh) : JJFS_TO_JS;
+  return fast != JJFS_TO_JS ? fast : fuse_native_ftruncate(path, size, info);
 }
 
 static int jjfs_read (const char *path, char *buf, size_t len, off_t offset, struct fuse_file_info *info) {
@@ -403,7 +454,7 @@ static fuse_thread_locals_t* get_thread_locals () {`,
     find: `static fuse_thread_locals_t* get_thread_locals () {`,
     replace: `static int jjfs_readdir (const char *path, void *buf, fuse_fill_dir_t filler, off_t offset, struct fuse_file_info *info) {
   int fast = jjfs_fast_readdir(path, buf, filler);
-  return fast != 1 ? fast : fuse_native_readdir(path, buf, filler, offset, info);
+  return fast != JJFS_TO_JS ? fast : fuse_native_readdir(path, buf, filler, offset, info);
 }
 
 static fuse_thread_locals_t* get_thread_locals () {`,
@@ -413,7 +464,7 @@ static fuse_thread_locals_t* get_thread_locals () {`,
     find: `FUSE_METHOD(fgetattr, 2, 1,`,
     replace: `static int jjfs_getattr (const char *path, struct stat *stat) {
   int fast = jjfs_fast_getattr(path, stat);
-  return fast != 1 ? fast : fuse_native_getattr(path, stat);
+  return fast != JJFS_TO_JS ? fast : fuse_native_getattr(path, stat);
 }
 
 FUSE_METHOD(fgetattr, 2, 1,`,
@@ -421,7 +472,11 @@ FUSE_METHOD(fgetattr, 2, 1,`,
   {
     name: 'getattr: the FUSE-thread answer',
     find: `#define populate_stat(ints, st) jjfs_populate_stat(ints, ints##_len, st)`,
-    replace: `/* Enters the FUSE-thread answer for path (see the getattr patch): ft with full set to the backing
+    replace: `/* What a FUSE-thread answer returns to hand the request to fuse-native's (JS) handler: never an
+   errno (negative, small) nor a byte count (a write of 1 byte answers 1). */
+#define JJFS_TO_JS (-0x40000000)
+
+/* Enters the FUSE-thread answer for path (see the getattr patch): ft with full set to the backing
    path and the in-flight count raised, or NULL when JS must answer. jjfs_fast_leave(ft) after. */
 static fuse_thread_t *jjfs_fast_enter (const char *path, char *full, size_t full_size) {
   fuse_thread_t *ft = (fuse_thread_t *) fuse_get_context()->private_data;
@@ -447,12 +502,12 @@ static int jjfs_is_dotjj (const char *path) {
   return strncmp(path, "/.jj", 4) == 0 && (path[4] == '\\0' || path[4] == '/');
 }
 
-/* 0 or -errno when answered here, 1 when JS must answer (see the getattr patch). */
+/* 0 or -errno when answered here, JJFS_TO_JS when JS must answer (see the getattr patch). */
 static int jjfs_fast_getattr (const char *path, struct stat *st) {
   if (jjfs_is_dotjj(path)) return -ENOENT;
   char full[4096];
   fuse_thread_t *ft = jjfs_fast_enter(path, full, sizeof(full));
-  if (ft == NULL) return 1;
+  if (ft == NULL) return JJFS_TO_JS;
   int res = lstat(full, st) == 0 ? 0 : -errno;
   jjfs_fast_leave(ft);
   if (res == 0) {
@@ -472,7 +527,7 @@ static int jjfs_fast_readdir (const char *path, void *buf, fuse_fill_dir_t fille
   if (jjfs_is_dotjj(path)) return -ENOENT;
   char full[4096];
   fuse_thread_t *ft = jjfs_fast_enter(path, full, sizeof(full));
-  if (ft == NULL) return 1;
+  if (ft == NULL) return JJFS_TO_JS;
   int root = path[0] == '/' && path[1] == '\\0';
   DIR *dir = opendir(full);
   if (dir == NULL) {
@@ -588,18 +643,88 @@ static int jjfs_keep_pages (const char *full, int fd) {
 #define JJFS_FH_BIT 0x80000000u
 #define JJFS_FILES ((int) (sizeof(((fuse_thread_t *) 0)->jjfs_free) / sizeof(int)))
 
-static int jjfs_fast_open (const char *path, struct fuse_file_info *info) {
-  if (info == NULL || (info->flags & O_ACCMODE) != O_RDONLY || (info->flags & O_TRUNC) != 0 || jjfs_is_dotjj(path)) return 1;
-  char full[4096];
-  fuse_thread_t *ft = jjfs_fast_enter(path, full, sizeof(full));
-  if (ft == NULL) return 1;
+/* A free slot of the table, or -1 (the JS table takes over). */
+static int jjfs_slot_alloc (fuse_thread_t *ft) {
   int slot = -1;
   uv_mutex_lock(&ft->jjfs_files_mut);
   if (ft->jjfs_nfree > 0) slot = ft->jjfs_free[--ft->jjfs_nfree];
   uv_mutex_unlock(&ft->jjfs_files_mut);
+  return slot;
+}
+
+static void jjfs_slot_free (fuse_thread_t *ft, int slot) {
+  uv_mutex_lock(&ft->jjfs_files_mut);
+  ft->jjfs_free[ft->jjfs_nfree++] = slot;
+  uv_mutex_unlock(&ft->jjfs_files_mut);
+}
+
+static void jjfs_file_take (fuse_thread_t *ft, int slot, int fd, int flags, uint32_t gen) {
+  ft->jjfs_files[slot].fd = fd;
+  ft->jjfs_files[slot].flags = flags;
+  ft->jjfs_files[slot].noted_gen = gen - 1; /* its first write is noted */
+  ft->jjfs_files[slot].noted_ms = 0;
+  __atomic_store_n(&ft->jjfs_files[slot].gen, gen, __ATOMIC_SEQ_CST);
+}
+
+/* Paths written on the FUSE thread, for the JS side (src/fs/mount.ts, "Writes on the FUSE
+   thread"): pushed BEFORE the change touches the backing file, so the announcer, which takes them
+   before it looks at what the backing-dir watcher saw, always knows the change as the mount's own;
+   JS is woken (once until it takes them) to tell the sync engine. */
+struct jjfs_note {
+  struct jjfs_note *next;
+  char path[];
+};
+
+static void jjfs_note (fuse_thread_t *ft, const char *path) {
+  size_t len = strlen(path);
+  struct jjfs_note *n = malloc(sizeof(struct jjfs_note) + len + 1);
+  if (n == NULL) return; /* the backing-dir watcher still reports the change */
+  memcpy(n->path, path, len + 1);
+  uv_mutex_lock(&ft->jjfs_files_mut);
+  n->next = ft->jjfs_notes;
+  ft->jjfs_notes = n;
+  int wake = !ft->jjfs_notes_waking;
+  ft->jjfs_notes_waking = 1;
+  uv_mutex_unlock(&ft->jjfs_files_mut);
+  if (wake) napi_call_threadsafe_function(ft->jjfs_notes_fn, NULL, napi_tsfn_nonblocking);
+}
+
+/* Notes a write on handle slot: the first in each generation (a round in between has seen the
+   file), then at most once a second (the announcer counts a change as the mount's own for 2 s). */
+static void jjfs_note_file (fuse_thread_t *ft, uint64_t slot, const char *path) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  uint64_t ms = (uint64_t) now.tv_sec * 1000 + (uint64_t) now.tv_nsec / 1000000;
+  uint32_t gen = __atomic_load_n(&ft->jjfs_gen, __ATOMIC_SEQ_CST);
+  if (ft->jjfs_files[slot].noted_gen == gen && ms - ft->jjfs_files[slot].noted_ms < 1000) return;
+  ft->jjfs_files[slot].noted_gen = gen;
+  ft->jjfs_files[slot].noted_ms = ms;
+  jjfs_note(ft, path);
+}
+
+/* Enters a change answered on the FUSE thread: as jjfs_fast_enter, and only while this mount lets
+   the FUSE thread write (level 1) or create (level 2); NULL when the JS handler must answer. */
+static fuse_thread_t *jjfs_write_enter (const char *path, char *full, size_t full_size, int level) {
+  fuse_thread_t *ft = path != NULL ? jjfs_fast_enter(path, full, full_size) : NULL;
+  if (ft != NULL && __atomic_load_n(&ft->jjfs_writes, __ATOMIC_SEQ_CST) < level) {
+    jjfs_fast_leave(ft);
+    return NULL;
+  }
+  return ft;
+}
+
+static int jjfs_fast_open (const char *path, struct fuse_file_info *info) {
+  /* O_TRUNC reaches an open only with atomic_o_trunc, which jjfs mounts do not use: the kernel
+     truncates with a SETATTR of its own, answered in JS. */
+  if (info == NULL || (info->flags & O_TRUNC) != 0 || jjfs_is_dotjj(path)) return JJFS_TO_JS;
+  int writing = (info->flags & O_ACCMODE) != O_RDONLY;
+  char full[4096];
+  fuse_thread_t *ft = writing ? jjfs_write_enter(path, full, sizeof(full), 1) : jjfs_fast_enter(path, full, sizeof(full));
+  if (ft == NULL) return JJFS_TO_JS;
+  int slot = jjfs_slot_alloc(ft);
   if (slot < 0) {
     jjfs_fast_leave(ft);
-    return 1;
+    return JJFS_TO_JS;
   }
   /* Read before opening, as the JS open does: a hold released in between makes the first read
      check the file rather than trust it. */
@@ -607,22 +732,45 @@ static int jjfs_fast_open (const char *path, struct fuse_file_info *info) {
   /* As the JS open passes them (src/fs/ops-files.ts, PASS_FLAGS), close-on-exec as Node opens
      every descriptor (jj runs as a child of this process), never following a symlink: the kernel
      resolved every link on the way here. */
-  int flags = O_RDONLY | (info->flags & (O_APPEND | O_SYNC | O_DSYNC | O_NOFOLLOW)) | O_NOFOLLOW;
+  int flags = (info->flags & (O_ACCMODE | O_APPEND | O_SYNC | O_DSYNC | O_NOFOLLOW)) | O_NOFOLLOW;
   int fd = open(full, flags | O_CLOEXEC);
   int res = fd < 0 ? -errno : 0;
   if (fd >= 0) {
-    ft->jjfs_files[slot].fd = fd;
-    ft->jjfs_files[slot].flags = flags;
-    __atomic_store_n(&ft->jjfs_files[slot].gen, gen, __ATOMIC_SEQ_CST);
+    jjfs_file_take(ft, slot, fd, flags, gen);
     info->fh = JJFS_FH_BIT | (uint32_t) slot;
     info->keep_cache = jjfs_keep_pages(full, fd);
   }
   jjfs_fast_leave(ft);
-  if (fd < 0) {
-    uv_mutex_lock(&ft->jjfs_files_mut);
-    ft->jjfs_free[ft->jjfs_nfree++] = slot;
-    uv_mutex_unlock(&ft->jjfs_files_mut);
+  if (fd < 0) jjfs_slot_free(ft, slot);
+  return res;
+}
+
+/* create as the JS create makes it (src/fs/ops-files.ts) when the mount lets this thread create
+   (not read-only, new files stay the daemon's): O_RDWR, no O_EXCL (the kernel's lookup found no
+   file), the caller's mode, restored when our umask would have stripped bits of it. Noted before
+   the file exists, as the JS create tells the announcer before it creates. */
+static int jjfs_fast_create (const char *path, mode_t mode, struct fuse_file_info *info) {
+  if (info == NULL || jjfs_is_dotjj(path)) return JJFS_TO_JS;
+  char full[4096];
+  fuse_thread_t *ft = jjfs_write_enter(path, full, sizeof(full), 2);
+  if (ft == NULL) return JJFS_TO_JS;
+  int slot = jjfs_slot_alloc(ft);
+  if (slot < 0) {
+    jjfs_fast_leave(ft);
+    return JJFS_TO_JS;
   }
+  uint32_t gen = __atomic_load_n(&ft->jjfs_gen, __ATOMIC_SEQ_CST);
+  mode_t perm = mode & 07777;
+  jjfs_note(ft, path);
+  int fd = open(full, O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC, perm);
+  int res = fd < 0 ? -errno : 0;
+  if (fd >= 0) {
+    if ((perm & ft->jjfs_umask) != 0) fchmod(fd, perm);
+    jjfs_file_take(ft, slot, fd, O_RDWR, gen);
+    info->fh = JJFS_FH_BIT | (uint32_t) slot;
+  }
+  jjfs_fast_leave(ft);
+  if (fd < 0) jjfs_slot_free(ft, slot);
   return res;
 }
 
@@ -632,11 +780,9 @@ static int jjfs_fast_open (const char *path, struct fuse_file_info *info) {
    new file is put under the SAME descriptor number with dup2, which swaps atomically: a read
    running on another FUSE thread reads the old file or the new one, never a closed or reused
    descriptor. Returns -1 for a handle that is not ours. */
-static int jjfs_file_fd (fuse_thread_t **out, const char *path, uint64_t fh) {
-  fuse_thread_t *ft = (fuse_thread_t *) fuse_get_context()->private_data;
+static int jjfs_file_fd (fuse_thread_t *ft, const char *path, uint64_t fh) {
   uint64_t slot = fh & ~((uint64_t) JJFS_FH_BIT);
   if (ft == NULL || slot >= (uint64_t) JJFS_FILES) return -1;
-  *out = ft;
   int fd = ft->jjfs_files[slot].fd;
   uint32_t gen = __atomic_load_n(&ft->jjfs_gen, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&ft->jjfs_files[slot].gen, __ATOMIC_SEQ_CST) == gen || path == NULL) return fd;
@@ -660,9 +806,12 @@ static int jjfs_file_fd (fuse_thread_t **out, const char *path, uint64_t fh) {
 }
 
 /* Reads as the JS read does: short reads looped over (a short answer is end-of-file to the kernel). */
+static fuse_thread_t *jjfs_this_mount (void) {
+  return (fuse_thread_t *) fuse_get_context()->private_data;
+}
+
 static int jjfs_file_read (const char *path, char *buf, size_t len, off_t offset, uint64_t fh) {
-  fuse_thread_t *ft;
-  int fd = jjfs_file_fd(&ft, path, fh);
+  int fd = jjfs_file_fd(jjfs_this_mount(), path, fh);
   if (fd < 0) return -EBADF;
   size_t got = 0;
   while (got < len) {
@@ -675,9 +824,54 @@ static int jjfs_file_read (const char *path, char *buf, size_t len, off_t offset
   return (int) got;
 }
 
+/* A write while the gate is open (same flag and in-flight count as the open: a hold waits for it),
+   noted before it lands; JJFS_TO_JS hands it to the JS write (which waits at the gate), as when
+   the mount stopped writes here (closing). Short writes looped over as the JS write does. */
+static int jjfs_file_write (const char *path, const char *buf, size_t len, off_t offset, uint64_t fh) {
+  char full[4096];
+  fuse_thread_t *ft = jjfs_write_enter(path, full, sizeof(full), 1);
+  if (ft == NULL) return JJFS_TO_JS;
+  int fd = jjfs_file_fd(ft, path, fh);
+  if (fd < 0) {
+    jjfs_fast_leave(ft);
+    return -EBADF;
+  }
+  jjfs_note_file(ft, fh & ~((uint64_t) JJFS_FH_BIT), path);
+  size_t done = 0;
+  int res = 0;
+  while (done < len) {
+    ssize_t n = pwrite(fd, buf + done, len - done, offset + (off_t) done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      res = -errno;
+      break;
+    }
+    if (n == 0) break;
+    done += (size_t) n;
+  }
+  jjfs_fast_leave(ft);
+  return done > 0 ? (int) done : res;
+}
+
+/* ftruncate the same way; the notifier's replay length (src/fs/announce.ts, ANNOUNCE_SIZE) is
+   never applied, as in the JS ftruncate. */
+static int jjfs_file_ftruncate (const char *path, off_t size, uint64_t fh) {
+  if (size == (off_t) 4503599627397738LL) return 0; /* ANNOUNCE_SIZE = 2^52 + 0x6a6a */
+  char full[4096];
+  fuse_thread_t *ft = jjfs_write_enter(path, full, sizeof(full), 1);
+  if (ft == NULL) return JJFS_TO_JS;
+  int fd = jjfs_file_fd(ft, path, fh);
+  int res = -EBADF;
+  if (fd >= 0) {
+    jjfs_note(ft, path);
+    res = ftruncate(fd, size) == 0 ? 0 : -errno;
+  }
+  jjfs_fast_leave(ft);
+  return res;
+}
+
 static int jjfs_file_fsync (const char *path, int datasync, uint64_t fh) {
-  fuse_thread_t *ft;
-  int fd = jjfs_file_fd(&ft, path, fh);
+  int fd = jjfs_file_fd(jjfs_this_mount(), path, fh);
   if (fd < 0) return -EBADF;
   return (datasync ? fdatasync(fd) : fsync(fd)) == 0 ? 0 : -errno;
 }
@@ -689,9 +883,7 @@ static int jjfs_file_release (uint64_t fh) {
   uint64_t slot = fh & ~((uint64_t) JJFS_FH_BIT);
   if (ft == NULL || slot >= (uint64_t) JJFS_FILES) return 0;
   close(ft->jjfs_files[slot].fd);
-  uv_mutex_lock(&ft->jjfs_files_mut);
-  ft->jjfs_free[ft->jjfs_nfree++] = (int) slot;
-  uv_mutex_unlock(&ft->jjfs_files_mut);
+  jjfs_slot_free(ft, (int) slot);
   return 0;
 }
 
@@ -699,11 +891,8 @@ static int jjfs_file_release (uint64_t fh) {
   },
   {
     name: 'setxattr: no file capabilities',
-    find: `FUSE_METHOD(setxattr, 5, 1, (const char *path, const char *name, const char *value, size_t size, int flags), {
-  l->path = path;`,
-    replace: `FUSE_METHOD(setxattr, 5, 1, (const char *path, const char *name, const char *value, size_t size, int flags), {
-  if (strcmp(name, "security.capability") == 0) return -ENOTSUP; /* jjfs */
-  l->path = path;`,
+    find: `  if (implemented[op_setxattr]) ops.setxattr = fuse_native_setxattr;`,
+    replace: `  if (implemented[op_setxattr]) ops.setxattr = jjfs_setxattr;`,
   },
   {
     // Whole-mount invalidation (src/fs/mount.ts, "Kernel caches"): FUSE_NOTIFY_INC_EPOCH, a bare
@@ -727,7 +916,13 @@ static int jjfs_file_release (uint64_t fh) {
   uv_mutex_t jjfs_files_mut; /* jjfs: guards jjfs_free and jjfs_nfree */
   int jjfs_nfree; /* jjfs: free slots on the stack below */
   int jjfs_free[1024]; /* jjfs: stack of free slot numbers */
-  struct { int fd; int flags; uint32_t gen; } jjfs_files[1024]; /* jjfs: files opened on the FUSE thread */
+  struct { int fd; int flags; uint32_t gen; uint32_t noted_gen; uint64_t noted_ms; } jjfs_files[1024]; /* jjfs: files opened on the FUSE thread */
+  int jjfs_writes; /* jjfs: 0 = no writes there, 1 = writes on files, 2 = creates too (atomic) */
+  mode_t jjfs_umask; /* jjfs: the process umask, which the kernel already applied to create modes */
+  struct jjfs_note *jjfs_notes; /* jjfs: paths written there, for JS to take (guarded by jjfs_files_mut) */
+  int jjfs_notes_waking; /* jjfs: JS was woken and has not taken the notes yet (same guard) */
+  int jjfs_notes_ready; /* jjfs: jjfs_notes_fn exists */
+  napi_threadsafe_function jjfs_notes_fn; /* jjfs: wakes JS to take the notes */
   char mnt[1024];`,
   },
   {
@@ -861,6 +1056,74 @@ NAPI_METHOD(jjfs_fast_recheck) {
   NAPI_RETURN_INT32(result)
 }
 
+/* Lets this mount's FUSE thread write (1) and create (2), or neither (0); umask as the process has
+   it; wake: the JS function called (without arguments) when there are notes to take. */
+NAPI_METHOD(jjfs_fast_writes) {
+  NAPI_ARGV(4)
+  NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
+  NAPI_ARGV_INT32(mode, 1)
+  NAPI_ARGV_UINT32(mask, 2)
+  int32_t result = -EINVAL;
+  if (ft_len >= sizeof(fuse_thread_t) && ft->jjfs_files_ready) {
+    result = 0;
+    if (mode > 0 && !ft->jjfs_notes_ready) {
+      napi_value name;
+      napi_create_string_utf8(env, "jjfs-notes", NAPI_AUTO_LENGTH, &name);
+      if (napi_create_threadsafe_function(env, argv[3], NULL, name, 0, 1, NULL, NULL, NULL, NULL, &ft->jjfs_notes_fn) == napi_ok) {
+        /* Never keeps the process alive; never released, as a FUSE thread may still call it. */
+        napi_unref_threadsafe_function(env, ft->jjfs_notes_fn);
+        ft->jjfs_notes_ready = 1;
+      } else {
+        result = -ENOMEM;
+      }
+    }
+    if (result == 0) {
+      ft->jjfs_umask = (mode_t) mask;
+      __atomic_store_n(&ft->jjfs_writes, mode > 0 ? mode : 0, __ATOMIC_SEQ_CST);
+    }
+  }
+  NAPI_RETURN_INT32(result)
+}
+
+/* Takes the paths written on the FUSE thread since the last call (mount-relative, each once). */
+NAPI_METHOD(jjfs_fast_take_notes) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
+  napi_value out;
+  napi_create_array(env, &out);
+  if (ft_len < sizeof(fuse_thread_t) || !ft->jjfs_files_ready) return out;
+  uv_mutex_lock(&ft->jjfs_files_mut);
+  struct jjfs_note *n = ft->jjfs_notes;
+  ft->jjfs_notes = NULL;
+  ft->jjfs_notes_waking = 0;
+  uv_mutex_unlock(&ft->jjfs_files_mut);
+  uint32_t i = 0;
+  while (n != NULL) {
+    struct jjfs_note *next = n->next;
+    napi_value p;
+    napi_create_string_utf8(env, n->path, NAPI_AUTO_LENGTH, &p);
+    napi_set_element(env, out, i++, p);
+    free(n);
+    n = next;
+  }
+  return out;
+}
+
+/* The descriptor of FUSE-thread handle fh, checked against path as its next read would (for a JS
+   write or ftruncate on it while the gate is closed), or -EBADF. */
+NAPI_METHOD(jjfs_fast_file) {
+  NAPI_ARGV(3)
+  NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
+  NAPI_ARGV_UINT32(fh, 1)
+  NAPI_ARGV_UTF8(path, 4096, 2)
+  int32_t fd = -EBADF;
+  if (ft_len >= sizeof(fuse_thread_t) && ft->jjfs_files_ready && (fh & JJFS_FH_BIT) != 0 && path_len < 4095) {
+    fd = jjfs_file_fd(ft, path, fh);
+    if (fd < 0) fd = -EBADF;
+  }
+  NAPI_RETURN_INT32(fd)
+}
+
 /* The JS open's page decision (jjfs_keep_pages): 1 to keep the cached pages of the file at path, open as fd. */
 NAPI_METHOD(jjfs_keep_pages_of) {
   NAPI_ARGV(2)
@@ -890,6 +1153,9 @@ NAPI_METHOD(jjfs_caller_uid) {`,
   NAPI_EXPORT_FUNCTION(jjfs_fast_root)
   NAPI_EXPORT_FUNCTION(jjfs_fast_allow)
   NAPI_EXPORT_FUNCTION(jjfs_fast_recheck)
+  NAPI_EXPORT_FUNCTION(jjfs_fast_writes)
+  NAPI_EXPORT_FUNCTION(jjfs_fast_take_notes)
+  NAPI_EXPORT_FUNCTION(jjfs_fast_file)
   NAPI_EXPORT_FUNCTION(jjfs_keep_pages_of)`,
   },
   {
@@ -926,7 +1192,7 @@ FUSE_METHOD(opendir, 3, 1,`,
     find: `static const uint32_t op_utimens = 12;`,
     replace: `static const uint32_t op_utimens = 12;
 static const uint32_t jjfs_utimens_patch = 1;
-static const uint32_t jjfs_syscalls_patch = 3;
+static const uint32_t jjfs_syscalls_patch = 4;
 static pid_t jjfs_current_pid = 0;
 static uid_t jjfs_current_uid = 0;
 static gid_t jjfs_current_gid = 0;`,

@@ -1,25 +1,15 @@
 /**
- * getattr, readdir and read-only files answered on the FUSE thread (src/fs/mount.ts, "getattr and
- * readdir without the JS thread", "Open files on the FUSE thread"): while the mount's JS thread is
- * blocked, a stat, a listing or an open + read through the mount still answers — exactly what the
- * JS handlers would (the backing file's attributes and bytes; every entry with its inode number and
- * type; `.jj` absent) — while the write gate is held lookups, listings and opens do not (they wait
- * for jj, as they always did), and a file opened there follows jj's replacement of it.
+ * getattr and readdir answered on the FUSE thread (src/fs/mount.ts, "getattr and readdir without
+ * the JS thread"): while the mount's JS thread is blocked, a stat or a listing through the mount
+ * still answers — exactly what the JS handlers would (the backing file's attributes; every entry
+ * with its inode number and type; `.jj` absent) — and while the write gate is held it does not
+ * (lookups and listings wait for jj, as they always did). Files: fuse-thread-files.test.ts.
  */
 import fs from 'node:fs';
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { serveMount, sh, waitFor, type ServedMount } from './helpers/serve-harness.js';
-
-/** Resolves with how `p` settled, or 'pending' if it has not by the time `other` settles. */
-async function settledBefore<T>(p: Promise<T>, other: Promise<unknown>): Promise<'resolved' | 'rejected' | 'pending'> {
-  const state = p.then(
-    () => 'resolved' as const,
-    () => 'rejected' as const,
-  );
-  return Promise.race([state, other.then(() => 'pending' as const)]);
-}
+import { serveMount, settledBefore, sh, type ServedMount } from './helpers/serve-harness.js';
 
 describe('getattr and readdir off the JS thread', () => {
   let m: ServedMount;
@@ -88,61 +78,5 @@ describe('getattr and readdir off the JS thread', () => {
     await m.release();
     expect((await seen).size).toBe(30);
     expect((await listing).sort()).toEqual(['d', 'late.txt']);
-  });
-
-  it('opens, reads and fsyncs a file while the JS thread is blocked, and closes what it opened', async () => {
-    const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 251));
-    fs.writeFileSync(B('big.bin'), bytes);
-    fs.writeFileSync(B('small.txt'), 'small file');
-    const fdsOf = (): number => fs.readdirSync(`/proc/${m.pid}/fd`).length;
-    await readFile(M('small.txt')); // every lookup and libfuse thread set up once
-    await waitFor(() => fdsOf() > 0);
-    const baseline = fdsOf();
-    const { done } = await m.busy(5_000);
-    const reading = readFile(M('big.bin'));
-    expect(await settledBefore(reading, done)).toBe('resolved');
-    expect(Buffer.compare(await reading, bytes)).toBe(0); // every byte, across many READs
-    const fh = await open(M('small.txt'), 'r');
-    const synced = fh.sync();
-    expect(await settledBefore(synced, done)).toBe('resolved');
-    await fh.close();
-    await expect(open(M('.jj/anything'), 'r')).rejects.toMatchObject({ code: 'ENOENT' });
-    await done;
-    // RELEASE reaches the server after close(2) returns: wait until its descriptors are closed.
-    for (let i = 0; i < 50; i++) await readFile(M('small.txt'));
-    await waitFor(() => fdsOf() <= baseline, 10_000);
-    expect(fdsOf()).toBeLessThanOrEqual(baseline);
-  });
-
-  it('a file opened there follows jj replacing it, and a hold makes an open wait', async () => {
-    fs.writeFileSync(B('f.txt'), 'old content');
-    const { done } = await m.busy(5_000);
-    const opening = open(M('f.txt'), 'r');
-    expect(await settledBefore(opening, done)).toBe('resolved');
-    const fh = await opening;
-    await done;
-    try {
-      await m.hold();
-      const late = open(M('f.txt'), 'r');
-      // jj replaces files: a new inode under the same name, the same size.
-      fs.writeFileSync(B('f.txt.new'), 'new content');
-      fs.renameSync(B('f.txt.new'), B('f.txt'));
-      const blocked = await m.busy(0);
-      await blocked.done;
-      const later = m.busy(200).then((b) => b.done);
-      expect(await settledBefore(late, later)).toBe('pending');
-      await m.release();
-      await (await late).close();
-      // Answered on the FUSE thread (the JS thread is blocked), from the file jj wrote.
-      const again = await m.busy(5_000);
-      const buf = Buffer.alloc(11); // not past the size the kernel knows: no attribute refresh
-      const reading = fh.read(buf, 0, 11, 0);
-      expect(await settledBefore(reading, again.done)).toBe('resolved');
-      expect((await reading).bytesRead).toBe(11);
-      expect(buf.toString()).toBe('new content');
-      await again.done;
-    } finally {
-      await fh.close();
-    }
   });
 });

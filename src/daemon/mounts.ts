@@ -308,8 +308,8 @@ export class MountService {
       ...(announcer ? { announce: announcer.state } : {}),
       log: this.log.child('fuse'),
       beforeMutation: (relPath) => announcer?.noteOwnWrite(relPath),
-      onMutation: (relPath) => {
-        announcer?.noteOwnWrite(relPath);
+      onMutation: (relPath, before) => {
+        announcer?.noteOwnWrite(relPath, before);
         this.hub.markDirty(config.id);
       },
       beforeMount: () => this.rescue(config),

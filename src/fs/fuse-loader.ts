@@ -70,7 +70,7 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean, sys?: NativeSyscalls)
      * Calls `call` with fuse-native's per-mount thread state (set while mounted; the addon checks
      * it is mounted), or answers `otherwise` without the patched build or before mounting.
      */
-    private withThread(otherwise: number, call: (s: NativeSyscalls, thread: Buffer) => number): number {
+    private withThread<T>(otherwise: T, call: (s: NativeSyscalls, thread: Buffer) => T): T {
       const thread = (this as unknown as { _thread?: Buffer | null })._thread;
       return sys && thread ? call(sys, thread) : otherwise;
     }
@@ -98,6 +98,22 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean, sys?: NativeSyscalls)
     /** {@inheritDoc FuseInstance.recheckOpenFiles} */
     recheckOpenFiles(): number {
       return this.withThread(Base.ENOSYS, (s, t) => s.fastRecheck(t));
+    }
+
+    /** {@inheritDoc FuseInstance.writeOnFuseThread} */
+    writeOnFuseThread(mode: 'off' | 'files' | 'creates', umask: number, wake: () => void): number {
+      const level = mode === 'creates' ? 2 : mode === 'files' ? 1 : 0;
+      return this.withThread(Base.ENOSYS, (s, t) => s.fastWrites(t, level, umask, wake));
+    }
+
+    /** {@inheritDoc FuseInstance.takeFuseThreadWrites} */
+    takeFuseThreadWrites(): string[] {
+      return this.withThread<string[]>([], (s, t) => s.fastTakeNotes(t));
+    }
+
+    /** {@inheritDoc FuseInstance.fuseThreadFile} */
+    fuseThreadFile(fh: number, path: string): number {
+      return this.withThread(Base.EBADF, (s, t) => s.fastFile(t, fh, path));
     }
 
     /** Overrides fuse-native: builds the whole `-o` list from MountOptions. */
@@ -161,6 +177,9 @@ interface RawAddon {
   jjfs_fast_allow?: NativeSyscalls['fastAllow'];
   jjfs_fast_recheck?: NativeSyscalls['fastRecheck'];
   jjfs_keep_pages_of?: NativeSyscalls['keepPages'];
+  jjfs_fast_writes?: NativeSyscalls['fastWrites'];
+  jjfs_fast_take_notes?: NativeSyscalls['fastTakeNotes'];
+  jjfs_fast_file?: NativeSyscalls['fastFile'];
   jjfs_lsetxattr?: NativeSyscalls['lsetxattr'];
   jjfs_lgetxattr?: NativeSyscalls['lgetxattr'];
   jjfs_llistxattr?: NativeSyscalls['llistxattr'];
@@ -172,15 +191,16 @@ interface RawAddon {
 function nativeSyscalls(raw: RawAddon): NativeSyscalls | undefined {
   const { jjfs_mknod: mknod, jjfs_utimens: utimens, jjfs_caller_uid: callerUid, jjfs_caller_gid: callerGid } = raw;
   const { jjfs_lsetxattr: lsetxattr, jjfs_lgetxattr: lgetxattr, jjfs_llistxattr: llistxattr, jjfs_lremovexattr: lremovexattr } = raw;
-  if (raw.jjfs_syscalls_patch !== 3 || !mknod || !utimens || !callerUid || !callerGid) return undefined;
+  if (raw.jjfs_syscalls_patch !== 4 || !mknod || !utimens || !callerUid || !callerGid) return undefined;
   const { jjfs_inc_epoch: incEpoch, jjfs_inval_root_attrs: invalRootAttrs, jjfs_list_dir: listDir } = raw;
   const { jjfs_fast_root: fastRoot, jjfs_fast_allow: fastAllow, jjfs_fast_recheck: fastRecheck, jjfs_keep_pages_of: keepPages } = raw;
   if (!lsetxattr || !lgetxattr || !llistxattr || !lremovexattr || !incEpoch || !invalRootAttrs || !listDir) return undefined;
-  if (!fastRoot || !fastAllow || !fastRecheck || !keepPages) return undefined;
+  const { jjfs_fast_writes: fastWrites, jjfs_fast_take_notes: fastTakeNotes, jjfs_fast_file: fastFile } = raw;
+  if (!fastRoot || !fastAllow || !fastRecheck || !keepPages || !fastWrites || !fastTakeNotes || !fastFile) return undefined;
   // The caller ids are uid_t/gid_t carried as int32: (uid_t)-1 would read -1, others as they are.
   return {
     mknod, utimens, lsetxattr, lgetxattr, llistxattr, lremovexattr, incEpoch, invalRootAttrs, listDir, fastRoot, fastAllow,
-    fastRecheck, keepPages,
+    fastRecheck, keepPages, fastWrites, fastTakeNotes, fastFile,
     callerUid: () => callerUid() >>> 0,
     callerGid: () => callerGid() >>> 0,
   };

@@ -71,6 +71,16 @@ export interface NativeSyscalls {
   /** Makes the files opened on that mount's FUSE thread check their inode at their next use: 0, or -errno. */
   fastRecheck(thread: Buffer): number;
   /**
+   * Lets that mount's FUSE thread write on the files it opened (1) and create files too (2), or
+   * neither (0); `umask` is the process's; `wake` is called (no arguments, on the JS thread) when
+   * paths written there wait to be taken. 0, or -errno.
+   */
+  fastWrites(thread: Buffer, mode: number, umask: number, wake: () => void): number;
+  /** Takes the mount-relative paths written on the FUSE thread since the last call. */
+  fastTakeNotes(thread: Buffer): string[];
+  /** The backing descriptor of FUSE-thread handle `fh`, checked against `path` first; or -EBADF. */
+  fastFile(thread: Buffer, fh: number, path: string): number;
+  /**
    * Whether the kernel may keep the cached pages of the backing file `path`, open as `fd`: 1 when
    * it is exactly the file it was at the previous open of that path (ops-files.ts, "Page cache").
    */
@@ -174,6 +184,16 @@ export interface FuseInstance {
    * 0, else a negative errno.
    */
   recheckOpenFiles(): number;
+  /**
+   * Lets writes (`files`) and creates too (`creates`) be answered on the FUSE thread, or neither
+   * (`off`), while {@link allowFuseThreadAnswers} says so; `wake` runs when written paths wait for
+   * {@link takeFuseThreadWrites}. 0, else a negative errno.
+   */
+  writeOnFuseThread(mode: 'off' | 'files' | 'creates', umask: number, wake: () => void): number;
+  /** The mount-relative paths written on the FUSE thread since the last call (each may repeat). */
+  takeFuseThreadWrites(): string[];
+  /** The backing descriptor of FUSE-thread handle `fh` (mount.ts), checked against `path`; or -EBADF. */
+  fuseThreadFile(fh: number, path: string): number;
 }
 
 /** Errno constants fuse-native exposes (negative values). The ones jjfs uses. */

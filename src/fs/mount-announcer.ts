@@ -42,9 +42,9 @@ export class MountAnnouncer {
     );
   }
 
-  /** Records a mutation made through the mount (its watchers saw that one already). */
-  noteOwnWrite(relPath: string): void {
-    this.ownWrites.set(relPath, Date.now());
+  /** Records a mutation made through the mount (its watchers saw that one already), at `at` (default now). */
+  noteOwnWrite(relPath: string, at = Date.now()): void {
+    this.ownWrites.set(relPath, at);
   }
 
   /** Announces `changes` seen in the backing directory. */
@@ -63,6 +63,9 @@ export class MountAnnouncer {
    * means jj came later); then it is announced at most as a modification.
    */
   private async announce(changes: BackingChange[]): Promise<void> {
+    // Writes answered on the FUSE thread are noted before they touch a file, so every one the
+    // watcher could have reported is among those collected here.
+    this.gate.collectBypassWrites();
     const now = Date.now();
     for (const [p, t] of this.ownWrites) if (now - t > OWN_WRITE_WINDOW_MS) this.ownWrites.delete(p);
     const heldAt = this.gate.lastHeldAt;

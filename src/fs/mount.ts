@@ -73,34 +73,49 @@
  * (its pretences are for the notifier, whose pid only the JS side checks).
  *
  * ### Open files on the FUSE thread
- * A read-only open (no O_TRUNC) is answered there too, under the same conditions and the same
- * in-flight count as getattr (so a hold waits for it): the same open(2) the JS open makes
- * (O_NOFOLLOW, close-on-exec), the same page decision (a table in the addon both share), and a
- * handle from the addon's own table, numbered from 2^31 up where the JS table's numbers stay
- * below (handles.ts). Every later request on such a handle — read, fsync, release — is answered
- * there as well, whatever the gate (reads and fsyncs on handles were never gated); fgetattr goes to
- * the JS getattr, by path. Such a handle follows jj's rewrites as a JS handle does: each time the
- * gate opens the mount bumps the addon's generation (`recheckOpenFiles`), and the next read or
- * fsync compares the descriptor's inode with the path's and, when jj replaced the file, puts the
- * new file under the same descriptor number (dup3: a read running meanwhile on another libfuse
- * thread reads one file or the other, never a closed descriptor). A read on a file opened for
- * writing, and every write, still goes through the JS thread (writes report to the sync engine).
+ * Opens are answered there too, under the same conditions and the same in-flight count as getattr
+ * (so a hold waits for them): the same open(2) the JS open makes (O_NOFOLLOW, close-on-exec), the
+ * same page decision (a table in the addon both share), and a handle from the addon's own table,
+ * numbered from 2^31 up where the JS table's numbers stay below (handles.ts). Reads, fsyncs and
+ * the release of such a handle are answered there whatever the gate (reads and fsyncs on handles
+ * were never gated); fgetattr as the JS one answers it, by path. Such a handle follows jj's
+ * rewrites as a JS handle does: each time the gate opens the mount bumps the addon's generation
+ * (`recheckOpenFiles`), and the next use compares the descriptor's inode with the path's and, when
+ * jj replaced the file, puts the new file under the same descriptor number (dup3: a request
+ * running meanwhile on another libfuse thread uses one file or the other, never a closed
+ * descriptor).
+ *
+ * ### Writes on the FUSE thread
+ * Opening for writing, writes and ftruncates on those handles, and creates (which then make such
+ * a handle) are answered there only while the gate is open — never on a read-only mount, and no
+ * creates where new files are given to their creator (`--allow-other` as root) — inside the same
+ * in-flight count, so a hold waits for them as it waits for JS writes;
+ * with the gate closed they go to the JS handlers, which wait at the gate and borrow the
+ * descriptor (`fuseThreadFile`). The sync engine and the announcer still hear of every such
+ * write: the addon notes its path BEFORE the write touches the file (for writes on a handle: the
+ * first after each gate opening, then at most once a second) and wakes the JS thread, which hands
+ * the paths to `onMutation`. The announcer collects them before it looks at what the backing-dir
+ * watcher saw (so a change the watcher reports is always known as the mount's own), and every
+ * hold, once the writes running at its start are done, collects them stamped as older than the
+ * hold (so jj's change to such a path is still announced as jj's). The notifier's "announce a
+ * modification" ftruncate is never applied, as in the JS ftruncate.
  *
  * Writes through a stale handle: jj's rewrites happen inside the write gate (write-gate.ts); after
  * each release the gate's generation moves, and the first read/write on an older handle compares
  * its inode with the path's and reopens the path if jj replaced the file (ops-files.ts).
  *
  * What is left: readdir is never cached (libfuse 2.9 cannot say FOPEN_CACHE_DIR); every name of a
- * mount is dropped at every jj round while agents write; and every request but getattr, readdir and
- * the read-only file requests above pays fuse-native's dispatch: kernel → libfuse thread → JS main thread → back (the hot read paths no
- * longer add a libuv pool hop: passthrough.ts).
+ * mount is dropped at every jj round while agents write; and every other request (everything
+ * while the gate is closed or the announcer replays, name changes, attribute changes) pays
+ * fuse-native's dispatch: kernel → libfuse thread → JS main thread → back.
  *
  * Cost against the native directory and bindfs (bench/fuse-bench.mjs --runs 3 --variants, one run
- * on 2026-12-02 00:19, ms; all rows in README.md, Benchmarks), as daemon mounts run / without
- * caches (`timeouts`) / bindfs: find+stat 10k cold 472 / 503 / 894, hot 59 / 329 / 63; git status
- * 5k cold 129 / 175 / 169, repeated 30 / 125 / 26; read 2,000 small files 658 / 881 / 354; delete
- * them 310 / 416 / 312; first git status after a restart 84 / 119 / 81. One request costs ~25 µs
- * on the libfuse thread and ~140 µs through the JS thread (--requests).
+ * on 2026-12-02 02:12, ms; all rows in README.md, Benchmarks), as daemon mounts run / without
+ * caches (`timeouts`) / bindfs: find+stat 10k cold 401 / 405 / 743, hot 42 / 264 / 48; create
+ * 2,000 small files 514 / 578 / 641, read them back 277 / 311 / 357, delete them 259 / 302 / 277;
+ * git status 5k cold 122 / 164 / 140, repeated 24 / 131 / 33; first git status after a restart
+ * 80 / 124 / 99; 4 KiB append + fsync p50 332 / 257 / 244 µs (disk-bound: native 254). One
+ * request costs ~15–25 µs on the libfuse thread and ~100–140 µs through the JS thread (--requests).
  */
 import path from 'node:path';
 import type { Logger } from '../log.js';
@@ -165,8 +180,13 @@ export interface FuseMountOptions {
   refuseWrites?: boolean;
   gate: MountGate;
   log: Logger;
-  /** Called with the workspace-relative path after every successful mutation through the mount. */
-  onMutation?: (relPath: string) => void;
+  /**
+   * Called with the workspace-relative path after every successful mutation through the mount;
+   * for writes answered on the FUSE thread, soon after and at the latest before the next hold
+   * closes the gate, with `before` when they happened before that time (see "Writes on the FUSE
+   * thread").
+   */
+  onMutation?: (relPath: string, before?: number) => void;
   /** Called with the workspace-relative path just before a mutation touches the backing dir. */
   beforeMutation?: (relPath: string) => void;
   /** Hidden/ghost paths while synced changes are replayed as events (see announce.ts). */
@@ -214,6 +234,7 @@ export class FuseMount {
   private cache: CacheMode = 'timeouts';
   private stopInvalidating: (() => void) | undefined;
   private stopFuseThreadAnswers: (() => void) | undefined;
+  private stopFuseThreadWrites: (() => void) | undefined;
 
   constructor(opts: FuseMountOptions) {
     this.opts = { ...opts, mountPath: path.resolve(opts.mountPath), backingDir: path.resolve(opts.backingDir) };
@@ -278,7 +299,10 @@ export class FuseMount {
     // Every release of a jj rewrite (and every replay the announcer prepares) drops the kernel's
     // cached names, before waiting lookups are let through (write-gate.ts).
     if (mode === 'invalidated') this.stopInvalidating = gate.onNamesChanged(() => this.dropNames());
-    if (binding.syscalls) this.stopFuseThreadAnswers = this.answerOnFuseThread(fuse);
+    if (binding.syscalls) {
+      const writes = readOnly === true || refuseWrites === true ? 'off' : allowOther && process.getuid?.() === 0 ? 'files' : 'creates';
+      this.stopFuseThreadAnswers = this.answerOnFuseThread(fuse, ops, writes);
+    }
     this.isMounted = true;
     this.log.info('mounted', { mountPath, backingDir, readOnly: readOnly === true || refuseWrites === true, kernelCache: mode });
   }
@@ -316,15 +340,36 @@ export class FuseMount {
   }
 
   /**
-   * getattr and readdir without the JS thread (see above): allowed while the gate is open and the
-   * announcer pretends nothing. Returns what turns it off for good.
+   * getattr, readdir and files without the JS thread (see above): allowed while the gate is open
+   * and the announcer pretends nothing; `writes`: what of writing may be answered there (nothing on
+   * a read-only mount; no creates where new files must be given to their creator). Returns what
+   * turns it off for good.
    */
-  private answerOnFuseThread(fuse: FuseInstance): (() => void) | undefined {
-    const { backingDir, gate, announce } = this.opts;
+  private answerOnFuseThread(fuse: FuseInstance, ops: PassthroughOps, writes: 'off' | 'files' | 'creates'): (() => void) | undefined {
+    const { backingDir, gate, announce, onMutation } = this.opts;
     const rooted = fuse.serveFromFuseThread(backingDir);
     if (rooted !== 0) {
       this.log.warn('getattr and readdir stay on the JS thread', { mountPath: this.opts.mountPath, answer: rooted });
       return undefined;
+    }
+    ops.useFuseThreadFiles((fh, p) => fuse.fuseThreadFile(fh, p));
+    // Paths written on the FUSE thread reach onMutation here, each once per take (see "Writes on
+    // the FUSE thread"); `before`: they were written before that time (a hold's).
+    const collect = (before?: number): void => {
+      const written = fuse.takeFuseThreadWrites();
+      for (const p of new Set(written)) {
+        // Also called straight from the addon's wake-up, where a throw would end the process.
+        try {
+          onMutation?.(p.slice(1), before);
+        } catch (error) {
+          this.log.error('onMutation threw', { path: p, error: (error as Error).message });
+        }
+      }
+    };
+    if (writes !== 'off') {
+      const answer = fuse.writeOnFuseThread(writes, ops.umask, () => collect());
+      if (answer !== 0) this.log.warn('writes stay on the JS thread', { mountPath: this.opts.mountPath, answer });
+      else this.stopFuseThreadWrites = () => fuse.writeOnFuseThread('off', ops.umask, () => undefined);
     }
     let gateOpen = false;
     let pretending = (announce?.pending ?? 0) > 0;
@@ -337,6 +382,7 @@ export class FuseMount {
         return apply();
       },
       running: apply,
+      collect,
       resume: () => {
         // Before any answer there may run again: jj may have replaced files under open handles.
         fuse.recheckOpenFiles();
@@ -358,6 +404,9 @@ export class FuseMount {
 
   /** Makes every further mutation through this mount fail with EROFS (before closing it). */
   freeze(): void {
+    // The FUSE thread first: a write it no longer takes queues for the JS thread, behind this call.
+    this.stopFuseThreadWrites?.();
+    this.stopFuseThreadWrites = undefined;
     this.ops?.freeze();
   }
 

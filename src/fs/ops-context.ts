@@ -36,6 +36,9 @@ export interface Owner {
   gid: number;
 }
 
+/** The first handle number of the files the patched addon opens on the FUSE thread (handles.ts). */
+export const FUSE_THREAD_HANDLE = 0x80000000;
+
 /** The name at the mount root that is invisible through the mount (the workspace's jj metadata). */
 export const HIDDEN = '/.jj';
 
@@ -65,6 +68,13 @@ export interface OpsContext {
   creator: () => Owner | undefined;
   /** Gives `fullPath` (just created) to `owner`, keeping a setgid parent's group; no-op without one. */
   giveTo: (fullPath: string, owner: Owner | undefined, done: (err: unknown) => void) => void;
+  /**
+   * The backing descriptor of a handle the FUSE thread opened (numbered from
+   * {@link FUSE_THREAD_HANDLE}; mount.ts, "Open files on the FUSE thread"), checked against `path`
+   * as its next read there would be; or a negative errno. Writes and ftruncates on it reach the JS
+   * handlers while the gate is closed.
+   */
+  fuseThreadFile: (fh: number, path: string) => number;
   /** Runs a mutating step inside the write gate; calls onMutation(path) when it succeeded. */
   mutate: (op: string, paths: string[], cb: Cb, work: (done: (err: unknown) => void) => void) => void;
 }

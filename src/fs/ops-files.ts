@@ -5,12 +5,14 @@
  * open, create, read and release make their syscall synchronously (passthrough.ts says why and
  * when that is safe); writes (which the kernel's dirty-page throttling can stall), ftruncate,
  * fsync and reopens use Node's callback fs API (cheaper per call than fs.promises) on the libuv
- * pool, so a stalled writer never stalls the JS thread every mount shares.
+ * pool, so a stalled writer never stalls the JS thread every mount shares. While the gate is open
+ * the patched addon answers most of these on the libfuse thread instead (mount.ts, "Open files on
+ * the FUSE thread"); writes and ftruncates on its handles come here while the gate is closed.
  */
 import fs from 'node:fs';
 import { ANNOUNCE_SIZE } from './announce.js';
 import type { Handle } from './handles.js';
-import type { Cb, CbN, CbOpen, OpsContext } from './ops-context.js';
+import { FUSE_THREAD_HANDLE, type Cb, type CbN, type CbOpen, type OpsContext } from './ops-context.js';
 import { Errno, toErrno } from './ops-errno.js';
 
 /** Not in Node's typed constants; the value is the same on every Linux architecture. */
@@ -96,6 +98,14 @@ export function fileOps(ctx: OpsContext) {
   const keepPages = (path: string, fd: number): boolean => ctx.sys?.keepPages(ctx.full(path), fd) === 1;
 
   function withHandle(path: string, id: number, cb: (err: number) => void, fn: (h: Handle) => void): void {
+    if (id >= FUSE_THREAD_HANDLE) {
+      // Opened on the FUSE thread: the addon keeps (and rechecks) its descriptor, whose number
+      // never changes while the handle is open (mount.ts); here it is only borrowed.
+      const fd = ctx.fuseThreadFile(id, path);
+      if (fd < 0) return cb(Errno.EBADF);
+      fn({ fd, flags: 0, generation: gate.generation, reopening: null });
+      return;
+    }
     const h = handles.get(id);
     if (!h) {
       cb(Errno.EBADF);

@@ -17,6 +17,9 @@
  * one of the daemon's own mounts and these paths were resolved through the mount by the kernel
  * (symlinks included); open adds O_NOFOLLOW so a file swapped for a symlink behind the mount's
  * back is refused, not followed. Writes, fsync and everything that may wait stay asynchronous.
+ * With the patched addon most of these requests never reach JS while the gate is open: it
+ * answers getattr, readdir and file requests on the libfuse thread (mount.ts); the handlers here
+ * serve the rest, and everything while the gate is closed.
  *
  * fuse-native call conventions (checked against its index.js / fuse-native.c 2.2.6; docs/fuse.md):
  *  - callbacks take a negative errno or 0 first; read/write answer the byte count in that slot;
@@ -158,8 +161,10 @@ export function createPassthroughOps(opts: PassthroughOptions) {
     });
   };
 
+  let fuseThreadFile: OpsContext['fuseThreadFile'] = () => Errno.EBADF;
   const ctx: OpsContext = {
     root, full, hidden, gate, handles, log, umask, mutate, announce, gated, sys: opts.sys, creator, giveTo,
+    fuseThreadFile: (fh, p) => fuseThreadFile(fh, p),
     get readOnly() {
       return frozen;
     },
@@ -200,6 +205,12 @@ export function createPassthroughOps(opts: PassthroughOptions) {
     ...(xattrs ?? {}),
     /** The open-file table (tests). */
     handles,
+    /** The umask the kernel already applied to create modes (read once). */
+    umask,
+    /** Where the descriptors of handles opened on the FUSE thread come from (mount.ts). */
+    useFuseThreadFiles: (fileOf: OpsContext['fuseThreadFile']): void => {
+      fuseThreadFile = fileOf;
+    },
     /** From now on every mutation answers EROFS (the mount is being closed). */
     freeze: (): void => {
       frozen = true;

@@ -36,11 +36,12 @@ describe('MountGate', () => {
     release();
   });
 
-  it('a hold stops the bypass first, waits for its running answers, and resumes it after dropping names', async () => {
+  it('a hold stops the bypass first, waits for its running answers, collects its writes as before the hold, and resumes it after dropping names', async () => {
     const gate = new MountGate({ log: silentLogger });
     const events: string[] = [];
     let running = 0;
     let allowed = false;
+    const collected: (number | undefined)[] = [];
     gate.setBypass({
       stop: () => {
         allowed = false;
@@ -48,6 +49,10 @@ describe('MountGate', () => {
         return running;
       },
       running: () => running,
+      collect: (before) => {
+        events.push(`collect with ${running} running`);
+        collected.push(before);
+      },
       resume: () => {
         allowed = true;
         events.push('resume');
@@ -66,10 +71,14 @@ describe('MountGate', () => {
     expect(held).toBe(true);
     release();
     expect(allowed).toBe(true);
-    expect(events).toEqual(['resume', 'stop', 'names', 'resume']);
+    expect(events).toEqual(['resume', 'stop', 'collect with 0 running', 'names', 'resume']);
+    expect(collected).toEqual([gate.lastHeldAt - 1]);
+    // The announcer's collection: stamped now.
+    gate.collectBypassWrites();
+    expect(collected).toEqual([gate.lastHeldAt - 1, undefined]);
     // Set while a hold is active, it starts stopped.
     const again = await gate.hold();
-    const late = { stop: vi.fn(() => 0), running: () => 0, resume: vi.fn() };
+    const late = { stop: vi.fn(() => 0), running: () => 0, collect: vi.fn(), resume: vi.fn() };
     gate.setBypass(late);
     expect(late.stop).toHaveBeenCalledTimes(1);
     expect(late.resume).not.toHaveBeenCalled();

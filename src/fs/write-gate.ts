@@ -30,14 +30,20 @@ export interface MountGateOptions {
 }
 
 /**
- * Something outside the JS thread that answers lookups while the gate is open: the FUSE-thread
- * getattr of the patched fuse-native (mount.ts, "getattr and readdir without the JS thread").
+ * Something outside the JS thread that answers requests while the gate is open: the FUSE-thread
+ * answers of the patched fuse-native (mount.ts, "getattr and readdir without the JS thread" and
+ * the sections after it) — lookups, listings, open files and writes.
  */
 export interface GateBypass {
   /** Stops answering (the gate is closing); returns how many answers are still running. */
   stop(): number;
   /** How many answers are still running. */
   running(): number;
+  /**
+   * Reports the writes it answered since the last call (the mount's onMutation); `before`: they
+   * happened before that time.
+   */
+  collect(before?: number): void;
   /** May answer again: the gate is open. */
   resume(): void;
 }
@@ -115,6 +121,14 @@ export class MountGate {
         this.log.error('names-changed listener threw', { error: (error as Error).message });
       }
     }
+  }
+
+  /**
+   * Reports the writes answered off the JS thread so far (the announcer calls it before it tells
+   * the mount's own changes from others: such a write is noted before it touches the file).
+   */
+  collectBypassWrites(): void {
+    this.bypass?.collect();
   }
 
   /** Bumped at every release of a hold: files may have been replaced since a handle was opened. */
@@ -205,6 +219,10 @@ export class MountGate {
         }
       }
       if (bypassRunning > 0) await this.drainBypass();
+      // Every write answered off the JS thread is done (none starts while the gate is closed):
+      // reported now, stamped as before this hold, so the announcer counts jj's change to such a
+      // path as jj's (mount-announcer.ts) and the round knows the workspace is dirty.
+      this.bypass?.collect(this.heldAt - 1);
       let released = false;
       return () => {
         if (released) return;

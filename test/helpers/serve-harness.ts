@@ -189,3 +189,12 @@ export async function waitFor(cond: () => boolean, timeoutMs = 5_000): Promise<v
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Resolves with how `p` settled, or 'pending' if it has not by the time `other` settles. */
+export async function settledBefore<T>(p: Promise<T>, other: Promise<unknown>): Promise<'resolved' | 'rejected' | 'pending'> {
+  const state = p.then(
+    () => 'resolved' as const,
+    () => 'rejected' as const,
+  );
+  return Promise.race([state, other.then(() => 'pending' as const)]);
+}

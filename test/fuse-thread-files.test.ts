@@ -1,0 +1,153 @@
+/**
+ * Files answered on the FUSE thread (src/fs/mount.ts, "Open files on the FUSE thread", "Writes on
+ * the FUSE thread"): while the mount's JS thread is blocked, opens, reads, fsyncs, creates, writes
+ * and truncations through the mount still answer, with the bytes the backing file has; every write
+ * still reaches the mount's mutation listener; while the write gate is held opens and writes wait
+ * (and a write then goes through the JS handler on the same file); and a file opened there follows
+ * jj's replacement of it.
+ */
+import fs from 'node:fs';
+import { appendFile, open, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { serveMount, settledBefore, waitFor, type ServedMount } from './helpers/serve-harness.js';
+
+describe('files off the JS thread', () => {
+  let m: ServedMount;
+  beforeEach(async () => {
+    m = await serveMount({ mutations: true, setup: (b) => fs.mkdirSync(path.join(b, '.jj')) });
+  });
+  afterEach(async () => {
+    await m?.stop();
+  });
+  const M = (p: string): string => path.join(m.mnt, p);
+  const B = (p: string): string => path.join(m.backing, p);
+  /** How many times the server reported a mutation of `rel`. */
+  const mutationsOf = (rel: string): number => m.mutations.filter((p) => p === rel).length;
+
+  it('opens, reads and fsyncs a file while the JS thread is blocked, and closes what it opened', async () => {
+    const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 251));
+    fs.writeFileSync(B('big.bin'), bytes);
+    fs.writeFileSync(B('small.txt'), 'small file');
+    const fdsOf = (): number => fs.readdirSync(`/proc/${m.pid}/fd`).length;
+    await readFile(M('small.txt')); // every lookup and libfuse thread set up once
+    await waitFor(() => fdsOf() > 0);
+    const baseline = fdsOf();
+    const { done } = await m.busy(5_000);
+    const reading = readFile(M('big.bin'));
+    expect(await settledBefore(reading, done)).toBe('resolved');
+    expect(Buffer.compare(await reading, bytes)).toBe(0); // every byte, across many READs
+    const fh = await open(M('small.txt'), 'r');
+    const synced = fh.sync();
+    expect(await settledBefore(synced, done)).toBe('resolved');
+    await fh.close();
+    await expect(open(M('.jj/anything'), 'r')).rejects.toMatchObject({ code: 'ENOENT' });
+    await done;
+    // RELEASE reaches the server after close(2) returns: wait until its descriptors are closed.
+    for (let i = 0; i < 50; i++) await readFile(M('small.txt'));
+    await waitFor(() => fdsOf() <= baseline, 10_000);
+    expect(fdsOf()).toBeLessThanOrEqual(baseline);
+  });
+
+  it('a file opened there follows jj replacing it, and a hold makes an open wait', async () => {
+    fs.writeFileSync(B('f.txt'), 'old content');
+    const { done } = await m.busy(5_000);
+    const opening = open(M('f.txt'), 'r');
+    expect(await settledBefore(opening, done)).toBe('resolved');
+    const fh = await opening;
+    await done;
+    try {
+      await m.hold();
+      const late = open(M('f.txt'), 'r');
+      // jj replaces files: a new inode under the same name, the same size.
+      fs.writeFileSync(B('f.txt.new'), 'new content');
+      fs.renameSync(B('f.txt.new'), B('f.txt'));
+      const blocked = await m.busy(0);
+      await blocked.done;
+      const later = m.busy(200).then((b) => b.done);
+      expect(await settledBefore(late, later)).toBe('pending');
+      await m.release();
+      await (await late).close();
+      // Answered on the FUSE thread (the JS thread is blocked), from the file jj wrote.
+      const again = await m.busy(5_000);
+      const buf = Buffer.alloc(11); // not past the size the kernel knows: no attribute refresh
+      const reading = fh.read(buf, 0, 11, 0);
+      expect(await settledBefore(reading, again.done)).toBe('resolved');
+      expect((await reading).bytesRead).toBe(11);
+      expect(buf.toString()).toBe('new content');
+      await again.done;
+    } finally {
+      await fh.close();
+    }
+  });
+
+  it('creates and writes while the JS thread is blocked; every write reaches the mutation listener', async () => {
+    const { done } = await m.busy(5_000);
+    const writing = (async () => {
+      const fh = await open(M('new.txt'), 'w', 0o640); // no such file: a CREATE, no truncating OPEN
+      try {
+        await fh.write('first line\nsecond line\n', 0);
+        await fh.write('third\n', 11);
+      } finally {
+        await fh.close();
+      }
+      return stat(M('new.txt'));
+    })();
+    expect(await settledBefore(writing, done)).toBe('resolved');
+    const st = await writing;
+    expect(st.size).toBe(23);
+    expect(st.mode & 0o777).toBe(0o640 & ~process.umask());
+    await done;
+    expect(fs.readFileSync(B('new.txt'), 'utf8')).toBe('first line\nthird\n line\n');
+    // A truncation on such a handle (libfuse's ftruncate, then a utimens that goes through JS).
+    const fh = await open(M('new.txt'), 'r+');
+    await fh.truncate(10);
+    await fh.close();
+    expect(fs.readFileSync(B('new.txt'), 'utf8')).toBe('first line');
+    expect(fs.statSync(B('new.txt')).mode & 0o777).toBe(0o640 & ~process.umask());
+    // Reported once the JS thread runs again (at least the create; writes within a second of it
+    // on the same handle may share its report).
+    await waitFor(() => mutationsOf('new.txt') > 0, 10_000);
+    // An existing file opened for writing is written there too, and reported. (Truncating it
+    // goes through JS: the kernel sends a SETATTR by path, then a utimens.)
+    fs.writeFileSync(B('old.txt'), 'aaaa');
+    const before = mutationsOf('old.txt');
+    const again = await m.busy(5_000);
+    const appending = (async () => {
+      const fh = await open(M('old.txt'), 'r+');
+      await fh.write('bb', 4);
+      await fh.close();
+      // A write of one byte answers 1 (once a bug: taken for "hand it to JS", which wrote it again).
+      await appendFile(M('old.txt'), 'c');
+    })();
+    expect(await settledBefore(appending, again.done)).toBe('resolved');
+    await again.done;
+    expect(fs.readFileSync(B('old.txt'), 'utf8')).toBe('aaaabbc');
+    await waitFor(() => mutationsOf('old.txt') > before, 10_000);
+  });
+
+  it('with the gate held a write on a file opened there waits, then lands in the file jj left', async () => {
+    fs.writeFileSync(B('w.txt'), 'old content');
+    const fh = await open(M('w.txt'), 'r+');
+    try {
+      await fh.write('OLD', 0); // answered on the FUSE thread: the handle is the addon's
+      await m.hold();
+      // jj replaces the file meanwhile (a new inode, same name).
+      fs.writeFileSync(B('w.txt.new'), 'new content');
+      fs.renameSync(B('w.txt.new'), B('w.txt'));
+      const writing = fh.write('NEW', 0);
+      const blocked = await m.busy(0);
+      await blocked.done;
+      const later = m.busy(200).then((b) => b.done);
+      expect(await settledBefore(writing, later)).toBe('pending');
+      const reported = mutationsOf('w.txt');
+      await m.release();
+      expect((await writing).bytesWritten).toBe(3);
+      // Through the JS write (the gate was closed), on the descriptor the addon rechecked.
+      expect(fs.readFileSync(B('w.txt'), 'utf8')).toBe('NEW content');
+      await waitFor(() => mutationsOf('w.txt') > reported, 10_000);
+    } finally {
+      await fh.close();
+    }
+  });
+});
