@@ -9,7 +9,7 @@
 // nothing changes the backing directory behind the mount here, so nothing needs invalidating).
 // --variants adds "jjfs fallback" (no such caches: JJFS_KERNEL_CACHE=off, or a kernel that refuses the
 // invalidation) and "jjfs name-cache" (negatives cached too, 60 s; not used: src/fs/mount.ts says
-// why). The last rows time the
+// why). Each run starts with another target (the order rotates). The last rows time the
 // first git status after mounting and after a restart (the mount served again by a new process). Needs root (drop_caches). bindfs: `apt-get install -y bindfs`; if it
 // is missing, its column is skipped with a note. Leaves no mounts, processes or temp dirs behind.
 import { spawn, spawnSync } from 'node:child_process';
@@ -283,6 +283,8 @@ const workloads = [
     name: '1,000 x (append 4 KiB + fsync)',
     latency: true,
     run: async (t) => {
+      // Writeback still running from earlier workloads (the dd rows) would slow every fsync.
+      sh('sync');
       const fd = fs.openSync(path.join(t.dir, 'log.bin'), 'a');
       const data = Buffer.alloc(4096, 97);
       const lat = [];
@@ -380,8 +382,11 @@ async function fullBench() {
   const results = {}; // workload -> target -> [values]
   const rssPeak = {};
   for (let run = 0; run < RUNS; run++) {
+    // Each run starts the targets at a different one: a workload pays for what the previous
+    // target left behind (writeback of its files, a warm CPU cache), and that is spread evenly.
+    const order = targets.map((_, i) => targets[(i + run) % targets.length]);
     for (const w of workloads) {
-      for (const t of targets) {
+      for (const t of order) {
         const v = await w.run(t);
         ((results[w.name] ??= {})[t.name] ??= []).push(v);
       }

@@ -109,13 +109,15 @@
  * while the gate is closed or the announcer replays, name changes, attribute changes) pays
  * fuse-native's dispatch: kernel → libfuse thread → JS main thread → back.
  *
- * Cost against the native directory and bindfs (bench/fuse-bench.mjs --runs 3 --variants, one run
- * on 2026-12-02 02:12, ms; all rows in README.md, Benchmarks), as daemon mounts run / without
- * caches (`timeouts`) / bindfs: find+stat 10k cold 401 / 405 / 743, hot 42 / 264 / 48; create
- * 2,000 small files 514 / 578 / 641, read them back 277 / 311 / 357, delete them 259 / 302 / 277;
- * git status 5k cold 122 / 164 / 140, repeated 24 / 131 / 33; first git status after a restart
- * 80 / 124 / 99; 4 KiB append + fsync p50 332 / 257 / 244 µs (disk-bound: native 254). One
- * request costs ~15–25 µs on the libfuse thread and ~100–140 µs through the JS thread (--requests).
+ * Cost against the native directory and bindfs (bench/fuse-bench.mjs --runs 5 --variants, one run
+ * on 2026-12-02 02:37, ms; all rows in README.md, Benchmarks), as daemon mounts run / without
+ * caches (`timeouts`) / bindfs: find+stat 10k cold 467 / 460 / 999, hot 54 / 376 / 63; create
+ * 2,000 small files 666 / 649 / 1,024, read them back 374 / 370 / 555, delete them 347 / 485 / 372;
+ * git status 5k cold 129 / 201 / 174, repeated 27 / 115 / 33; first git status after a restart
+ * 73 / 110 / 97; 4 KiB append + fsync p50 383 / 371 / 281 µs — the one row behind bindfs: libfuse
+ * 2.9's multithreaded loop hands consecutive requests to different threads (one more wake-up
+ * each), where bindfs answers on one thread. One request costs ~15–25 µs on the libfuse thread
+ * and ~100–140 µs through the JS thread (--requests).
  */
 import path from 'node:path';
 import type { Logger } from '../log.js';
