@@ -390,6 +390,24 @@ NAPI_METHOD(jjfs_caller_pid) {`,
     replace: `  if (implemented[op_create]) ops.create = jjfs_create;`,
   },
   {
+    // unlink, rmdir and rename as the JS ones make them (src/fs/ops-names.ts): one syscall each,
+    // noted first, while the gate is open and the mount writes on this thread (mount.ts, "Writes
+    // on the FUSE thread"). The kernel updates its own cached names for changes made through it.
+    name: 'names: unlink installed',
+    find: `  if (implemented[op_unlink]) ops.unlink = fuse_native_unlink;`,
+    replace: `  if (implemented[op_unlink]) ops.unlink = jjfs_unlink;`,
+  },
+  {
+    name: 'names: rename installed',
+    find: `  if (implemented[op_rename]) ops.rename = fuse_native_rename;`,
+    replace: `  if (implemented[op_rename]) ops.rename = jjfs_rename;`,
+  },
+  {
+    name: 'names: rmdir installed',
+    find: `  if (implemented[op_rmdir]) ops.rmdir = fuse_native_rmdir;`,
+    replace: `  if (implemented[op_rmdir]) ops.rmdir = jjfs_rmdir;`,
+  },
+  {
     name: 'open files: fsync installed',
     find: `  if (implemented[op_fsync]) ops.fsync = fuse_native_fsync;`,
     replace: `  if (implemented[op_fsync]) ops.fsync = jjfs_fsync;`,
@@ -415,6 +433,21 @@ static int jjfs_setxattr (const char *path, const char *name, const char *value,
 static int jjfs_fgetattr (const char *path, struct stat *stat, struct fuse_file_info *info) {
   int fast = path != NULL ? jjfs_fast_getattr(path, stat) : JJFS_TO_JS;
   return fast != JJFS_TO_JS ? fast : fuse_native_fgetattr(path, stat, info);
+}
+
+static int jjfs_unlink (const char *path) {
+  int fast = jjfs_fast_remove(path, 0);
+  return fast != JJFS_TO_JS ? fast : fuse_native_unlink(path);
+}
+
+static int jjfs_rmdir (const char *path) {
+  int fast = jjfs_fast_remove(path, 1);
+  return fast != JJFS_TO_JS ? fast : fuse_native_rmdir(path);
+}
+
+static int jjfs_rename (const char *path, const char *dest) {
+  int fast = jjfs_fast_rename(path, dest);
+  return fast != JJFS_TO_JS ? fast : fuse_native_rename(path, dest);
 }
 
 static int jjfs_create (const char *path, mode_t mode, struct fuse_file_info *info) {
@@ -669,37 +702,68 @@ static void jjfs_file_take (fuse_thread_t *ft, int slot, int fd, int flags, uint
 /* Paths written on the FUSE thread, for the JS side (src/fs/mount.ts, "Writes on the FUSE
    thread"): pushed BEFORE the change touches the backing file, so the announcer, which takes them
    before it looks at what the backing-dir watcher saw, always knows the change as the mount's own;
-   JS is woken (once until it takes them) to tell the sync engine. */
+   JS is woken (once until it takes them) to tell the sync engine. A change that then fails is
+   marked so while JS has not taken it yet: JS reports it to the announcer only, not as a
+   mutation (as the JS handlers report only what succeeded). */
 struct jjfs_note {
   struct jjfs_note *next;
+  int failed;
   char path[];
 };
 
-static void jjfs_note (fuse_thread_t *ft, const char *path) {
+/* A pushed note and the take it belongs to (ft->jjfs_notes_taken when pushed). */
+typedef struct {
+  struct jjfs_note *note;
+  uint64_t take;
+} jjfs_noted_t;
+
+static jjfs_noted_t jjfs_note (fuse_thread_t *ft, const char *path) {
+  jjfs_noted_t noted = { NULL, 0 };
   size_t len = strlen(path);
   struct jjfs_note *n = malloc(sizeof(struct jjfs_note) + len + 1);
-  if (n == NULL) return; /* the backing-dir watcher still reports the change */
+  if (n == NULL) return noted; /* the backing-dir watcher still reports the change */
+  n->failed = 0;
   memcpy(n->path, path, len + 1);
   uv_mutex_lock(&ft->jjfs_files_mut);
   n->next = ft->jjfs_notes;
   ft->jjfs_notes = n;
+  noted.note = n;
+  noted.take = ft->jjfs_notes_taken;
   int wake = !ft->jjfs_notes_waking;
   ft->jjfs_notes_waking = 1;
   uv_mutex_unlock(&ft->jjfs_files_mut);
   if (wake) napi_call_threadsafe_function(ft->jjfs_notes_fn, NULL, napi_tsfn_nonblocking);
+  return noted;
+}
+
+/* The noted change failed. Only touches the note while it is still in the list (no take since it
+   was pushed: JS frees what it takes); one taken already counted as done. */
+static void jjfs_note_failed (fuse_thread_t *ft, jjfs_noted_t noted) {
+  if (noted.note == NULL) return;
+  uv_mutex_lock(&ft->jjfs_files_mut);
+  if (noted.take == ft->jjfs_notes_taken) noted.note->failed = 1;
+  uv_mutex_unlock(&ft->jjfs_files_mut);
 }
 
 /* Notes a write on handle slot: the first in each generation (a round in between has seen the
    file), then at most once a second (the announcer counts a change as the mount's own for 2 s). */
-static void jjfs_note_file (fuse_thread_t *ft, uint64_t slot, const char *path) {
+static jjfs_noted_t jjfs_note_file (fuse_thread_t *ft, uint64_t slot, const char *path) {
+  jjfs_noted_t none = { NULL, 0 };
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
   uint64_t ms = (uint64_t) now.tv_sec * 1000 + (uint64_t) now.tv_nsec / 1000000;
   uint32_t gen = __atomic_load_n(&ft->jjfs_gen, __ATOMIC_SEQ_CST);
-  if (ft->jjfs_files[slot].noted_gen == gen && ms - ft->jjfs_files[slot].noted_ms < 1000) return;
+  if (ft->jjfs_files[slot].noted_gen == gen && ms - ft->jjfs_files[slot].noted_ms < 1000) return none;
   ft->jjfs_files[slot].noted_gen = gen;
   ft->jjfs_files[slot].noted_ms = ms;
-  jjfs_note(ft, path);
+  return jjfs_note(ft, path);
+}
+
+/* A noted write on handle slot failed: the handle's next write is noted again. */
+static void jjfs_note_file_failed (fuse_thread_t *ft, uint64_t slot, jjfs_noted_t noted) {
+  if (noted.note == NULL) return;
+  ft->jjfs_files[slot].noted_gen = __atomic_load_n(&ft->jjfs_gen, __ATOMIC_SEQ_CST) - 1;
+  jjfs_note_failed(ft, noted);
 }
 
 /* Enters a change answered on the FUSE thread: as jjfs_fast_enter, and only while this mount lets
@@ -761,9 +825,10 @@ static int jjfs_fast_create (const char *path, mode_t mode, struct fuse_file_inf
   }
   uint32_t gen = __atomic_load_n(&ft->jjfs_gen, __ATOMIC_SEQ_CST);
   mode_t perm = mode & 07777;
-  jjfs_note(ft, path);
+  jjfs_noted_t noted = jjfs_note(ft, path);
   int fd = open(full, O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC, perm);
   int res = fd < 0 ? -errno : 0;
+  if (fd < 0) jjfs_note_failed(ft, noted);
   if (fd >= 0) {
     if ((perm & ft->jjfs_umask) != 0) fchmod(fd, perm);
     jjfs_file_take(ft, slot, fd, O_RDWR, gen);
@@ -836,7 +901,8 @@ static int jjfs_file_write (const char *path, const char *buf, size_t len, off_t
     jjfs_fast_leave(ft);
     return -EBADF;
   }
-  jjfs_note_file(ft, fh & ~((uint64_t) JJFS_FH_BIT), path);
+  uint64_t slot = fh & ~((uint64_t) JJFS_FH_BIT);
+  jjfs_noted_t noted = jjfs_note_file(ft, slot, path);
   size_t done = 0;
   int res = 0;
   while (done < len) {
@@ -849,6 +915,7 @@ static int jjfs_file_write (const char *path, const char *buf, size_t len, off_t
     if (n == 0) break;
     done += (size_t) n;
   }
+  if (done == 0) jjfs_note_file_failed(ft, slot, noted);
   jjfs_fast_leave(ft);
   return done > 0 ? (int) done : res;
 }
@@ -863,8 +930,46 @@ static int jjfs_file_ftruncate (const char *path, off_t size, uint64_t fh) {
   int fd = jjfs_file_fd(ft, path, fh);
   int res = -EBADF;
   if (fd >= 0) {
-    jjfs_note(ft, path);
+    jjfs_noted_t noted = jjfs_note(ft, path);
     res = ftruncate(fd, size) == 0 ? 0 : -errno;
+    if (res != 0) jjfs_note_failed(ft, noted);
+  }
+  jjfs_fast_leave(ft);
+  return res;
+}
+
+/* unlink (dir 0) or rmdir (dir 1) of path, noted before. */
+static int jjfs_fast_remove (const char *path, int dir) {
+  if (jjfs_is_dotjj(path)) return JJFS_TO_JS;
+  char full[4096];
+  fuse_thread_t *ft = jjfs_write_enter(path, full, sizeof(full), 1);
+  if (ft == NULL) return JJFS_TO_JS;
+  jjfs_noted_t noted = jjfs_note(ft, path);
+  int res = (dir ? rmdir(full) : unlink(full)) == 0 ? 0 : -errno;
+  if (res != 0) jjfs_note_failed(ft, noted);
+  jjfs_fast_leave(ft);
+  return res;
+}
+
+/* rename(2) of path to dest, both noted before. */
+static int jjfs_fast_rename (const char *path, const char *dest) {
+  if (jjfs_is_dotjj(path) || jjfs_is_dotjj(dest)) return JJFS_TO_JS;
+  char full[4096], full_dest[4096];
+  fuse_thread_t *ft = jjfs_write_enter(path, full, sizeof(full), 1);
+  if (ft == NULL) return JJFS_TO_JS;
+  size_t len = strlen(dest);
+  if (ft->jjfs_root_len + len >= sizeof(full_dest)) {
+    jjfs_fast_leave(ft);
+    return JJFS_TO_JS;
+  }
+  memcpy(full_dest, ft->jjfs_root, ft->jjfs_root_len);
+  memcpy(full_dest + ft->jjfs_root_len, dest, len + 1);
+  jjfs_noted_t from = jjfs_note(ft, path);
+  jjfs_noted_t to = jjfs_note(ft, dest);
+  int res = rename(full, full_dest) == 0 ? 0 : -errno;
+  if (res != 0) {
+    jjfs_note_failed(ft, from);
+    jjfs_note_failed(ft, to);
   }
   jjfs_fast_leave(ft);
   return res;
@@ -921,6 +1026,7 @@ static int jjfs_file_release (uint64_t fh) {
   mode_t jjfs_umask; /* jjfs: the process umask, which the kernel already applied to create modes */
   struct jjfs_note *jjfs_notes; /* jjfs: paths written there, for JS to take (guarded by jjfs_files_mut) */
   int jjfs_notes_waking; /* jjfs: JS was woken and has not taken the notes yet (same guard) */
+  uint64_t jjfs_notes_taken; /* jjfs: how many times JS took the notes (same guard) */
   int jjfs_notes_ready; /* jjfs: jjfs_notes_fn exists */
   napi_threadsafe_function jjfs_notes_fn; /* jjfs: wakes JS to take the notes */
   char mnt[1024];`,
@@ -1085,24 +1191,31 @@ NAPI_METHOD(jjfs_fast_writes) {
   NAPI_RETURN_INT32(result)
 }
 
-/* Takes the paths written on the FUSE thread since the last call (mount-relative, each once). */
+/* Takes the paths changed on the FUSE thread since the last call (mount-relative):
+   [changed or still changing, failed]. */
 NAPI_METHOD(jjfs_fast_take_notes) {
   NAPI_ARGV(1)
   NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
-  napi_value out;
-  napi_create_array(env, &out);
+  napi_value out, changed, failed;
+  napi_create_array_with_length(env, 2, &out);
+  napi_create_array(env, &changed);
+  napi_create_array(env, &failed);
+  napi_set_element(env, out, 0, changed);
+  napi_set_element(env, out, 1, failed);
   if (ft_len < sizeof(fuse_thread_t) || !ft->jjfs_files_ready) return out;
   uv_mutex_lock(&ft->jjfs_files_mut);
   struct jjfs_note *n = ft->jjfs_notes;
   ft->jjfs_notes = NULL;
   ft->jjfs_notes_waking = 0;
+  ft->jjfs_notes_taken++;
   uv_mutex_unlock(&ft->jjfs_files_mut);
-  uint32_t i = 0;
+  uint32_t nc = 0, nf = 0;
   while (n != NULL) {
     struct jjfs_note *next = n->next;
     napi_value p;
     napi_create_string_utf8(env, n->path, NAPI_AUTO_LENGTH, &p);
-    napi_set_element(env, out, i++, p);
+    if (n->failed) napi_set_element(env, failed, nf++, p);
+    else napi_set_element(env, changed, nc++, p);
     free(n);
     n = next;
   }

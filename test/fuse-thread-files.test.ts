@@ -1,13 +1,13 @@
 /**
  * Files answered on the FUSE thread (src/fs/mount.ts, "Open files on the FUSE thread", "Writes on
- * the FUSE thread"): while the mount's JS thread is blocked, opens, reads, fsyncs, creates, writes
- * and truncations through the mount still answer, with the bytes the backing file has; every write
- * still reaches the mount's mutation listener; while the write gate is held opens and writes wait
+ * the FUSE thread"): while the mount's JS thread is blocked, opens, reads, fsyncs, creates, writes,
+ * unlinks and renames through the mount still answer, with the bytes the backing file has; every
+ * change still reaches the mount's mutation listener; while the write gate is held opens and writes wait
  * (and a write then goes through the JS handler on the same file); and a file opened there follows
  * jj's replacement of it.
  */
 import fs from 'node:fs';
-import { appendFile, open, readFile, stat } from 'node:fs/promises';
+import { appendFile, open, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { serveMount, settledBefore, waitFor, type ServedMount } from './helpers/serve-harness.js';
@@ -124,6 +124,34 @@ describe('files off the JS thread', () => {
     await again.done;
     expect(fs.readFileSync(B('old.txt'), 'utf8')).toBe('aaaabbc');
     await waitFor(() => mutationsOf('old.txt') > before, 10_000);
+  });
+
+  it('unlinks, removes directories and renames while the JS thread is blocked; each change reported', async () => {
+    fs.mkdirSync(B('dir'));
+    fs.writeFileSync(B('gone.txt'), 'x');
+    fs.writeFileSync(B('from.txt'), 'moved');
+    const { done } = await m.busy(5_000);
+    const changing = (async () => {
+      await unlink(M('gone.txt'));
+      await rmdir(M('dir'));
+      await rename(M('from.txt'), M('to.txt'));
+    })();
+    expect(await settledBefore(changing, done)).toBe('resolved');
+    await done;
+    expect(fs.readdirSync(m.backing).sort()).toEqual(['.jj', 'to.txt']);
+    expect(fs.readFileSync(B('to.txt'), 'utf8')).toBe('moved');
+    await waitFor(() => ['gone.txt', 'dir', 'from.txt', 'to.txt'].every((p) => mutationsOf(p) > 0), 10_000);
+    // .jj stays out of reach there too (the JS handlers answer for it).
+    await expect(rename(M('to.txt'), M('.jj'))).rejects.toMatchObject({ code: 'EPERM' });
+    // A change that fails is no mutation: a rename onto a directory that is not empty.
+    fs.mkdirSync(B('d1'));
+    fs.mkdirSync(B('d2'));
+    fs.writeFileSync(B('d2/x'), 'x');
+    fs.writeFileSync(B('last.txt'), 'x');
+    await expect(rename(M('d1'), M('d2'))).rejects.toMatchObject({ code: expect.stringMatching(/ENOTEMPTY|EEXIST/) as unknown });
+    await unlink(M('last.txt'));
+    await waitFor(() => mutationsOf('last.txt') > 0, 10_000); // reported after the failed rename's notes
+    expect(mutationsOf('d1') + mutationsOf('d2')).toBe(0);
   });
 
   it('with the gate held a write on a file opened there waits, then lands in the file jj left', async () => {

@@ -107,8 +107,9 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean, sys?: NativeSyscalls)
     }
 
     /** {@inheritDoc FuseInstance.takeFuseThreadWrites} */
-    takeFuseThreadWrites(): string[] {
-      return this.withThread<string[]>([], (s, t) => s.fastTakeNotes(t));
+    takeFuseThreadWrites(): { changed: string[]; failed: string[] } {
+      const [changed, failed] = this.withThread<[string[], string[]]>([[], []], (s, t) => s.fastTakeNotes(t));
+      return { changed, failed };
     }
 
     /** {@inheritDoc FuseInstance.fuseThreadFile} */

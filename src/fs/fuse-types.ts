@@ -76,8 +76,11 @@ export interface NativeSyscalls {
    * paths written there wait to be taken. 0, or -errno.
    */
   fastWrites(thread: Buffer, mode: number, umask: number, wake: () => void): number;
-  /** Takes the mount-relative paths written on the FUSE thread since the last call. */
-  fastTakeNotes(thread: Buffer): string[];
+  /**
+   * Takes the mount-relative paths changed on the FUSE thread since the last call: those changed
+   * (or still changing) and those whose change failed.
+   */
+  fastTakeNotes(thread: Buffer): [changed: string[], failed: string[]];
   /** The backing descriptor of FUSE-thread handle `fh`, checked against `path` first; or -EBADF. */
   fastFile(thread: Buffer, fh: number, path: string): number;
   /**
@@ -190,8 +193,11 @@ export interface FuseInstance {
    * {@link takeFuseThreadWrites}. 0, else a negative errno.
    */
   writeOnFuseThread(mode: 'off' | 'files' | 'creates', umask: number, wake: () => void): number;
-  /** The mount-relative paths written on the FUSE thread since the last call (each may repeat). */
-  takeFuseThreadWrites(): string[];
+  /**
+   * The mount-relative paths changed on the FUSE thread since the last call (each may repeat):
+   * `changed` (or still changing), and `failed` (the change failed, nothing was changed).
+   */
+  takeFuseThreadWrites(): { changed: string[]; failed: string[] };
   /** The backing descriptor of FUSE-thread handle `fh` (mount.ts), checked against `path`; or -EBADF. */
   fuseThreadFile(fh: number, path: string): number;
 }

@@ -86,19 +86,20 @@
  * descriptor).
  *
  * ### Writes on the FUSE thread
- * Opening for writing, writes and ftruncates on those handles, and creates (which then make such
- * a handle) are answered there only while the gate is open — never on a read-only mount, and no
- * creates where new files are given to their creator (`--allow-other` as root) — inside the same
- * in-flight count, so a hold waits for them as it waits for JS writes;
+ * Opening for writing, writes and ftruncates on those handles, creates (which then make such a
+ * handle), unlinks, rmdirs and renames are answered there only while the gate is open — never on
+ * a read-only mount, and no creates where new files are given to their creator (`--allow-other`
+ * as root) — inside the same in-flight count, so a hold waits for them as it waits for JS writes;
  * with the gate closed they go to the JS handlers, which wait at the gate and borrow the
  * descriptor (`fuseThreadFile`). The sync engine and the announcer still hear of every such
- * write: the addon notes its path BEFORE the write touches the file (for writes on a handle: the
- * first after each gate opening, then at most once a second) and wakes the JS thread, which hands
- * the paths to `onMutation`. The announcer collects them before it looks at what the backing-dir
- * watcher saw (so a change the watcher reports is always known as the mount's own), and every
- * hold, once the writes running at its start are done, collects them stamped as older than the
- * hold (so jj's change to such a path is still announced as jj's). The notifier's "announce a
- * modification" ftruncate is never applied, as in the JS ftruncate.
+ * change: the addon notes its path BEFORE it touches the backing directory (for writes on a
+ * handle: the first after each gate opening, then at most once a second) and wakes the JS thread,
+ * which hands the paths to `onMutation` (a change that failed to `beforeMutation` only, as the JS
+ * handlers report only what succeeded). The announcer collects them before it looks at what the
+ * backing-dir watcher saw (so a change the watcher reports is always known as the mount's own),
+ * and every hold, once the changes running at its start are done, collects them stamped as older
+ * than the hold (so jj's change to such a path is still announced as jj's). The notifier's
+ * "announce a modification" ftruncate is never applied, as in the JS ftruncate.
  *
  * Writes through a stale handle: jj's rewrites happen inside the write gate (write-gate.ts); after
  * each release the gate's generation moves, and the first read/write on an older handle compares
@@ -106,8 +107,9 @@
  *
  * What is left: readdir is never cached (libfuse 2.9 cannot say FOPEN_CACHE_DIR); every name of a
  * mount is dropped at every jj round while agents write; and every other request (everything
- * while the gate is closed or the announcer replays, name changes, attribute changes) pays
- * fuse-native's dispatch: kernel → libfuse thread → JS main thread → back.
+ * while the gate is closed or the announcer replays; mkdir, symlink, link, mknod; attribute
+ * changes and truncation by path) pays fuse-native's dispatch: kernel → libfuse thread → JS main
+ * thread → back.
  *
  * Cost against the native directory and bindfs (bench/fuse-bench.mjs --runs 5 --variants, one run
  * on 2026-12-02 02:37, ms; all rows in README.md, Benchmarks), as daemon mounts run / without
@@ -348,25 +350,30 @@ export class FuseMount {
    * turns it off for good.
    */
   private answerOnFuseThread(fuse: FuseInstance, ops: PassthroughOps, writes: 'off' | 'files' | 'creates'): (() => void) | undefined {
-    const { backingDir, gate, announce, onMutation } = this.opts;
+    const { backingDir, gate, announce, onMutation, beforeMutation } = this.opts;
     const rooted = fuse.serveFromFuseThread(backingDir);
     if (rooted !== 0) {
       this.log.warn('getattr and readdir stay on the JS thread', { mountPath: this.opts.mountPath, answer: rooted });
       return undefined;
     }
     ops.useFuseThreadFiles((fh, p) => fuse.fuseThreadFile(fh, p));
-    // Paths written on the FUSE thread reach onMutation here, each once per take (see "Writes on
-    // the FUSE thread"); `before`: they were written before that time (a hold's).
+    // Paths changed on the FUSE thread reach onMutation here, each once per take (see "Writes on
+    // the FUSE thread"); `before`: they were changed before that time (a hold's). A change that
+    // failed reaches beforeMutation only, as from the JS handlers.
     const collect = (before?: number): void => {
-      const written = fuse.takeFuseThreadWrites();
-      for (const p of new Set(written)) {
-        // Also called straight from the addon's wake-up, where a throw would end the process.
-        try {
-          onMutation?.(p.slice(1), before);
-        } catch (error) {
-          this.log.error('onMutation threw', { path: p, error: (error as Error).message });
+      const { changed, failed } = fuse.takeFuseThreadWrites();
+      const report = (paths: string[], to: ((rel: string) => void) | undefined): void => {
+        for (const p of new Set(paths)) {
+          // Also called straight from the addon's wake-up, where a throw would end the process.
+          try {
+            to?.(p.slice(1));
+          } catch (error) {
+            this.log.error('mutation listener threw', { path: p, error: (error as Error).message });
+          }
         }
-      }
+      };
+      report(changed, onMutation && ((rel) => onMutation(rel, before)));
+      report(failed, beforeMutation);
     };
     if (writes !== 'off') {
       const answer = fuse.writeOnFuseThread(writes, ops.umask, () => collect());

@@ -1,7 +1,8 @@
 /**
  * Path operations of the pass-through that create or remove names: mkdir, unlink, rmdir, rename,
  * symlink, link. Each runs through `ctx.mutate` (write gate, EROFS when frozen, onMutation);
- * unlink, rmdir and rename, one syscall each, are made synchronously (passthrough.ts).
+ * unlink, rmdir and rename, one syscall each, are made synchronously (passthrough.ts); while the
+ * write gate is open the patched addon makes those three on the libfuse thread instead (mount.ts).
  * A sync's own creations and deletions, replayed by the notifier, are claimed here and answered
  * without touching the backing directory (announce.ts).
  */
