@@ -111,12 +111,12 @@
  * changes and truncation by path) pays fuse-native's dispatch: kernel → libfuse thread → JS main
  * thread → back.
  *
- * Cost against the native directory and bindfs (bench/fuse-bench.mjs --runs 5 --variants, one run
- * on 2026-12-02 02:37, ms; all rows in README.md, Benchmarks), as daemon mounts run / without
- * caches (`timeouts`) / bindfs: find+stat 10k cold 467 / 460 / 999, hot 54 / 376 / 63; create
- * 2,000 small files 666 / 649 / 1,024, read them back 374 / 370 / 555, delete them 347 / 485 / 372;
- * git status 5k cold 129 / 201 / 174, repeated 27 / 115 / 33; first git status after a restart
- * 73 / 110 / 97; 4 KiB append + fsync p50 383 / 371 / 281 µs — the one row behind bindfs: libfuse
+ * Cost against the native directory and bindfs (bench/fuse-bench.mjs --runs 3 --variants, one run
+ * on 2026-12-02 03:19, ms; all rows in README.md, Benchmarks), as daemon mounts run / without
+ * caches (`timeouts`) / bindfs: find+stat 10k cold 479 / 525 / 917, hot 47 / 351 / 79; create
+ * 2,000 small files 572 / 643 / 828, read them back 365 / 359 / 478, delete them 156 / 326 / 338;
+ * git status 5k cold 126 / 154 / 155, repeated 28 / 121 / 32; first git status after a restart
+ * 78 / 123 / 90; 4 KiB append + fsync p50 340 / 297 / 223 µs — the one row behind bindfs: libfuse
  * 2.9's multithreaded loop hands consecutive requests to different threads (one more wake-up
  * each), where bindfs answers on one thread. One request costs ~15–25 µs on the libfuse thread
  * and ~100–140 µs through the JS thread (--requests).
