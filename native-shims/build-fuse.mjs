@@ -510,17 +510,19 @@ FUSE_METHOD(fgetattr, 2, 1,`,
 #define JJFS_TO_JS (-0x40000000)
 
 /* Enters the FUSE-thread answer for path (see the getattr patch): ft with full set to the backing
-   path and the in-flight count raised, or NULL when JS must answer. jjfs_fast_leave(ft) after. */
+   path (unless full is NULL) and the in-flight count raised, or NULL when JS must answer.
+   jjfs_fast_leave(ft) after. */
 static fuse_thread_t *jjfs_fast_enter (const char *path, char *full, size_t full_size) {
   fuse_thread_t *ft = (fuse_thread_t *) fuse_get_context()->private_data;
   if (ft == NULL || ft->jjfs_root_len == 0) return NULL;
   size_t len = strlen(path);
-  if (ft->jjfs_root_len + len >= full_size) return NULL;
+  if (full != NULL && ft->jjfs_root_len + len >= full_size) return NULL;
   __atomic_add_fetch(&ft->jjfs_inflight, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&ft->jjfs_fast, __ATOMIC_SEQ_CST) != 1) {
     __atomic_sub_fetch(&ft->jjfs_inflight, 1, __ATOMIC_SEQ_CST);
     return NULL;
   }
+  if (full == NULL) return ft; /* a request on a handle: no path to build */
   memcpy(full, ft->jjfs_root, ft->jjfs_root_len);
   if (len == 1 && path[0] == '/') full[ft->jjfs_root_len] = '\\0';
   else memcpy(full + ft->jjfs_root_len, path, len + 1);
@@ -893,8 +895,7 @@ static int jjfs_file_read (const char *path, char *buf, size_t len, off_t offset
    noted before it lands; JJFS_TO_JS hands it to the JS write (which waits at the gate), as when
    the mount stopped writes here (closing). Short writes looped over as the JS write does. */
 static int jjfs_file_write (const char *path, const char *buf, size_t len, off_t offset, uint64_t fh) {
-  char full[4096];
-  fuse_thread_t *ft = jjfs_write_enter(path, full, sizeof(full), 1);
+  fuse_thread_t *ft = jjfs_write_enter(path, NULL, 0, 1);
   if (ft == NULL) return JJFS_TO_JS;
   int fd = jjfs_file_fd(ft, path, fh);
   if (fd < 0) {
@@ -924,8 +925,7 @@ static int jjfs_file_write (const char *path, const char *buf, size_t len, off_t
    never applied, as in the JS ftruncate. */
 static int jjfs_file_ftruncate (const char *path, off_t size, uint64_t fh) {
   if (size == (off_t) 4503599627397738LL) return 0; /* ANNOUNCE_SIZE = 2^52 + 0x6a6a */
-  char full[4096];
-  fuse_thread_t *ft = jjfs_write_enter(path, full, sizeof(full), 1);
+  fuse_thread_t *ft = jjfs_write_enter(path, NULL, 0, 1);
   if (ft == NULL) return JJFS_TO_JS;
   int fd = jjfs_file_fd(ft, path, fh);
   int res = -EBADF;

@@ -106,8 +106,8 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean, sys?: NativeSyscalls)
       return this.withThread(Base.ENOSYS, (s, t) => s.fastWrites(t, level, umask, wake));
     }
 
-    /** {@inheritDoc FuseInstance.takeFuseThreadWrites} */
-    takeFuseThreadWrites(): { changed: string[]; failed: string[] } {
+    /** {@inheritDoc FuseInstance.takeFuseThreadChanges} */
+    takeFuseThreadChanges(): { changed: string[]; failed: string[] } {
       const [changed, failed] = this.withThread<[string[], string[]]>([[], []], (s, t) => s.fastTakeNotes(t));
       return { changed, failed };
     }

@@ -71,9 +71,10 @@ export interface NativeSyscalls {
   /** Makes the files opened on that mount's FUSE thread check their inode at their next use: 0, or -errno. */
   fastRecheck(thread: Buffer): number;
   /**
-   * Lets that mount's FUSE thread write on the files it opened (1) and create files too (2), or
-   * neither (0); `umask` is the process's; `wake` is called (no arguments, on the JS thread) when
-   * paths written there wait to be taken. 0, or -errno.
+   * Lets that mount's FUSE thread change files and names (1: writable opens, writes, ftruncates,
+   * unlinks, rmdirs, renames) and create files too (2), or neither (0); `umask` is the process's;
+   * `wake` is called (no arguments, on the JS thread) when changed paths wait to be taken. 0, or
+   * -errno.
    */
   fastWrites(thread: Buffer, mode: number, umask: number, wake: () => void): number;
   /**
@@ -188,16 +189,17 @@ export interface FuseInstance {
    */
   recheckOpenFiles(): number;
   /**
-   * Lets writes (`files`) and creates too (`creates`) be answered on the FUSE thread, or neither
-   * (`off`), while {@link allowFuseThreadAnswers} says so; `wake` runs when written paths wait for
-   * {@link takeFuseThreadWrites}. 0, else a negative errno.
+   * Lets changes be answered on the FUSE thread while {@link allowFuseThreadAnswers} says so:
+   * writable opens, writes, ftruncates, unlinks, rmdirs and renames (`files`), creates too
+   * (`creates`), or none (`off`); `wake` runs when changed paths wait for
+   * {@link takeFuseThreadChanges}. 0, else a negative errno.
    */
   writeOnFuseThread(mode: 'off' | 'files' | 'creates', umask: number, wake: () => void): number;
   /**
    * The mount-relative paths changed on the FUSE thread since the last call (each may repeat):
    * `changed` (or still changing), and `failed` (the change failed, nothing was changed).
    */
-  takeFuseThreadWrites(): { changed: string[]; failed: string[] };
+  takeFuseThreadChanges(): { changed: string[]; failed: string[] };
   /** The backing descriptor of FUSE-thread handle `fh` (mount.ts), checked against `path`; or -EBADF. */
   fuseThreadFile(fh: number, path: string): number;
 }

@@ -361,7 +361,7 @@ export class FuseMount {
     // the FUSE thread"); `before`: they were changed before that time (a hold's). A change that
     // failed reaches beforeMutation only, as from the JS handlers.
     const collect = (before?: number): void => {
-      const { changed, failed } = fuse.takeFuseThreadWrites();
+      const { changed, failed } = fuse.takeFuseThreadChanges();
       const report = (paths: string[], to: ((rel: string) => void) | undefined): void => {
         for (const p of new Set(paths)) {
           // Also called straight from the addon's wake-up, where a throw would end the process.
