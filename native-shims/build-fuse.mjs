@@ -509,23 +509,30 @@ FUSE_METHOD(fgetattr, 2, 1,`,
    errno (negative, small) nor a byte count (a write of 1 byte answers 1). */
 #define JJFS_TO_JS (-0x40000000)
 
+/* Writes the backing path of mount path into full: 0, or -1 when it does not fit. */
+static int jjfs_backing_path (const fuse_thread_t *ft, const char *path, char *full, size_t full_size) {
+  size_t len = strlen(path);
+  if (ft->jjfs_root_len + len >= full_size) return -1;
+  memcpy(full, ft->jjfs_root, ft->jjfs_root_len);
+  if (len == 1 && path[0] == '/') full[ft->jjfs_root_len] = '\\0';
+  else memcpy(full + ft->jjfs_root_len, path, len + 1);
+  return 0;
+}
+
 /* Enters the FUSE-thread answer for path (see the getattr patch): ft with full set to the backing
    path (unless full is NULL) and the in-flight count raised, or NULL when JS must answer.
    jjfs_fast_leave(ft) after. */
 static fuse_thread_t *jjfs_fast_enter (const char *path, char *full, size_t full_size) {
   fuse_thread_t *ft = (fuse_thread_t *) fuse_get_context()->private_data;
   if (ft == NULL || ft->jjfs_root_len == 0) return NULL;
-  size_t len = strlen(path);
-  if (full != NULL && ft->jjfs_root_len + len >= full_size) return NULL;
+  /* Checked before entering: the path is built below, where it can no longer fail. */
+  if (full != NULL && ft->jjfs_root_len + strlen(path) >= full_size) return NULL;
   __atomic_add_fetch(&ft->jjfs_inflight, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&ft->jjfs_fast, __ATOMIC_SEQ_CST) != 1) {
     __atomic_sub_fetch(&ft->jjfs_inflight, 1, __ATOMIC_SEQ_CST);
     return NULL;
   }
-  if (full == NULL) return ft; /* a request on a handle: no path to build */
-  memcpy(full, ft->jjfs_root, ft->jjfs_root_len);
-  if (len == 1 && path[0] == '/') full[ft->jjfs_root_len] = '\\0';
-  else memcpy(full + ft->jjfs_root_len, path, len + 1);
+  if (full != NULL) jjfs_backing_path(ft, path, full, full_size); /* NULL: a request on a handle */
   return ft;
 }
 
@@ -853,11 +860,8 @@ static int jjfs_file_fd (fuse_thread_t *ft, const char *path, uint64_t fh) {
   int fd = ft->jjfs_files[slot].fd;
   uint32_t gen = __atomic_load_n(&ft->jjfs_gen, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&ft->jjfs_files[slot].gen, __ATOMIC_SEQ_CST) == gen || path == NULL) return fd;
-  size_t len = strlen(path);
-  if (ft->jjfs_root_len + len < 4096) {
-    char full[4096];
-    memcpy(full, ft->jjfs_root, ft->jjfs_root_len);
-    memcpy(full + ft->jjfs_root_len, path, len + 1);
+  char full[4096];
+  if (jjfs_backing_path(ft, path, full, sizeof(full)) == 0) {
     struct stat open_st, now_st;
     if (fstat(fd, &open_st) == 0 && lstat(full, &now_st) == 0 && S_ISREG(now_st.st_mode) &&
         (open_st.st_ino != now_st.st_ino || open_st.st_dev != now_st.st_dev)) {
@@ -957,13 +961,10 @@ static int jjfs_fast_rename (const char *path, const char *dest) {
   char full[4096], full_dest[4096];
   fuse_thread_t *ft = jjfs_write_enter(path, full, sizeof(full), 1);
   if (ft == NULL) return JJFS_TO_JS;
-  size_t len = strlen(dest);
-  if (ft->jjfs_root_len + len >= sizeof(full_dest)) {
+  if (jjfs_backing_path(ft, dest, full_dest, sizeof(full_dest)) != 0) {
     jjfs_fast_leave(ft);
     return JJFS_TO_JS;
   }
-  memcpy(full_dest, ft->jjfs_root, ft->jjfs_root_len);
-  memcpy(full_dest + ft->jjfs_root_len, dest, len + 1);
   jjfs_noted_t from = jjfs_note(ft, path);
   jjfs_noted_t to = jjfs_note(ft, dest);
   int res = rename(full, full_dest) == 0 ? 0 : -errno;
