@@ -16,9 +16,9 @@ export interface RepoConfig {
   push_delay: number;
   /** New files larger than this are refused by jj's snapshot (bytes). */
   max_new_file_size: number;
-  /** Loose git objects in the store that trigger packing (0: never). */
+  /** Loose git objects written since the last compaction that trigger packing (0: never). */
   compact_loose_objects: number;
-  /** Bytes of loose git objects that trigger packing (0: only the count counts). */
+  /** Bytes of loose git objects written since the last compaction that trigger packing (0: only the count counts). */
   compact_loose_bytes: number;
   /** jj operations in the operation log that trigger trimming it (0: never). */
   op_log_max: number;
@@ -74,10 +74,10 @@ export const REPO_DEFAULTS: Readonly<Omit<RepoConfig, 'remote' | 'remote_branch'
   push_interval: 300,
   push_delay: 10,
   max_new_file_size: 64 * 1024 * 1024,
-  compact_loose_objects: 1_000,
-  compact_loose_bytes: 8 * 1024 * 1024,
-  op_log_max: 300,
-  op_log_keep: 50,
+  compact_loose_objects: 400,
+  compact_loose_bytes: 2 * 1024 * 1024,
+  op_log_max: 150,
+  op_log_keep: 20,
 };
 
 /** Defaults of the optional per-repo choices (absent from config.json means this value). */

@@ -9,7 +9,7 @@ import type { JjRunner } from '../sync/jj-runner.js';
 import { DAEMON_IGNORES, writeRepoSettings } from '../sync/repo-init.js';
 import { fileFileset, RepoJj, repoPaths } from '../sync/repo-jj.js';
 import { RepoSync, type RepoSyncOptions, type RepoSyncStatus, type RoundReport, type WorkspaceSpec } from '../sync/repo-sync.js';
-import { PRUNE_GRACE_MS, StoreCompactor, type CompactionReport } from '../sync/store-compactor.js';
+import { StoreCompactor, type CompactionReport } from '../sync/store-compactor.js';
 import { measureStore, type StoreFacts } from '../sync/store-facts.js';
 import { addWorkspace, forgetWorkspace } from '../sync/workspace-ops.js';
 import { WorkspaceWatchers, type WatchEvent } from '../watch/workspace-watcher.js';
@@ -30,8 +30,6 @@ export interface SyncHubInit {
   repoConfig: (name: string) => RepoConfig | undefined;
   /** Where monitor events go. */
   feed: MonitorFeed;
-  /** Longest a git process (a fetch) may run: unreachable objects are pruned only well after it. */
-  gitTimeoutMs?: number;
 }
 
 /**
@@ -111,7 +109,6 @@ export class SyncHub {
             keep: () => this.#init.repoConfig(repo)?.op_log_keep ?? REPO_DEFAULTS.op_log_keep,
             trim: (keep) => sync.trimOperations(keep),
           },
-          pruneGraceMs: Math.max(PRUNE_GRACE_MS, 2 * (this.#init.gitTimeoutMs ?? 0)),
         }),
       );
     }

@@ -72,7 +72,7 @@ export const createServices: ServicesFactory = async ({ paths, config, log, warn
   const git = new ExecaGitRunner({ timeoutMs, log: log.child('remote') });
 
   const feed = new MonitorFeed();
-  const hub = new SyncHub({ paths, jj, git, log: log.child('sync'), repoConfig: (name) => config.snapshot().repos[name], feed, gitTimeoutMs: timeoutMs });
+  const hub = new SyncHub({ paths, jj, git, log: log.child('sync'), repoConfig: (name) => config.snapshot().repos[name], feed });
   const remotes = new RemoteService({
     config,
     local: hub,

@@ -124,7 +124,7 @@ export interface CompactionFacts {
   /** jj operations before and after, when the operation log was trimmed. */
   opsBefore?: number;
   opsAfter?: number;
-  /** True when unreachable objects past the grace period were pruned (a full cruft repack). */
+  /** True when unreachable objects were pruned (a full repack). */
   pruned?: boolean;
   error?: string;
 }

@@ -63,7 +63,10 @@ export async function fetchBranch(
   const ref = stagingRef(target.branch);
   try {
     await git.run(
-      ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-auto-gc', '--', target.url, `+refs/heads/${target.branch}:${ref}`],
+      // Always a pack, never loose objects (fetch.unpackLimit=1): git keeps such a pack (a .keep
+      // file) until it has written the ref, so a repack running meanwhile never drops what the
+      // fetch wrote (store-compactor.ts prunes unreachable objects without a grace period).
+      ['-c', 'fetch.unpackLimit=1', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-auto-gc', '--', target.url, `+refs/heads/${target.branch}:${ref}`],
       {
         gitDir,
         url: target.url,

@@ -1,4 +1,4 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -43,50 +43,44 @@ export interface StoreCompactorInit {
   bytesThreshold?: () => number;
   /** Trimming of the operation log; absent: never trimmed. */
   opLog?: OpLogPolicy;
-  /** Unreachable objects younger than this are never pruned (default {@link PRUNE_GRACE_MS}). */
-  pruneGraceMs?: number;
   /** Quiet time after the last change before an idle check (default 60 s). */
   idleMs?: number;
   /** Least time between two checks after changes (default 10 s). */
   checkEveryMs?: number;
 }
 
-/** A temp pack older than this was left by a git that died (fetches time out after a minute). */
-const STALE_TEMP_PACK_MS = 60 * 60_000;
-
 /**
- * Unreachable git objects are pruned only once older than this. Everything that writes objects in
- * a repo runs on its queue (rounds, merges, restores), as do the compactions, except `git fetch`,
- * which writes objects before the ref that makes them reachable: it is killed after its timeout
- * (JJFS_GIT_TIMEOUT_MS, 60 s by default), well inside this grace period (the daemon makes the grace
- * at least twice that timeout).
+ * A temp pack, or a fetch's keep file, older than this was left by a git that died (fetches time
+ * out after a minute).
  */
-export const PRUNE_GRACE_MS = 5 * 60_000;
+const STALE_TEMP_PACK_MS = 60 * 60_000;
 
 /**
  * A segment of jj's commit-extras table is deleted once a sweep at least this long ago found it
  * unreachable, and it still is (extras-sweep.ts): a jj process lists the table's heads and loads
  * their segments at once, so no reader still needs a segment superseded this long ago.
  */
-const EXTRAS_GRACE_MS = 30_000;
+const EXTRAS_GRACE_MS = 10_000;
 
 /**
  * Keeps one repo's store small. Every snapshot jj takes writes its trees and blobs as loose git
  * objects, one file each (a 4 KiB block for a few bytes), and three files per jj operation: an
  * agent writing all day makes hundreds of thousands. After changes (at most every `checkEveryMs`)
  * and once the repo has been quiet for `idleMs`, the loose objects (count and bytes: one `git
- * count-objects`) and operations (a readdir) are counted, without jj. Past their thresholds:
+ * count-objects`; those the last compaction left loose do not count again) and operations (a
+ * readdir) are counted, without jj. Past their thresholds:
  * - the operation log is trimmed (op-log-trim.ts), a queue task of its own;
  * - superseded segments of jj's commit-extras table, which jj never deletes, are deleted
  *   (extras-sweep.ts);
- * - the loose objects are packed with `git repack -d --geometric=2` (and jj's keep refs with
- *   `git pack-refs`), which writes new packs, then removes only the loose objects and packs whose
- *   every object is in a new pack: nothing is pruned, so a kill -9 at any moment leaves packs and
- *   loose objects that git and jj both read (at worst a duplicate, packed again next time, or a
- *   temp pack, removed later);
- * - after a trim, once the packed objects have doubled since the last full repack, a full one
- *   instead (`--cruft`): reachable objects in one pack, unreachable ones in a cruft pack, those
- *   unreachable for longer than the grace period dropped. Doubling keeps its cost, which grows
+ * - the loose objects are packed (and jj's keep refs with `git pack-refs`): those reachable from
+ *   the refs with `git repack -d`, the rest with `git repack -d --geometric=2` searching no delta
+ *   (see #compact). A repack writes a new pack, then removes only loose objects and packs whose
+ *   objects are in it: nothing is pruned, so a kill -9 at any moment leaves packs and loose
+ *   objects that git and jj both read (at worst a duplicate, packed again next time, or a temp
+ *   pack, removed later);
+ * - after a trim, once the packs have doubled since the last full repack, a full one on top:
+ *   reachable objects in one pack, unreachable ones dropped (see #fullPack).
+ *   Doubling keeps its cost, which grows
  *   with the store, to a constant share of the work per object written.
  * The repacks run on the repo's queue — never while a round runs — with one pack thread, leaving
  * the other core to the mounts; writes through the mounts never wait for them (only jj steps in a
@@ -107,6 +101,12 @@ export class StoreCompactor {
   #fullPackBase: number | undefined;
   /** Unreachable commit-extras segments the sweeps have seen, with when each was first seen so. */
   #extrasMark: ExtrasMark | undefined;
+  /**
+   * Loose objects the last compaction left (all of them when its repack failed, e.g. on a full
+   * disk): only those written since count toward the thresholds, or every check would repack
+   * again for them.
+   */
+  #looseLeft = { objects: 0, bytes: 0 };
 
   constructor(init: StoreCompactorInit) {
     this.#init = init;
@@ -119,7 +119,7 @@ export class StoreCompactor {
     this.#idleTimer = setTimeout(() => void this.#check(), this.#init.idleMs ?? 60_000);
     this.#idleTimer.unref();
     // At most one check per checkEveryMs; a change inside that window gets a check at its end.
-    const wait = this.#lastCheck + (this.#init.checkEveryMs ?? 10_000) - Date.now();
+    const wait = this.#lastCheck + (this.#init.checkEveryMs ?? 5_000) - Date.now();
     if (wait <= 0) void this.#check();
     else if (!this.#soonTimer) {
       this.#soonTimer = setTimeout(() => {
@@ -180,7 +180,9 @@ export class StoreCompactor {
     const counted = threshold > 0 ? await countObjects(git, paths) : undefined;
     const ops = opMax > 0 ? await countOperations(paths.repoDir) : 0;
     // compact_loose_objects 0 turns packing off altogether, the byte threshold with it.
-    const packDue = counted !== undefined && (counted.looseObjects >= threshold || (bytesThreshold > 0 && counted.looseBytes >= bytesThreshold));
+    const freshObjects = (counted?.looseObjects ?? 0) - this.#looseLeft.objects;
+    const freshBytes = (counted?.looseBytes ?? 0) - this.#looseLeft.bytes;
+    const packDue = counted !== undefined && (freshObjects >= threshold || (bytesThreshold > 0 && freshBytes >= bytesThreshold));
     const trimDue = opLog !== undefined && opMax > 0 && ops >= opMax;
     if (!packDue && !trimDue && !all) return undefined;
     const before = await measureStore(git, paths);
@@ -189,7 +191,7 @@ export class StoreCompactor {
     let trimmed: OpLogTrimReport | undefined;
     // The trim is a queue task of its own, before the packing one: a round that comes due in
     // between runs first, so neither step holds rounds up for long. Its dropped commits are
-    // packed, and pruned once past the grace period, by the steps below.
+    // packed, and pruned at the next full repack, by the steps below.
     if (trimDue) {
       try {
         trimmed = await opLog.trim(opLog.keep());
@@ -210,14 +212,19 @@ export class StoreCompactor {
         const swept = await sweepCommitExtras(paths.repoDir, this.#extrasMark, EXTRAS_GRACE_MS);
         this.#extrasMark = swept.mark;
         if (swept.removed > 0) log.debug('commit extras swept', { repo, segments: swept.removed, bytes: swept.removedBytes });
+        // Two passes. First the loose objects reachable from the refs (every commit jj made is
+        // kept by one, a superseded one too until a trim drops it) into a new pack: git finds them
+        // by walking from the refs, so it knows each blob's path and stores a file's versions as
+        // deltas of each other. Then what the walk does not reach (what a trim made unreachable),
+        // with small packs rolled up (`--geometric`), searching no delta: `--geometric` packs
+        // loose objects without the walk, and its delta search then pairs unrelated objects —
+        // measured on one store of 10 growing logs (9,206 loose objects): 7.4 MiB in 12 s for
+        // `--geometric` alone, 564 KiB in 1 s for the walk. Deltas already made are kept.
+        await this.#repack(['repack', '-d', '-q']);
+        await this.#repack(['-c', 'pack.window=0', 'repack', '-d', '-q', '--geometric=2']);
+        // After the passes: a full repack drops unreachable objects only from packs (git leaves
+        // unreachable loose ones to `git prune`).
         if (all || this.#fullPackDue(before.packBytes)) return await this.#fullPack();
-        await git.run(['-c', 'pack.threads=1', 'repack', '-d', '-q', '--geometric=2'], {
-          gitDir: paths.gitDir,
-          signal: this.#abort.signal,
-          // A repack of a large store may take a while; it is killed at shutdown, never by a timer.
-          timeoutMs: 60 * 60_000,
-          summary: 'git repack',
-        });
       } catch (e) {
         if (e instanceof GitError && e.kind === 'cancelled') throw e;
         error = error === undefined ? messageOf(e) : `${error}; ${messageOf(e)}`;
@@ -226,6 +233,7 @@ export class StoreCompactor {
     });
     if (pruned === undefined) return undefined;
     const after: StoreFacts = await measureStore(git, paths).catch(() => before);
+    this.#looseLeft = { objects: after.looseObjects, bytes: after.looseBytes };
     const report: CompactionReport = {
       at: new Date(started).toISOString(),
       ms: Date.now() - started,
@@ -244,42 +252,55 @@ export class StoreCompactor {
   }
 
   /**
-   * A full repack (which prunes) is due when the operation log was trimmed since the last one and
-   * the objects have doubled since: its cost grows with the store, so doubling keeps it to a
-   * constant share of the work per object written.
+   * A full repack (which prunes) is due when the operation log was trimmed since the last one (only
+   * a trim makes objects unreachable) and the packs have doubled since: its cost grows with the
+   * store, so doubling keeps it to a constant share of the work per object written.
    */
-  #fullPackDue(objectBytes: number): boolean {
+  #fullPackDue(packBytes: number): boolean {
     if (!this.#trimmedSinceFullPack) return false;
-    this.#fullPackBase ??= objectBytes;
-    return objectBytes >= 2 * this.#fullPackBase;
+    this.#fullPackBase ??= packBytes;
+    return packBytes >= 2 * this.#fullPackBase;
   }
 
   /**
-   * Packs every reachable object into one pack and the unreachable ones into a cruft pack, dropping
-   * those unreachable for longer than the grace period (git writes the new packs before it deletes
-   * the old ones: a kill -9 leaves both, which git and jj read). Runs on the queue.
+   * Packs every reachable object into one pack (`git repack -a -d`) and so drops the unreachable
+   * ones, however young (git writes the new pack before it deletes the old ones: a kill -9 leaves
+   * both, which git and jj read). Runs on the queue, where everything that writes objects in the repo runs (rounds,
+   * merges, restores: jj writes an object and the ref that keeps it in one process), except
+   * `git fetch`, which writes a pack before the ref that makes it reachable: fetchBranch makes it
+   * always keep a pack, and git marks such a pack kept (a `.keep` file, written before the pack
+   * appears) until the ref is written, and a repack leaves kept packs alone — the protocol git
+   * itself uses against a repack running beside a fetch. So no grace period is needed.
    */
   async #fullPack(): Promise<boolean> {
     const { git, paths } = this.#init;
-    const grace = Math.ceil((this.#init.pruneGraceMs ?? PRUNE_GRACE_MS) / 1000);
-    await git.run(['-c', 'pack.threads=1', 'repack', '-d', '-q', '--cruft', `--cruft-expiration=${grace}.seconds.ago`], {
-      gitDir: paths.gitDir,
-      signal: this.#abort.signal,
-      timeoutMs: 60 * 60_000,
-      summary: 'git repack --cruft',
-    });
+    await this.#repack(['repack', '-a', '-d', '-q']);
     this.#trimmedSinceFullPack = false;
     this.#fullPackBase = (await countObjects(git, paths)).packBytes;
     return true;
   }
 
-  /** Temp packs left by a git killed mid-write (kill -9, a full disk) only take space. */
+  /** One `git repack` with one pack thread, killed at shutdown (never by a timer: a large store takes a while). */
+  async #repack(args: string[]): Promise<void> {
+    const { git, paths } = this.#init;
+    await git.run(['-c', 'pack.threads=1', ...args], { gitDir: paths.gitDir, signal: this.#abort.signal, timeoutMs: 60 * 60_000, summary: 'git repack' });
+  }
+
+  /**
+   * Temp packs left by a git killed mid-write (kill -9, a full disk) only take space; a keep file
+   * left by a fetch killed before it wrote its ref keeps an unreachable pack forever.
+   */
   async #removeStaleTempPacks(): Promise<void> {
     const dir = join(this.#init.paths.gitDir, 'objects', 'pack');
     const names = await readdir(dir).catch(() => [] as string[]);
-    for (const name of names.filter((n) => n.startsWith('tmp_') || n.startsWith('.tmp-'))) {
+    for (const name of names) {
+      const temp = name.startsWith('tmp_') || name.startsWith('.tmp-');
+      if (!temp && !name.endsWith('.keep')) continue;
       const st = await stat(join(dir, name)).catch(() => undefined);
-      if (st && Date.now() - st.mtimeMs > STALE_TEMP_PACK_MS) await rm(join(dir, name), { force: true });
+      if (!st || Date.now() - st.mtimeMs <= STALE_TEMP_PACK_MS) continue;
+      // Only the keep files a fetch writes ("fetch-pack <pid> on <host>"), never one a person made.
+      if (!temp && !(await readFile(join(dir, name), 'utf8').catch(() => '')).startsWith('fetch-pack')) continue;
+      await rm(join(dir, name), { force: true });
     }
   }
 }

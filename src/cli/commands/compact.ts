@@ -7,7 +7,7 @@ export const compactCommand: Command = {
   details:
     'The daemon compacts history by itself once a repo has compact_loose_objects loose objects or op_log_max jj ' +
     'operations (see jjfs config); this does it now, between sync rounds: trims the operation log to op_log_keep, ' +
-    "packs every loose object and prunes superseded snapshots older than 5 minutes. No commit of main's history is deleted.",
+    "packs every loose object and drops superseded snapshots. No commit of main's history is deleted.",
   positionals: [0, 1],
   async run({ positionals, daemon, out }) {
     return withClient(daemon, async (client) => {
