@@ -233,6 +233,8 @@ export class StoreCompactor {
     });
     if (pruned === undefined) return undefined;
     const after: StoreFacts = await measureStore(git, paths).catch(() => before);
+    // Measured off the queue: a round that started meanwhile may have added loose objects, which
+    // then count only toward the threshold after next (packing comes one threshold later at most).
     this.#looseLeft = { objects: after.looseObjects, bytes: after.looseBytes };
     const report: CompactionReport = {
       at: new Date(started).toISOString(),
