@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync, utimesSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -108,6 +109,29 @@ describe('StoreCompactor packing (real git)', () => {
     expect(exists(fetched)).toBe(true);
     expect((await countObjects(git, paths)).looseObjects).toBe(0);
     expect(gitOut(['fsck', '--no-dangling'])).toBe('');
+  });
+
+  it("removes a fetch's keep file left for over an hour (a fetch killed mid-way), never another", async () => {
+    const paths = await storeWithGrowingLogs(2, 5);
+    const git = new ExecaGitRunner();
+    const gitOut = (args: string[], input = ''): string => execFileSync('git', ['--git-dir', paths.gitDir, ...args], { input }).toString().trim();
+    const packDir = join(paths.gitDir, 'objects', 'pack');
+    const keepOf = (text: string, keep: string): string => {
+      const id = gitOut(['hash-object', '-w', '--stdin'], text);
+      const pack = gitOut(['pack-objects', '-q', join(packDir, 'pack')], `${id}\n`);
+      writeFileSync(join(packDir, `pack-${pack}.keep`), keep);
+      return join(packDir, `pack-${pack}.keep`);
+    };
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    const stale = keepOf('fetched by a fetch that died\n', 'fetch-pack 1 on host\n');
+    utimesSync(stale, twoHoursAgo, twoHoursAgo);
+    const fresh = keepOf('fetched by a fetch still running\n', 'fetch-pack 2 on host\n');
+    const mine = keepOf('kept on purpose\n', 'someone keeps this pack\n');
+    utimesSync(mine, twoHoursAgo, twoHoursAgo);
+    gitOut(['prune-packed']);
+    compactor = new StoreCompactor({ repo: 'notes', paths, git, log: silentLogger, between: (task) => task(), threshold: () => 1 });
+    expect((await compactor.compactNow(true))?.error).toBeUndefined();
+    expect([existsSync(stale), existsSync(fresh), existsSync(mine)]).toEqual([false, true, true]);
   });
 });
 
