@@ -36,9 +36,9 @@ export interface OpLogTrimInit {
 
 /**
  * A program jj runs instead of `git gc` in `jj util gc` (it only checks the exit status): jj would
- * run `git gc --prune=now`, which deletes objects a `git fetch` running outside the repo's queue
- * has written but not referenced yet, and repacks the whole store while every round waits. The
- * store compactor packs and prunes itself, incrementally and with a grace period.
+ * run `git gc --prune=now`, which repacks the whole store while every round waits (and prunes
+ * loose objects by age, which nothing here vouches for). The store compactor packs and prunes
+ * itself: incrementally, and with a full repack only once the packs have doubled.
  */
 function noGitGc(): string {
   const found = ['/usr/bin/true', '/bin/true'].find((p) => existsSync(p));
@@ -78,8 +78,8 @@ function noGitGc(): string {
  * 6. `jj util gc --expire=now` (next queue task; git gc replaced, see noGitGc): deletes the
  *    unreachable operation and view files, and the keep refs of commits no kept operation
  *    references. Only after EVERY workspace moved in step 4: a working copy whose operation is gone
- *    needs a recovery commit. Git objects are not deleted here: the compactor's cruft repack
- *    prunes them after a grace period.
+ *    needs a recovery commit. Git objects are not deleted here: the compactor's next full repack
+ *    drops them (store-compactor.ts).
  * Commits reachable from `main` and every workspace's working-copy commit are referenced by the
  * kept head operation, so nothing in the files or in `main`'s history can be dropped.
  */
