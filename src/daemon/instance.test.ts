@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,6 +55,33 @@ describe.runIf(process.platform === 'linux')('acquireInstanceLock', () => {
     cleanups.push(() => squatter.close());
     await expect(acquireInstanceLock(paths, () => undefined)).rejects.toMatchObject({ kind: 'already-exists' });
   }, 20_000);
+
+  it('never takes the lock of a live holder that stopped refreshing it (a starved daemon keeps it)', async () => {
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'jjfsd'], { stdio: 'ignore' });
+    cleanups.push(() => other.kill('SIGKILL'));
+    await mkdir(paths.lockFile);
+    const longAgo = new Date(Date.now() - 60_000);
+    await utimes(paths.lockFile, longAgo, longAgo);
+    await writeFile(paths.daemonInfo, JSON.stringify({ pid: other.pid, socket: paths.socket, version: 'x', startedAt: '' }));
+    const squatter = net.createServer();
+    await new Promise<void>((r) => squatter.listen(instanceSocketName(paths.home), r));
+    cleanups.push(() => squatter.close());
+    await expect(acquireInstanceLock(paths, () => undefined)).rejects.toThrow(`already running (pid ${other.pid})`);
+    expect((await stat(paths.lockFile)).mtimeMs).toBe(longAgo.getTime());
+  });
+
+  it('takes a lock nobody refreshed for longer than the stale time when its holder is dead', async () => {
+    await mkdir(paths.lockFile);
+    const longAgo = new Date(Date.now() - 60_000);
+    await utimes(paths.lockFile, longAgo, longAgo);
+    await writeFile(paths.daemonInfo, JSON.stringify({ pid: await deadPid(), socket: paths.socket, version: 'x', startedAt: '' }));
+    const squatter = net.createServer();
+    await new Promise<void>((r) => squatter.listen(instanceSocketName(paths.home), r));
+    cleanups.push(() => squatter.close());
+    const release = await acquireInstanceLock(paths, () => undefined);
+    expect(Date.now() - (await stat(paths.lockFile)).mtimeMs).toBeLessThan(30_000);
+    await release();
+  });
 
   it('refuses when the recorded holder is a live jjfsd, even holding the instance socket', async () => {
     const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'jjfsd'], { stdio: 'ignore' });

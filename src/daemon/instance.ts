@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { rm, rmdir } from 'node:fs/promises';
+import { rm, rmdir, stat } from 'node:fs/promises';
 import net from 'node:net';
 import lockfile from 'proper-lockfile';
 import { isErrnoException, JjfsError } from '../errors.js';
@@ -15,6 +15,8 @@ export type { DaemonInfo } from '../launch/daemon-info.js';
  */
 const LOCK_STALE_MS = 5_000;
 const LOCK_UPDATE_MS = 1_000;
+/** What proper-lockfile is told: it never calls our lock stale (see lockLoop). */
+const NEVER_STALE_MS = 2 ** 31 - 1;
 
 /**
  * Takes the single-instance lock (proper-lockfile's mkdir lock at daemon.lock, refreshed while we
@@ -29,13 +31,14 @@ const LOCK_UPDATE_MS = 1_000;
  * it proves that no other live jjfsd for this home exists in our network namespace: the lock's
  * owner is dead and nobody else is taking it over right now. Only then do we remove the stale lock
  * directory and take it, without waiting. A daemon that could not bind the name (it lost a start
- * race to another daemon, or someone else squats the name) never takes over early: it follows
- * proper-lockfile's rules (stale after LOCK_STALE_MS), exactly as before. The remaining window,
- * a waiter that judged the OLD lock stale removing our fresh one, needs the dead lock to be older
- * than LOCK_STALE_MS AND two daemons starting within microseconds of each other; proper-lockfile's
- * own stale takeover between two waiters has the same window. As a second guard we never remove a
- * lock whose recorded holder (daemon.json) is a live jjfsd (e.g. one in another namespace), and we
- * take over at most once (see {@link lockLoop}).
+ * race to another daemon, or someone else squats the name) never takes over early: it waits
+ * until the lock has not been refreshed for LOCK_STALE_MS. The remaining window, a waiter that
+ * judged the OLD lock stale removing our fresh one, needs the dead lock to be older than
+ * LOCK_STALE_MS AND two daemons starting within microseconds of each other (any mkdir lock's stale
+ * takeover between two waiters has it). Whatever the lock's age, we never remove a lock whose
+ * recorded holder (daemon.json) is a live jjfsd: a holder that is merely starved (it refreshes
+ * late) or in another namespace keeps it; and the immediate takeover happens at most once (see
+ * {@link lockLoop}).
  */
 export async function acquireInstanceLock(
   paths: Paths,
@@ -62,7 +65,12 @@ async function lockLoop(paths: Paths, onCompromised: (error: Error) => void, exc
       return await lockfile.lock(paths.home, {
         lockfilePath: paths.lockFile,
         realpath: false,
-        stale: LOCK_STALE_MS,
+        // proper-lockfile never judges staleness itself: its takeover would remove a lock whose
+        // holder is alive but starved (50 daemons starting at once on two cores delayed a winner's
+        // refresh past 5 s; a loser took the lock, the winner saw its mtime change and stopped,
+        // resetting the connections of the CLIs it was serving). The decision is made below,
+        // after the live-holder check. This value only bounds how long a failing refresh retries.
+        stale: NEVER_STALE_MS,
         update: LOCK_UPDATE_MS,
         retries: 0,
         onCompromised,
@@ -74,10 +82,13 @@ async function lockLoop(paths: Paths, onCompromised: (error: Error) => void, exc
     if (holder && holder.pid !== process.pid && isDaemonAlive(holder.pid)) {
       throw new JjfsError('already-exists', `jjfsd is already running (pid ${holder.pid}).`, { pid: holder.pid });
     }
-    if (mayTakeOver) {
-      // The owner is dead (see the race analysis above): take its lock over now. Only once: if the
-      // lock is taken again right after, a daemon that lost the socket race got it between our rmdir
-      // and our mkdir; it is alive and will record itself, so from here on the normal rules apply.
+    // The owner is dead or not recorded yet (a winner writes daemon.json right after taking the
+    // lock). With the instance socket we know it is dead (see the race analysis above) and take
+    // over now; without it, only once the lock has not been refreshed for LOCK_STALE_MS.
+    // Only once: if the lock is taken again right after, a daemon that lost the socket race got
+    // it between our rmdir and our mkdir; it is alive and will record itself, so from here on we
+    // wait for it to show up in daemon.json (or its lock to go stale).
+    if (mayTakeOver || (await lockAgeMs(paths)) > LOCK_STALE_MS) {
       mayTakeOver = false;
       await rmdir(paths.lockFile).catch(() => undefined);
       continue;
@@ -89,6 +100,15 @@ async function lockLoop(paths: Paths, onCompromised: (error: Error) => void, exc
       );
     }
     await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** How long ago the lock directory was last refreshed; 0 when it is gone (the next try takes it). */
+async function lockAgeMs(paths: Paths): Promise<number> {
+  try {
+    return Date.now() - (await stat(paths.lockFile)).mtimeMs;
+  } catch {
+    return 0;
   }
 }
 
