@@ -35,6 +35,22 @@ async function freshDeadLock(): Promise<void> {
   cleanups.push(() => clearInterval(timer));
 }
 
+/** Holds the instance socket name, as a daemon that won the socket race (or a squatter) does. */
+async function squatInstanceName(): Promise<void> {
+  const squatter = net.createServer();
+  await new Promise<void>((r) => squatter.listen(instanceSocketName(paths.home), r));
+  cleanups.push(() => squatter.close());
+}
+
+/** A lock last refreshed a minute ago, recorded as held by `pid`; returns its mtime. */
+async function staleLock(pid: number): Promise<Date> {
+  await mkdir(paths.lockFile);
+  const longAgo = new Date(Date.now() - 60_000);
+  await utimes(paths.lockFile, longAgo, longAgo);
+  await writeFile(paths.daemonInfo, JSON.stringify({ pid, socket: paths.socket, version: 'x', startedAt: '' }));
+  return longAgo;
+}
+
 describe.runIf(process.platform === 'linux')('acquireInstanceLock', () => {
   it('takes over the lock of a dead daemon at once when it holds the instance socket', async () => {
     await freshDeadLock();
@@ -50,35 +66,23 @@ describe.runIf(process.platform === 'linux')('acquireInstanceLock', () => {
 
   it('without the instance socket it never removes a lock that is kept fresh', async () => {
     await freshDeadLock();
-    const squatter = net.createServer();
-    await new Promise<void>((r) => squatter.listen(instanceSocketName(paths.home), r));
-    cleanups.push(() => squatter.close());
+    await squatInstanceName();
     await expect(acquireInstanceLock(paths, () => undefined)).rejects.toMatchObject({ kind: 'already-exists' });
   }, 20_000);
 
   it('never takes the lock of a live holder that stopped refreshing it (a starved daemon keeps it)', async () => {
     const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'jjfsd'], { stdio: 'ignore' });
     cleanups.push(() => other.kill('SIGKILL'));
-    await mkdir(paths.lockFile);
-    const longAgo = new Date(Date.now() - 60_000);
-    await utimes(paths.lockFile, longAgo, longAgo);
-    await writeFile(paths.daemonInfo, JSON.stringify({ pid: other.pid, socket: paths.socket, version: 'x', startedAt: '' }));
-    const squatter = net.createServer();
-    await new Promise<void>((r) => squatter.listen(instanceSocketName(paths.home), r));
-    cleanups.push(() => squatter.close());
+    const longAgo = await staleLock(other.pid!);
+    await squatInstanceName();
     await expect(acquireInstanceLock(paths, () => undefined)).rejects.toThrow(`already running (pid ${other.pid})`);
     // Untouched: a takeover would have made it fresh (mtimeMs is a float: compare to the ms).
     expect(Math.abs((await stat(paths.lockFile)).mtimeMs - longAgo.getTime())).toBeLessThan(1_000);
   });
 
   it('takes a lock nobody refreshed for longer than the stale time when its holder is dead', async () => {
-    await mkdir(paths.lockFile);
-    const longAgo = new Date(Date.now() - 60_000);
-    await utimes(paths.lockFile, longAgo, longAgo);
-    await writeFile(paths.daemonInfo, JSON.stringify({ pid: await deadPid(), socket: paths.socket, version: 'x', startedAt: '' }));
-    const squatter = net.createServer();
-    await new Promise<void>((r) => squatter.listen(instanceSocketName(paths.home), r));
-    cleanups.push(() => squatter.close());
+    await staleLock(await deadPid());
+    await squatInstanceName();
     const release = await acquireInstanceLock(paths, () => undefined);
     expect(Date.now() - (await stat(paths.lockFile)).mtimeMs).toBeLessThan(30_000);
     await release();

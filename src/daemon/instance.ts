@@ -69,7 +69,8 @@ async function lockLoop(paths: Paths, onCompromised: (error: Error) => void, exc
         // holder is alive but starved (50 daemons starting at once on two cores delayed a winner's
         // refresh past 5 s; a loser took the lock, the winner saw its mtime change and stopped,
         // resetting the connections of the CLIs it was serving). The decision is made below,
-        // after the live-holder check. This value only bounds how long a failing refresh retries.
+        // after the live-holder check. With this value a refresh that keeps failing (other than the
+        // lock vanishing, which compromises it at once) retries instead of giving up after 5 s.
         stale: NEVER_STALE_MS,
         update: LOCK_UPDATE_MS,
         retries: 0,
@@ -85,9 +86,9 @@ async function lockLoop(paths: Paths, onCompromised: (error: Error) => void, exc
     // The owner is dead or not recorded yet (a winner writes daemon.json right after taking the
     // lock). With the instance socket we know it is dead (see the race analysis above) and take
     // over now; without it, only once the lock has not been refreshed for LOCK_STALE_MS.
-    // Only once: if the lock is taken again right after, a daemon that lost the socket race got
-    // it between our rmdir and our mkdir; it is alive and will record itself, so from here on we
-    // wait for it to show up in daemon.json (or its lock to go stale).
+    // The immediate takeover happens only once: if the lock is taken again right after, a daemon
+    // that lost the socket race got it between our rmdir and our mkdir; it is alive and will
+    // record itself, so from here on we wait for it in daemon.json (or for its lock to go stale).
     if (mayTakeOver || (await lockAgeMs(paths)) > LOCK_STALE_MS) {
       mayTakeOver = false;
       await rmdir(paths.lockFile).catch(() => undefined);
