@@ -117,7 +117,7 @@ export class MountAnnouncer {
       const failed = mkdirs.length > 0 ? await this.notifier.replay(this.mountPath, mkdirs) : [];
       if (mkdirs.length > 0 && rest.length > 0) await new Promise((r) => setTimeout(r, NEW_DIR_PAUSE_MS));
       failed.push(...(await this.notifier.replay(this.mountPath, rest)));
-      if (failed.length > 0) this.log.debug('some announcements failed', { mount: this.mountPath, failed: failed.slice(0, 10) });
+      if (failed.length > 0) this.log.info('some announcements failed', { mount: this.mountPath, failed: failed.slice(0, 10) });
     } finally {
       // Whatever a replay did not claim (it failed) is dropped: the notifier sees the truth again.
       for (const op of ops) this.state.settle(op.path);
