@@ -3,6 +3,8 @@
 //
 //   npx tsc -p tsconfig.build.json && node bench/fuse-bench.mjs [--runs 3] [--variants]
 //   node bench/fuse-bench.mjs --requests   # only what one request costs (caches off), see requestCosts
+//   node bench/fuse-bench.mjs --loop       # adds "jjfs libfuse loop" (also in --variants)
+//   node bench/fuse-bench.mjs --restarts 15   # only the first git status after a restart, 15 rounds
 //
 // The jjfs column is a mount as the daemon makes it: names and attributes cached by the kernel for
 // 60 s with whole-mount invalidation, "no such name" never (FuseMount kernelCache, src/fs/mount.ts;
@@ -23,6 +25,8 @@ const repo = path.resolve(here, '..');
 const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf('--runs') + 1] || 0) || 3;
 const VARIANTS = args.includes('--variants');
+const LOOP = args.includes('--loop');
+const RESTARTS = 5;
 
 const { fuseProcessEnv } = await import(path.join(repo, 'dist', 'fs', 'fuse-env.js')).catch((e) => {
   console.error(`cannot import dist/ (run \`npx tsc -p tsconfig.build.json\`): ${e.message}`);
@@ -86,7 +90,7 @@ async function waitMounted(mnt, timeoutMs = 15_000) {
   }
 }
 
-async function startJjfs(name, options, kernelCache, existing) {
+async function startJjfs(name, options, kernelCache, existing, extraEnv = {}) {
   const slug = name.replace(/\W+/g, '-');
   const backing = path.join(root, `${slug}-backing`);
   const mnt = path.join(root, `${slug}-mnt`);
@@ -96,7 +100,7 @@ async function startJjfs(name, options, kernelCache, existing) {
     fillTree(backing);
   }
   const child = spawn(process.execPath, [path.join(repo, 'test', 'helpers', 'serve-mount.mjs'), backing, mnt, '--options', JSON.stringify(options), ...(kernelCache ? ['--kernel-cache'] : [])], {
-    env: fuseProcessEnv(process.env, path.join(root, 'shim')),
+    env: { ...fuseProcessEnv(process.env, path.join(root, 'shim')), ...extraEnv },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   started.push({ pid: child.pid, mnt, child });
@@ -126,7 +130,7 @@ async function startJjfs(name, options, kernelCache, existing) {
     restart: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
-      return startJjfs(name, options, kernelCache, true);
+      return startJjfs(name, options, kernelCache, true, extraEnv);
     },
     rss: async () => {
       const p = waitLine('rss ');
@@ -144,6 +148,11 @@ async function startBindfs(fill = fillTree, extra = []) {
   fs.mkdirSync(backing);
   fs.mkdirSync(mnt);
   fill(backing);
+  return serveBindfs(backing, mnt, extra);
+}
+
+/** bindfs serving backing at mnt; restart() serves it again from a new process (a restart). */
+async function serveBindfs(backing, mnt, extra) {
   const child = spawn('bindfs', ['-f', '--no-allow-other', ...extra, backing, mnt], { stdio: 'ignore' });
   started.push({ pid: child.pid, mnt, child });
   await waitMounted(mnt);
@@ -155,10 +164,7 @@ async function startBindfs(fill = fillTree, extra = []) {
     restart: async () => {
       spawnSync('umount', ['-l', mnt]);
       await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
-      const again = spawn('bindfs', ['-f', '--no-allow-other', backing, mnt], { stdio: 'ignore' });
-      started.push({ pid: again.pid, mnt, child: again });
-      await waitMounted(mnt);
-      return { name: 'bindfs', dir: mnt };
+      return serveBindfs(backing, mnt, extra);
     },
   };
 }
@@ -362,8 +368,48 @@ async function requestCosts() {
 
 const t0all = Date.now();
 
-/** The workloads on native, jjfs (and variants) and bindfs, printed as one table. */
-async function fullBench() {
+/**
+ * `rounds` times, target after target: serve the same backing directory from a new process (a
+ * daemon restart; native: nothing), wait a second and time one `git status` of the 5k-file checkout, whose index
+ * was written through the mount before. Returns target name → ms per round. Replaces the entries
+ * of `targets` with the restarted ones.
+ */
+async function restartRounds(targets, rounds) {
+  const out = {};
+  const names = targets.map((t) => t.name);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i];
+      if ('restart' in t) targets[i] = await t.restart();
+      // The user's next command comes a moment after the daemon is back, not within its first
+      // milliseconds (the new process is still warming up then): the same pause for every target.
+      await sleep(1_000);
+      const s = now();
+      sh('git status --porcelain > /dev/null', path.join(targets[i].dir, 'git'));
+      (out[names[i]] ??= []).push(ms(s));
+    }
+  }
+  return out;
+}
+
+/** --restarts N: only the first git status after a restart, N rounds, jjfs's loop against libfuse's. */
+async function restartBench(rounds) {
+  const targets = await startTargets({ variants: false, loop: true });
+  // Every index written through its target once, as a daemon's mount would have it.
+  for (const t of targets) sh('git status --porcelain > /dev/null', path.join(t.dir, 'git'));
+  const per = await restartRounds(targets, rounds);
+  console.log(`jjfs FUSE bench, first git status after a restart — ${os.cpus().length} cores, ${os.release()}, node ${process.version}, ${new Date().toISOString()}`);
+  console.log(`ms, ${rounds} rounds, the targets in turn; each round serves every mount anew`);
+  console.log('| target | median | min | max | vs bindfs |');
+  console.log('|---|---|---|---|---|');
+  for (const [n, v] of Object.entries(per)) {
+    const ratio = per.bindfs ? `${(median(v) / median(per.bindfs)).toFixed(2)}x` : '-';
+    console.log(`| ${n} | ${median(v).toFixed(1)} | ${Math.min(...v).toFixed(1)} | ${Math.max(...v).toFixed(1)} | ${ratio} |`);
+  }
+}
+
+/** native, jjfs (and variants), bindfs when installed: each over its own filled tree. */
+async function startTargets({ variants, loop }) {
   const targets = [];
   const nativeDir = path.join(root, 'native');
   fs.mkdirSync(nativeDir);
@@ -372,10 +418,17 @@ async function fullBench() {
   // "jjfs" is what a daemon mount is (names cached, with invalidation); the variants: the fallback
   // without name caches, and negatives cached as well (src/fs/mount.ts, "Kernel name caches").
   targets.push(await startJjfs('jjfs', {}, true));
-  if (VARIANTS) targets.push(await startJjfs('jjfs fallback', {}, false));
-  if (VARIANTS) targets.push(await startJjfs('jjfs name-cache', { negativeTimeout: 60 }, true));
+  if (variants) targets.push(await startJjfs('jjfs fallback', {}, false));
+  if (variants) targets.push(await startJjfs('jjfs name-cache', { negativeTimeout: 60 }, true));
+  if (variants || loop) targets.push(await startJjfs('jjfs libfuse loop', {}, true, false, { JJFS_FUSE_LOOP: 'libfuse' }));
   const bindfs = await startBindfs();
   if (bindfs) targets.push(bindfs);
+  return targets;
+}
+
+/** The workloads on native, jjfs (and variants) and bindfs, printed as one table. */
+async function fullBench() {
+  const targets = await startTargets({ variants: VARIANTS, loop: LOOP });
 
   // First git status after mounting (index stat data vs the mount's inode numbers / times).
   const first = {};
@@ -430,21 +483,16 @@ async function fullBench() {
   addRow('first git status after mounting', first);
   // A restart: the same backing directory served again; git's index was last written through the
   // mount (by the status runs above), so its stat data must match what the new mount reports.
-  const afterRestart = {};
-  for (let i = 0; i < targets.length; i++) {
-    const t = targets[i];
-    const again = 'restart' in t ? await t.restart() : t;
-    const s = now();
-    sh('git status --porcelain > /dev/null', path.join(again.dir, 'git'));
-    afterRestart[t.name] = ms(s);
-  }
-  addRow('first git status after a restart', afterRestart);
+  // Median of RESTARTS restarts, taken in turn across the targets (one is a single cold sample,
+  // which moves by ±30 % between runs).
+  const restarts = await restartRounds(targets, RESTARTS);
+  addRow(`first git status after a restart (median of ${RESTARTS})`, Object.fromEntries(Object.entries(restarts).map(([n, v]) => [n, median(v)])));
   const rssRow = ['serving process RSS peak (MB)', ...names.map((n) => (rssPeak[n] ? (rssPeak[n] / 1e6).toFixed(0) : '-')), '', ...(hasBindfs ? [''] : [])];
   rows.push(rssRow);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) => '| ' + cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' | ') + ' |';
   console.log(`jjfs FUSE bench — ${os.cpus().length} cores, ${os.release()}, node ${process.version}, ${new Date().toISOString()}`);
-  console.log(`jjfs options: entry_timeout=60 attr_timeout=60 (dropped at every change) negative_timeout=0 big_writes use_ino hard_remove, pages of unchanged files kept${VARIANTS ? '; "jjfs fallback" = entry_timeout=0 attr_timeout=1; "jjfs name-cache" = negative_timeout=60 as well' : ''}`);
+  console.log(`jjfs options: entry_timeout=60 attr_timeout=60 (dropped at every change) negative_timeout=0 big_writes use_ino hard_remove, pages of unchanged files kept${VARIANTS ? '; "jjfs fallback" = entry_timeout=0 attr_timeout=1; "jjfs name-cache" = negative_timeout=60 as well' : ''}${VARIANTS || LOOP ? '; "jjfs libfuse loop" = libfuse\'s fuse_loop_mt in place of jjfs\'s request loop (JJFS_FUSE_LOOP=libfuse)' : ''}`);
   if (!hasBindfs) console.log('note: bindfs not installed (apt-get install -y bindfs); its column is skipped');
   console.log(line(header));
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
@@ -454,7 +502,9 @@ async function fullBench() {
 
 let exitCode = 0;
 try {
-  await (args.includes('--requests') ? requestCosts() : fullBench());
+  if (args.includes('--requests')) await requestCosts();
+  else if (args.includes('--restarts')) await restartBench(Number(args[args.indexOf('--restarts') + 1]) || 15);
+  else await fullBench();
 } catch (err) {
   console.error(`bench failed: ${err.stack ?? err}`);
   exitCode = 1;

@@ -455,22 +455,29 @@ static int jjfs_create (const char *path, mode_t mode, struct fuse_file_info *in
   return fast != JJFS_TO_JS ? fast : fuse_native_create(path, mode, info);
 }
 
+/* Reads, writes, truncations and fsyncs can wait on the disk for long: the worker gives up its
+   place in the request loop first, so the requests behind it are read by another (see "the request
+   loop"); getattr, readdir, open and the name operations keep it. */
 static int jjfs_write (const char *path, const char *buf, size_t len, off_t offset, struct fuse_file_info *info) {
+  jjfs_loop_yield();
   int fast = info != NULL && (info->fh & JJFS_FH_BIT) != 0 ? jjfs_file_write(path, buf, len, offset, info->fh) : JJFS_TO_JS;
   return fast != JJFS_TO_JS ? fast : fuse_native_write(path, buf, len, offset, info);
 }
 
 static int jjfs_ftruncate (const char *path, off_t size, struct fuse_file_info *info) {
+  jjfs_loop_yield();
   int fast = info != NULL && (info->fh & JJFS_FH_BIT) != 0 ? jjfs_file_ftruncate(path, size, info->fh) : JJFS_TO_JS;
   return fast != JJFS_TO_JS ? fast : fuse_native_ftruncate(path, size, info);
 }
 
 static int jjfs_read (const char *path, char *buf, size_t len, off_t offset, struct fuse_file_info *info) {
+  jjfs_loop_yield();
   if (info != NULL && (info->fh & JJFS_FH_BIT) != 0) return jjfs_file_read(path, buf, len, offset, info->fh);
   return fuse_native_read(path, buf, len, offset, info);
 }
 
 static int jjfs_fsync (const char *path, int datasync, struct fuse_file_info *info) {
+  jjfs_loop_yield();
   if (info != NULL && (info->fh & JJFS_FH_BIT) != 0) return jjfs_file_fsync(path, datasync, info->fh);
   return fuse_native_fsync(path, datasync, info);
 }
@@ -1310,6 +1317,238 @@ static const uint32_t jjfs_syscalls_patch = 4;
 static pid_t jjfs_current_pid = 0;
 static uid_t jjfs_current_uid = 0;
 static gid_t jjfs_current_gid = 0;`,
+  },
+  {
+    // The request loop (docs/fuse.md, "Threads and deadlocks"): libfuse's fuse_loop_mt keeps every
+    // idle worker waiting on /dev/fuse (up to ten), so on a burst of requests each one wakes a
+    // sleeping thread: one context switch per request, and its lock taken twice per request. This
+    // loop keeps READERS workers (JJFS_FUSE_READERS, default 2) reading; a worker that answers in C
+    // goes straight back to read, so under load the queue never empties and nobody sleeps. A worker
+    // about to wait — for the JS thread (the handler patch below) or on the disk (read, write,
+    // ftruncate, fsync: "open files: the handlers in front") — gives up its place first, and if no
+    // reader is left a parked worker is woken or a new one started: requests behind a slow one
+    // never wait for it, as with libfuse's loop, and the JS thread never waits for a worker. Back,
+    // a worker reads again if fewer than READERS do, else parks (at most JJFS_LOOP_SPARES parked;
+    // beyond that it ends). JJFS_FUSE_LOOP=libfuse runs fuse_loop_mt instead (bench/fuse-bench.mjs
+    // --loop compares them).
+    name: 'the request loop: a worker waiting for JS gives up its place',
+    find: `#define FUSE_NATIVE_HANDLER(name, blk)\\
+  fuse_thread_locals_t *l = get_thread_locals();\\`,
+    replace: `static void jjfs_loop_yield (void);
+
+#define FUSE_NATIVE_HANDLER(name, blk)\\
+  jjfs_loop_yield();\\
+  fuse_thread_locals_t *l = get_thread_locals();\\`,
+  },
+  {
+    name: 'the request loop',
+    find: `static void* start_fuse_thread (void *data) {
+  fuse_thread_t *ft = (fuse_thread_t *) data;
+  fuse_loop_mt(ft->fuse);`,
+    replace: `#include <signal.h>
+
+#define JJFS_LOOP_SPARES 8
+
+typedef struct jjfs_loop jjfs_loop_t;
+
+typedef struct jjfs_worker {
+  struct jjfs_worker *prev, *next;
+  pthread_t thread;
+  jjfs_loop_t *loop;
+  char *buf;
+  int yielded; /* gave up its place to wait for JS; touched by its own thread only */
+} jjfs_worker_t;
+
+struct jjfs_loop {
+  struct fuse_session *se;
+  struct fuse_chan *ch;
+  size_t bufsize;
+  int target;            /* how many workers read */
+  pthread_mutex_t lock;  /* guards everything below */
+  pthread_cond_t spare;  /* parked workers wait here for a token */
+  pthread_cond_t done;   /* the loop thread waits here for the session to end */
+  int readers;           /* workers reading or answering in C (not waiting for JS, not parked) */
+  int parked;
+  int tokens;            /* wake-ups given to parked workers and not yet taken */
+  int ended;             /* a worker saw the session end */
+  int exiting;
+  int error;
+  jjfs_worker_t workers; /* list head: every worker not yet joined */
+};
+
+static __thread jjfs_worker_t *jjfs_self = NULL;
+
+static void *jjfs_loop_work (void *data);
+
+/* Starts a worker; loop->lock held. 0, or -1 when no thread could be made. */
+static int jjfs_loop_spawn (jjfs_loop_t *loop) {
+  jjfs_worker_t *w = calloc(1, sizeof(*w));
+  if (w == NULL) return -1;
+  w->loop = loop;
+  w->buf = malloc(loop->bufsize);
+  if (w->buf == NULL) {
+    free(w);
+    return -1;
+  }
+  /* Workers take no signals (they stay with the JS thread), as libfuse's loop does. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  int res = pthread_create(&w->thread, NULL, jjfs_loop_work, w);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (res != 0) {
+    free(w->buf);
+    free(w);
+    return -1;
+  }
+  w->next = loop->workers.next;
+  w->prev = &loop->workers;
+  loop->workers.next->prev = w;
+  loop->workers.next = w;
+  return 0;
+}
+
+static void jjfs_loop_unlink (jjfs_worker_t *w) {
+  w->prev->next = w->next;
+  w->next->prev = w->prev;
+}
+
+/* Called by a handler about to wait for the JS thread (FUSE_NATIVE_HANDLER) or on the disk: the worker stops
+   counting as a reader until its request is answered; if it was the last reader, a parked worker
+   is woken or a new one started, counted as a reader from here (so two yields never both wake
+   one). If no thread can be started, requests wait until a worker is back from JS. A worker may
+   enter JS more than once for one request (create, then fgetattr): it yields once. */
+static void jjfs_loop_yield (void) {
+  jjfs_worker_t *w = jjfs_self;
+  if (w == NULL || w->yielded) return;
+  jjfs_loop_t *loop = w->loop;
+  pthread_mutex_lock(&loop->lock);
+  w->yielded = 1;
+  loop->readers--;
+  if (loop->readers == 0 && !loop->exiting) {
+    if (loop->parked > loop->tokens) {
+      loop->tokens++;
+      loop->readers++;
+      pthread_cond_signal(&loop->spare);
+    } else if (jjfs_loop_spawn(loop) == 0) {
+      loop->readers++;
+    }
+  }
+  pthread_mutex_unlock(&loop->lock);
+}
+
+/* After a request that gave up its place: read again if fewer than target workers do, else park until
+   a token comes (or end, when enough are parked). 1 when the worker must end. */
+static int jjfs_loop_return (jjfs_worker_t *w) {
+  jjfs_loop_t *loop = w->loop;
+  int end = 0;
+  w->yielded = 0;
+  pthread_mutex_lock(&loop->lock);
+  if (loop->exiting) {
+    end = 1;
+  } else if (loop->readers < loop->target) {
+    loop->readers++;
+  } else if (loop->parked - loop->tokens >= JJFS_LOOP_SPARES) {
+    /* Enough spares: this one ends now and nobody joins it. */
+    jjfs_loop_unlink(w);
+    pthread_detach(w->thread);
+    pthread_mutex_unlock(&loop->lock);
+    free(w->buf);
+    free(w);
+    return 2;
+  } else {
+    loop->parked++;
+    while (loop->tokens == 0 && !loop->exiting) pthread_cond_wait(&loop->spare, &loop->lock);
+    loop->parked--;
+    /* A token was given with the reader already counted (jjfs_loop_yield). */
+    if (loop->tokens > 0) loop->tokens--;
+    else end = 1;
+  }
+  pthread_mutex_unlock(&loop->lock);
+  return end;
+}
+
+static void *jjfs_loop_work (void *data) {
+  jjfs_worker_t *w = (jjfs_worker_t *) data;
+  jjfs_loop_t *loop = w->loop;
+  jjfs_self = w;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+  while (!fuse_session_exited(loop->se)) {
+    struct fuse_chan *ch = loop->ch;
+    struct fuse_buf fbuf = { .mem = w->buf, .size = loop->bufsize };
+    /* Cancellable only while waiting for a request, so a worker is never cancelled half-way
+       through one (the loop thread cancels readers when the session ends, as libfuse's does). */
+    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+    int res = fuse_session_receive_buf(loop->se, &fbuf, &ch);
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    if (res == -EINTR) continue;
+    if (res <= 0) {
+      if (res < 0) {
+        fuse_session_exit(loop->se);
+        loop->error = -1;
+      }
+      break;
+    }
+    fuse_session_process_buf(loop->se, &fbuf, ch);
+    if (w->yielded) {
+      int end = jjfs_loop_return(w);
+      if (end == 2) return NULL;
+      if (end) break;
+    }
+  }
+  pthread_mutex_lock(&loop->lock);
+  loop->ended = 1;
+  pthread_cond_signal(&loop->done);
+  pthread_mutex_unlock(&loop->lock);
+  return NULL;
+}
+
+/* fuse_loop_mt, with the workers above (the high-level fuse_loop_mt only adds the cleanup thread of
+   the "remember" option, which jjfs mounts do not use). */
+static int jjfs_loop_run (struct fuse *f) {
+  jjfs_loop_t loop;
+  memset(&loop, 0, sizeof(loop));
+  loop.se = fuse_get_session(f);
+  loop.ch = fuse_session_next_chan(loop.se, NULL);
+  loop.bufsize = fuse_chan_bufsize(loop.ch);
+  const char *env = getenv("JJFS_FUSE_READERS");
+  loop.target = env != NULL && atoi(env) > 0 && atoi(env) <= 64 ? atoi(env) : 2;
+  loop.workers.next = loop.workers.prev = &loop.workers;
+  pthread_mutex_init(&loop.lock, NULL);
+  pthread_cond_init(&loop.spare, NULL);
+  pthread_cond_init(&loop.done, NULL);
+  pthread_mutex_lock(&loop.lock);
+  for (int i = 0; i < loop.target; i++) {
+    if (jjfs_loop_spawn(&loop) == 0) loop.readers++;
+  }
+  if (loop.readers == 0) loop.error = -1;
+  else while (!loop.ended) pthread_cond_wait(&loop.done, &loop.lock);
+  loop.exiting = 1;
+  pthread_cond_broadcast(&loop.spare);
+  for (jjfs_worker_t *w = loop.workers.next; w != &loop.workers; w = w->next) pthread_cancel(w->thread);
+  /* Joined one by one with the lock released: a worker back from JS takes it to see exiting. */
+  while (loop.workers.next != &loop.workers) {
+    jjfs_worker_t *w = loop.workers.next;
+    jjfs_loop_unlink(w);
+    pthread_mutex_unlock(&loop.lock);
+    pthread_join(w->thread, NULL);
+    free(w->buf);
+    free(w);
+    pthread_mutex_lock(&loop.lock);
+  }
+  pthread_mutex_unlock(&loop.lock);
+  pthread_cond_destroy(&loop.done);
+  pthread_cond_destroy(&loop.spare);
+  pthread_mutex_destroy(&loop.lock);
+  fuse_session_reset(loop.se);
+  return loop.error;
+}
+
+static void* start_fuse_thread (void *data) {
+  fuse_thread_t *ft = (fuse_thread_t *) data;
+  const char *loop = getenv("JJFS_FUSE_LOOP");
+  if (loop != NULL && strcmp(loop, "libfuse") == 0) fuse_loop_mt(ft->fuse);
+  else jjfs_loop_run(ft->fuse);`,
   },
 ];
 

@@ -116,10 +116,15 @@
  * caches (`timeouts`) / bindfs: find+stat 10k cold 479 / 525 / 917, hot 47 / 351 / 79; create
  * 2,000 small files 572 / 643 / 828, read them back 365 / 359 / 478, delete them 156 / 326 / 338;
  * git status 5k cold 126 / 154 / 155, repeated 28 / 121 / 32; first git status after a restart
- * 78 / 123 / 90; 4 KiB append + fsync p50 340 / 297 / 223 µs — the one row behind bindfs: libfuse
- * 2.9's multithreaded loop hands consecutive requests to different threads (one more wake-up
- * each), where bindfs answers on one thread. One request costs ~15–25 µs on the libfuse thread
- * and ~100–140 µs through the JS thread (--requests).
+ * 78 / 123 / 90; 4 KiB append + fsync p50 340 / 297 / 223 µs. One request costs ~15–25 µs on the
+ * libfuse thread and ~100–140 µs through the JS thread (--requests).
+ *
+ * Requests are read by the patched addon's own loop, not libfuse's fuse_loop_mt: two workers read,
+ * and one that must wait for the JS thread or on the disk gives its place to another first, so
+ * a burst of requests answered in C is served without a thread wake-up per request (docs/fuse.md,
+ * "Threads and deadlocks"; `JJFS_FUSE_LOOP=libfuse` brings libfuse's back). First git status
+ * after a restart, 2026-12-03 (`bench/fuse-bench.mjs --restarts 15`): 82 ms, 96 with
+ * fuse_loop_mt, bindfs 72–74.
  */
 import path from 'node:path';
 import type { Logger } from '../log.js';

@@ -52,6 +52,10 @@ export interface ServeOptions {
   setup?: (backing: string) => void;
   /** An existing backing dir (not removed at stop). */
   backing?: string;
+  /** Long kernel name caches (serve-mount.mjs --kernel-cache: nothing invalidates them). */
+  kernelCache?: boolean;
+  /** Added to the server's environment (e.g. JJFS_FUSE_LOOP). */
+  env?: Record<string, string>;
 }
 
 function assertBuilt(): void {
@@ -79,8 +83,9 @@ export async function serveMount(opts: ServeOptions = {}): Promise<ServedMount> 
   if (opts.readOnly) args.push('--ro');
   if (opts.mutations) args.push('--mutations');
   if (opts.options) args.push('--options', JSON.stringify(opts.options));
+  if (opts.kernelCache) args.push('--kernel-cache');
   const child: ChildProcessWithoutNullStreams = spawn(process.execPath, args, {
-    env: fuseProcessEnv(process.env, path.join(dir, 'shim')),
+    env: { ...fuseProcessEnv(process.env, path.join(dir, 'shim')), ...opts.env },
     cwd: repoRoot,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -1,0 +1,106 @@
+/**
+ * The request loop (native-shims/build-fuse.mjs, "the request loop"; docs/fuse.md, "Threads and
+ * deadlocks"): two workers read requests; one that must wait — for the JS thread, or on the disk in
+ * a read, write, truncation or fsync — gives up its place first, so the requests behind it are still
+ * read and answered. Each property is checked on jjfs's loop and on libfuse's fuse_loop_mt
+ * (JJFS_FUSE_LOOP=libfuse, what the loop replaces), which has it by starting a thread whenever all
+ * are busy.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import fs from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { serveMount, settledBefore, waitFor, type ServedMount } from './helpers/serve-harness.js';
+
+/** The syscall number a process is blocked in (/proc/PID/syscall), or null while it runs. */
+function blockedIn(pid: number): number | null {
+  const first = fs.readFileSync(`/proc/${pid}/syscall`, 'utf8').split(' ')[0] ?? '';
+  return /^\d+$/.test(first) ? Number(first) : null;
+}
+
+// x86_64 numbers; the suite runs on x86_64 Linux (like the patched addon).
+const SYS_WRITE = 1;
+const isReadlink = (n: number | null): boolean => n === 89 || n === 267; // readlink, readlinkat
+
+describe.each([
+  ['jjfs request loop', {}],
+  ['libfuse loop', { JJFS_FUSE_LOOP: 'libfuse' }],
+])('%s', (_name, env: Record<string, string>) => {
+  const servers: ServedMount[] = [];
+  const children: ChildProcessWithoutNullStreams[] = [];
+  afterEach(async () => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    // The outer mount first: its backing directory is the inner one.
+    for (const s of servers.splice(0).reverse()) await s.stop();
+  });
+
+  it('answers a stat while twelve readlinks wait for the blocked JS thread', async () => {
+    const m = await serveMount({ env, setup: (b) => fs.writeFileSync(path.join(b, 'file.txt'), 'x') });
+    servers.push(m);
+    for (let i = 0; i < 12; i++) fs.symlinkSync(`target-${i}`, path.join(m.backing, `link-${i}`));
+    await stat(path.join(m.mnt, 'file.txt')); // the first workers set up through the JS thread
+    const { done } = await m.busy(8_000);
+    // READLINK is answered by the JS handler: each of these holds a worker until `done`. Separate
+    // processes, so none waits for a thread of this one's libuv pool.
+    const links = Array.from({ length: 12 }, (_, i) => {
+      const child = spawn('readlink', [path.join(m.mnt, `link-${i}`)]);
+      children.push(child);
+      let out = '';
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (d: string) => (out += d));
+      return { child, out: new Promise<string>((r) => child.on('close', () => r(out.trim()))) };
+    });
+    await waitFor(() => links.every((l) => l.child.pid !== undefined && isReadlink(blockedIn(l.child.pid))), 6_000);
+    const probe = stat(path.join(m.mnt, 'file.txt'));
+    expect(await settledBefore(probe, done)).toBe('resolved');
+    expect((await probe).size).toBe(1);
+    // Still waiting: the probe did not wait for the JS thread to come back.
+    expect(links.filter((l) => isReadlink(blockedIn(l.child.pid!))).length).toBe(12);
+    expect(await Promise.all(links.map((l) => l.out))).toEqual(Array.from({ length: 12 }, (_, i) => `target-${i}`));
+  });
+
+  it('answers a stat while two writes wait on a backing file system that holds them', async () => {
+    // The inner mount is the outer one's backing directory, with its write gate held: the outer
+    // mount's writes, made on its libfuse threads, block in pwrite(2) there until the release —
+    // what a slow disk does. The inner mount caches names and attributes (kernel cache), so the
+    // outer mount's lookups still get answers from the kernel without reaching it.
+    const inner = await serveMount({
+      env,
+      kernelCache: true,
+      setup: (b) => {
+        for (const f of ['a.txt', 'b.txt', 'probe.txt']) fs.writeFileSync(path.join(b, f), 'old');
+      },
+    });
+    servers.push(inner);
+    const outer = await serveMount({ env, backing: inner.mnt });
+    servers.push(outer);
+    await stat(path.join(inner.mnt, 'probe.txt')); // cached in the inner mount from here
+    const writer = (file: string): { child: ChildProcessWithoutNullStreams; said: (line: string) => Promise<void> } => {
+      const child = spawn('bash', ['-c', `exec 3>"$1"; echo opened; read -r; printf 'new %s\\n' "$1" >&3; echo wrote`, 'writer', path.join(outer.mnt, file)]);
+      children.push(child);
+      let out = '';
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (d: string) => (out += d));
+      return { child, said: (line) => waitFor(() => out.split('\n').includes(line), 15_000) };
+    };
+    const writers = [writer('a.txt'), writer('b.txt')];
+    for (const w of writers) await w.said('opened');
+    await inner.hold();
+    try {
+      for (const w of writers) w.child.stdin.write('go\n');
+      // Both writes are in the kernel, waiting on the outer mount's two workers, which wait on
+      // the inner mount's gate.
+      await waitFor(() => writers.every((w) => blockedIn(w.child.pid!) === SYS_WRITE), 15_000);
+      const probe = await stat(path.join(outer.mnt, 'probe.txt'));
+      expect(probe.size).toBe(3);
+      // Answered while the writes were still held: neither has returned.
+      expect(writers.map((w) => blockedIn(w.child.pid!))).toEqual([SYS_WRITE, SYS_WRITE]);
+    } finally {
+      await inner.release();
+    }
+    for (const w of writers) await w.said('wrote');
+    expect(fs.readFileSync(path.join(inner.backing, 'a.txt'), 'utf8')).toBe(`new ${path.join(outer.mnt, 'a.txt')}\n`);
+    expect(fs.readFileSync(path.join(inner.backing, 'b.txt'), 'utf8')).toBe(`new ${path.join(outer.mnt, 'b.txt')}\n`);
+  });
+});
