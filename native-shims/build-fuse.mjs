@@ -1413,10 +1413,10 @@ static void jjfs_loop_unlink (jjfs_worker_t *w) {
   w->next->prev = w->prev;
 }
 
-/* Called by a handler about to wait for the JS thread (FUSE_NATIVE_HANDLER) or on the disk: the worker stops
-   counting as a reader until its request is answered; if it was the last reader, a parked worker
-   is woken or a new one started, counted as a reader from here (so two yields never both wake
-   one). If no thread can be started, requests wait until a worker is back from JS. A worker may
+/* Called by a handler about to wait for the JS thread (FUSE_NATIVE_HANDLER) or on the disk: the
+   worker stops counting as a reader until its request is answered; if it was the last reader, a
+   parked worker is woken or a new one started, counted as a reader from here (so two yields never
+   both wake one). If no thread can be started, requests wait until a worker is back. A worker may
    enter JS more than once for one request (create, then fgetattr): it yields once. */
 static void jjfs_loop_yield (void) {
   jjfs_worker_t *w = jjfs_self;
@@ -1437,8 +1437,9 @@ static void jjfs_loop_yield (void) {
   pthread_mutex_unlock(&loop->lock);
 }
 
-/* After a request that gave up its place: read again if fewer than target workers do, else park until
-   a token comes (or end, when enough are parked). 1 when the worker must end. */
+/* After a request that gave up its place: read again if fewer than target workers do, else park
+   until a token comes, or end when enough are parked. 0: read on; 1: leave the loop (the session
+   is ending); 2: this worker is already freed and detached, return at once. */
 static int jjfs_loop_return (jjfs_worker_t *w) {
   jjfs_loop_t *loop = w->loop;
   int end = 0;
