@@ -124,7 +124,10 @@
  * a burst of requests answered in C is served without a thread wake-up per request (docs/fuse.md,
  * "Threads and deadlocks"; `JJFS_FUSE_LOOP=libfuse` brings libfuse's back). First git status
  * after a restart, 2026-12-03 (`bench/fuse-bench.mjs --restarts 15`): 82 ms, 96 with
- * fuse_loop_mt, bindfs 72–74.
+ * fuse_loop_mt, bindfs 72–74. `--runs 5` at 11:38 (jjfs / bindfs): first git status after
+ * mounting 78.1 / 82.4, after a restart 76.5 / 78.7; the fsync'd append, the one row behind in
+ * every run, p50 376 / 335 µs: the WRITE and FSYNC of each append hand their reader place on before
+ * touching the disk, and that sometimes wakes a parked worker (README.md, Benchmarks).
  */
 import path from 'node:path';
 import type { Logger } from '../log.js';
