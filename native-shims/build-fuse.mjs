@@ -1754,6 +1754,10 @@ function main() {
       const tail = `${r.stderr ?? ''}${r.stdout ?? ''}`.trim().split('\n').slice(-25).join('\n');
       throw new Error(`node-gyp rebuild failed (${r.error ? r.error.message : `exit ${r.status}`}):\n${tail}`);
     }
+    // The compiler's warnings (-Wall) are shown, not swallowed with the rest of node-gyp's output:
+    // in a patch of C that the addon runs on every request, a warning is usually a bug.
+    const warnings = `${r.stderr ?? ''}${r.stdout ?? ''}`.split('\n').filter((l) => /\bwarning:/.test(l));
+    for (const w of warnings) process.stderr.write(`[jjfs] compiler warning in the patched fuse-native: ${w.trim()}\n`);
     const release = path.join(stage, 'build', 'Release');
     fs.copyFileSync(fuseLib, path.join(release, 'libfuse.so.2'));
     // Drop intermediate objects; keep only what is loaded.
