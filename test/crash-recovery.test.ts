@@ -151,6 +151,6 @@ describe('crash safety', () => {
     // ...and they are synced like any edit.
     expect(await waitFor(async () => (await readFile(path.join(b, 'down.md'), 'utf8').catch(() => '')) === 'written while jjfsd was down\n')).toBe(true);
     expect(await waitFor(async () => (await readdir(b)).includes(rescued[0]!))).toBe(true);
-    expect(await readFile(path.join(env.home, 'sync.log'), 'utf8')).toMatch(/moved files written into the mount point/);
+    expect(await env.daemonLog()).toMatch(/moved files written into the mount point/);
   });
 });

@@ -132,7 +132,7 @@ describe('daemon lifecycle', () => {
     const results = await Promise.all(names.map((n) => env.run(['init', n], { timeoutMs: 120_000 })));
     const failed = results.flatMap((r, i) => (r.code === 0 ? [] : [`${names[i]}: ${r.stderr.trim()}`]));
     // The daemon log says why (a daemon that stopped, a lock taken over): the home is gone after the test.
-    const log = failed.length > 0 ? await readFile(path.join(env.home, 'sync.log'), 'utf8').catch(() => '(no log)') : '';
+    const log = failed.length > 0 ? (await env.daemonLog()) || '(no log)' : '';
     expect(failed, `${failed.join('\n')}\n--- sync.log (last 4 KiB) ---\n${log.slice(-4096)}`).toEqual([]);
     const config = JSON.parse(await readFile(path.join(env.home, 'config.json'), 'utf8')) as { repos: Record<string, unknown> };
     expect(Object.keys(config.repos).sort()).toEqual([...names].sort());

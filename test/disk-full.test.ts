@@ -109,7 +109,7 @@ describe('a full disk under JJFS_HOME', () => {
     );
     if (!converged && process.env['DEBUG_DISKFULL']) {
       for (const dir of [a, b]) for (const name of ['a', 'b'] as const) console.log(dir, name, acked[name]!.length, JSON.stringify(auditLines(await readFile(path.join(dir, `log-${name}.md`), 'utf8'), acked[name]!)));
-      console.log((await readFile(path.join(env.home, 'sync.log'), 'utf8').catch(() => '')).split('\n').slice(-60).join('\n'));
+      console.log((await env.daemonLog()).split('\n').slice(-60).join('\n'));
     }
     expect(converged, 'the mounts did not converge after space was freed').toBe(true);
     const round = (await env.json<{ rounds: Array<{ converged: boolean }> }>(['sync', 'notes'])).rounds[0]!;

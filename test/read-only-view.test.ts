@@ -4,7 +4,6 @@ import watcher from '@parcel/watcher';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MountInfo, StatusResult } from '../src/rpc/protocol.js';
 import { errorCode, isAlive, JjfsEnv, readOrUndefined, waitFor } from './helpers/jjfs-env.js';
-import { daemonLog } from './helpers/remote.js';
 
 // Mount what you need (issue 16): a live read-only view follows main like any mount — its watchers
 // hear of every change — answers every write with EROFS, commits nothing, survives kill -9.
@@ -49,7 +48,7 @@ describe('read-only live views', () => {
       // Its watchers hear of each synced change, as in any mount.
       const heard = async (p: string, type: string): Promise<void> => {
         if (await waitFor(() => seen.some((e) => e.path === p && e.type === type), 10_000)) return;
-        expect.fail(`no ${type} of ${p}; heard ${JSON.stringify(seen)}; daemon log:\n${(await daemonLog(env)).slice(-6000)}`);
+        expect.fail(`no ${type} of ${p}; heard ${JSON.stringify(seen)}; daemon log:\n${(await env.daemonLog()).slice(-6000)}`);
       };
       await heard('new.md', 'create');
       await heard('kept.md', 'update');

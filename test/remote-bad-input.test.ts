@@ -2,7 +2,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JjfsEnv } from './helpers/jjfs-env.js';
-import { bareRemote, daemonLog, git, remoteFile } from './helpers/remote.js';
+import { bareRemote, git, remoteFile } from './helpers/remote.js';
 
 // One daemon for all cases: each case checks that nothing was created or changed.
 let env: JjfsEnv;
@@ -120,7 +120,7 @@ describe('remote bad input: refused with a clear message, nothing created or cha
     expect(r.stderr).not.toContain('alice');
     const bad = await env.run(['remote', 'add', '--repo', 'notes', '--', 'ext::https://alice:s3cr3t-token@x']);
     expect(bad.stderr).not.toContain('s3cr3t');
-    expect(await daemonLog(env)).not.toContain('s3cr3t');
+    expect(await env.daemonLog()).not.toContain('s3cr3t');
   });
 
   it('sync --remote on a repo without a remote says how to add one', async () => {

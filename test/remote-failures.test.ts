@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RoundInfo, StatusResult } from '../src/rpc/protocol.js';
 import { JjfsEnv, readOrUndefined, waitFor } from './helpers/jjfs-env.js';
-import { bareRemote, daemonLog, git, gitWrapper, pidsWithArg, remoteFile, remoteLog } from './helpers/remote.js';
+import { bareRemote, git, gitWrapper, pidsWithArg, remoteFile, remoteLog } from './helpers/remote.js';
 
 let envs: JjfsEnv[] = [];
 afterEach(async () => {
@@ -73,7 +73,7 @@ describe('remote failures never block local sync', () => {
     expect(await remoteFile(remote, 'away.md')).toBe(`${lines.join('\n')}\n`);
     expect(await remoteFile(remote, 'before.md')).toBe('before\n');
     expect(await waitFor(async () => !(await remoteStatus(a)).delayed, 10_000)).toBe(true);
-    expect(await daemonLog(a)).toContain('remote sync delayed');
+    expect(await a.daemonLog()).toContain('remote sync delayed');
   }, 120_000);
 
   it('a push refused because the remote moved meanwhile is fetched, merged and retried', async () => {
@@ -102,7 +102,7 @@ describe('remote failures never block local sync', () => {
     expect(round.converged).toBe(true);
     expect(round.remote).toMatchObject({ integrated: 'merge', pushed: true });
     expect(await readOrUndefined(path.join(wrapper.dir, 'race.run'))).toBeDefined(); // the race did happen
-    expect(await daemonLog(a)).toContain('push refused (the remote moved)');
+    expect(await a.daemonLog()).toContain('push refused (the remote moved)');
     expect(await remoteFile(remote, 'theirs.md')).toBe('theirs\n');
     expect(await remoteFile(remote, 'mine2.md')).toBe('mine too\n');
     expect(await remoteLog(remote)).toContain('their commit');

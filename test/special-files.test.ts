@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MountInfo, StatusResult, UnsyncedReport } from '../src/rpc/protocol.js';
 import { JjfsEnv, readOrUndefined, waitFor } from './helpers/jjfs-env.js';
-import { bareRemote, daemonLog, git } from './helpers/remote.js';
+import { bareRemote, git } from './helpers/remote.js';
 
 // Every file tool works in a mount (issue 13): FIFOs, Unix sockets and device nodes are made in
 // the mount and work there, stay in that one mount (jj records no special files), and the sync
@@ -106,7 +106,7 @@ describe('special files in a mount', () => {
     const unsynced = await env.json<{ mounts: Array<{ path: string; report: UnsyncedReport }> }>(['unsynced', a]);
     expect(unsynced.mounts.flatMap((m) => m.report.paths)).toEqual([]);
     // No error or warning about them anywhere in the daemon's log (watcher, engine, notifier).
-    const complaints = (await daemonLog(env)).split('\n').filter((l) => / (WARN|ERROR) /.test(l) && /pipe|\.sock|zero/.test(l));
+    const complaints = (await env.daemonLog()).split('\n').filter((l) => / (WARN|ERROR) /.test(l) && /pipe|\.sock|zero/.test(l));
     expect(complaints).toEqual([]);
     const close = await env.run(['close', a]);
     expect(close.code, close.stderr).toBe(0);

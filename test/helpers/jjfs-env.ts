@@ -58,6 +58,11 @@ export class JjfsEnv {
     return JSON.parse(r.stdout) as T;
   }
 
+  /** The daemon's log (`sync.log`), or '' before it wrote one. */
+  daemonLog(): Promise<string> {
+    return readFile(path.join(this.home, 'sync.log'), 'utf8').catch(() => '');
+  }
+
   /** The pid in daemon.json, if any (and remembers it for cleanup). */
   async daemonPid(): Promise<number | undefined> {
     try {

@@ -42,11 +42,6 @@ export async function preconfigure(env: JjfsEnv, repos: Record<string, { push_in
   await writeFile(path.join(env.home, 'config.json'), `${JSON.stringify({ version: 1, repos: entries, mounts: [] }, null, 2)}\n`);
 }
 
-/** The daemon's log of `env`. */
-export function daemonLog(env: JjfsEnv): Promise<string> {
-  return readFile(path.join(env.home, 'sync.log'), 'utf8').catch(() => '');
-}
-
 /**
  * A `git` wrapper placed first on the daemon's PATH, standing in for a misbehaving network:
  * - while `<dir>/hang` exists, `git fetch` hangs (sleeps with a unique argument the test can look for);
