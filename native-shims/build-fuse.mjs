@@ -1008,6 +1008,39 @@ static int jjfs_file_release (uint64_t fh) {
     replace: `  if (implemented[op_setxattr]) ops.setxattr = jjfs_setxattr;`,
   },
   {
+    // See jjfs_locals_give_back ("the request loop"): a new worker takes the locals an ended one
+    // left, without a trip to the JS thread.
+    name: 'thread locals: a link for the spare list',
+    find: `  fuse_thread_t *fuse;
+  uv_sem_t sem;
+  uv_async_t async;
+
+} fuse_thread_locals_t;`,
+    replace: `  fuse_thread_t *fuse;
+  uv_sem_t sem;
+  uv_async_t async;
+  void *jjfs_next_spare; /* jjfs: next on fuse_thread_t's jjfs_spare_locals */
+
+} fuse_thread_locals_t;`,
+  },
+  {
+    name: "thread locals: a new worker takes an ended one's",
+    find: `  // Need to lock the mutation of l->async.
+  uv_mutex_lock(&(ft->mut));
+  ft->async.data = ft;`,
+    replace: `  // Need to lock the mutation of l->async.
+  uv_mutex_lock(&(ft->mut));
+  if (ft->jjfs_spare_locals != NULL) {
+    fuse_thread_locals_t *spare = (fuse_thread_locals_t *) ft->jjfs_spare_locals;
+    ft->jjfs_spare_locals = spare->jjfs_next_spare;
+    spare->jjfs_next_spare = NULL;
+    pthread_setspecific(thread_locals_key, (void *) spare);
+    uv_mutex_unlock(&(ft->mut));
+    return spare;
+  }
+  ft->async.data = ft;`,
+  },
+  {
     // Whole-mount invalidation (src/fs/mount.ts, "Kernel caches"): FUSE_NOTIFY_INC_EPOCH, a bare
     // 16-byte fuse_out_header (len 16, error 8, unique 0) written to the connection, makes the
     // kernel drop every cached name of the mount, negatives included (measured on 6.18 with this
@@ -1037,6 +1070,7 @@ static int jjfs_file_release (uint64_t fh) {
   uint64_t jjfs_notes_taken; /* jjfs: how many times JS took the notes (same guard) */
   int jjfs_notes_ready; /* jjfs: jjfs_notes_fn exists */
   napi_threadsafe_function jjfs_notes_fn; /* jjfs: wakes JS to take the notes */
+  void *jjfs_spare_locals; /* jjfs: thread locals of ended workers, for the next new worker (guarded by mut) */
   char mnt[1024];`,
   },
   {
@@ -1378,6 +1412,22 @@ struct jjfs_loop {
 
 static __thread jjfs_worker_t *jjfs_self = NULL;
 
+/* fuse-native sets each thread up on its first request through the JS thread, which allocates the
+   thread's locals (a Buffer it keeps for good) and a uv_async handle for it; nothing frees them. A
+   worker that ends leaves its locals on the mount's spare list (get_thread_locals takes them from
+   there), so a mount holds as many as it ever ran workers at once, however many start and end. The
+   locals are idle here: the worker's request was answered, so the JS thread is done with them. */
+static void jjfs_locals_give_back (void) {
+  fuse_thread_locals_t *l = (fuse_thread_locals_t *) pthread_getspecific(thread_locals_key);
+  if (l == NULL) return;
+  fuse_thread_t *ft = l->fuse;
+  pthread_setspecific(thread_locals_key, NULL);
+  uv_mutex_lock(&(ft->mut));
+  l->jjfs_next_spare = ft->jjfs_spare_locals;
+  ft->jjfs_spare_locals = l;
+  uv_mutex_unlock(&(ft->mut));
+}
+
 static void *jjfs_loop_work (void *data);
 
 /* Starts a worker; loop->lock held. 0, or -1 when no thread could be made. */
@@ -1450,7 +1500,18 @@ static int jjfs_loop_return (jjfs_worker_t *w) {
   } else if (loop->readers < loop->target) {
     loop->readers++;
   } else if (loop->parked - loop->tokens >= JJFS_LOOP_SPARES) {
-    /* Enough spares: this one ends now and nobody joins it. */
+    /* Enough spares: this one ends. Its thread locals go back first, with loop->lock released
+       (jjfs_locals_give_back waits for the mount's mutex, which a worker setting up holds while it
+       waits for the JS thread) and while the worker is still listed, so that a session ending
+       meanwhile joins it before the mount's state can go away. */
+    pthread_mutex_unlock(&loop->lock);
+    jjfs_locals_give_back();
+    pthread_mutex_lock(&loop->lock);
+    if (loop->exiting) {
+      pthread_mutex_unlock(&loop->lock);
+      return 1;
+    }
+    /* Nobody joins it from here. */
     jjfs_loop_unlink(w);
     pthread_detach(w->thread);
     pthread_mutex_unlock(&loop->lock);

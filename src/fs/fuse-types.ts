@@ -189,6 +189,11 @@ export interface FuseInstance {
    */
   recheckOpenFiles(): number;
   /**
+   * fuse-native's own: one Buffer of thread locals for each thread it set up through the JS thread,
+   * never freed (the patched loop hands an ended worker's to the next new one).
+   */
+  readonly _threads?: ReadonlySet<unknown>;
+  /**
    * Lets changes be answered on the FUSE thread while {@link allowFuseThreadAnswers} says so:
    * writable opens, writes, ftruncates, unlinks, rmdirs and renames (`files`), creates too
    * (`creates`), or none (`off`); `wake` runs when changed paths wait for

@@ -324,6 +324,14 @@ export class FuseMount {
     return this.cache;
   }
 
+  /**
+   * How many threads fuse-native set up for this mount's requests so far (each holds a block of
+   * thread locals it never frees): at most as many as ever ran at once with jjfs's request loop.
+   */
+  get threadSetups(): number {
+    return this.fuse?._threads?.size ?? 0;
+  }
+
   private async mountWith(fuse: FuseInstance): Promise<FuseInstance> {
     const { mountPath, backingDir } = this.opts;
     await new Promise<void>((resolve, reject) => {

@@ -28,6 +28,8 @@ export interface ServedMount {
   hold(): Promise<void>;
   release(): Promise<void>;
   rss(): Promise<number>;
+  /** Threads fuse-native set up for the mount so far (FuseMount.threadSetups). */
+  threads(): Promise<number>;
   /**
    * Blocks the server's JS thread for `ms` (resolves once it is blocked); `done` resolves when it
    * runs again.
@@ -154,6 +156,7 @@ export async function serveMount(opts: ServeOptions = {}): Promise<ServedMount> 
     hold: async () => void (await send('hold', 'held')),
     release: async () => void (await send('release', 'released')),
     rss: async () => Number((await send('rss', 'rss ')).slice(4)),
+    threads: async () => Number((await send('threads', 'threads ')).slice(8)),
     busy: async (ms: number) => {
       const done = waitLine('busy-done', ms + 15_000);
       await send(`busy ${ms}`, 'busy');
