@@ -23,6 +23,18 @@ function blockedIn(pid: number): number | null {
 const SYS_WRITE = 1;
 const isReadlink = (n: number | null): boolean => n === 89 || n === 267; // readlink, readlinkat
 
+/** `readlink` of link-0 … link-(n-1) in m's mount, each its own process (listed in `children`). */
+function readlinks(m: ServedMount, n: number, children: ChildProcessWithoutNullStreams[]): { child: ChildProcessWithoutNullStreams; out: Promise<string> }[] {
+  return Array.from({ length: n }, (_, i) => {
+    const child = spawn('readlink', [path.join(m.mnt, `link-${i}`)]);
+    children.push(child);
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => (out += d));
+    return { child, out: new Promise<string>((r) => child.on('close', () => r(out.trim()))) };
+  });
+}
+
 describe.each([
   ['jjfs request loop', {}],
   ['libfuse loop', { JJFS_FUSE_LOOP: 'libfuse' }],
@@ -43,14 +55,7 @@ describe.each([
     const { done } = await m.busy(8_000);
     // READLINK is answered by the JS handler: each of these holds a worker until `done`. Separate
     // processes, so none waits for a thread of this one's libuv pool.
-    const links = Array.from({ length: 12 }, (_, i) => {
-      const child = spawn('readlink', [path.join(m.mnt, `link-${i}`)]);
-      children.push(child);
-      let out = '';
-      child.stdout.setEncoding('utf8');
-      child.stdout.on('data', (d: string) => (out += d));
-      return { child, out: new Promise<string>((r) => child.on('close', () => r(out.trim()))) };
-    });
+    const links = readlinks(m, 12, children);
     await waitFor(() => links.every((l) => l.child.pid !== undefined && isReadlink(blockedIn(l.child.pid))), 6_000);
     const probe = stat(path.join(m.mnt, 'file.txt'));
     expect(await settledBefore(probe, done)).toBe('resolved');
@@ -127,14 +132,7 @@ describe('jjfs request loop, workers that end', () => {
     const after: number[] = [];
     for (let round = 0; round < 5; round++) {
       const { done } = await m.busy(3_000);
-      const links = Array.from({ length: 20 }, (_, i) => {
-        const child = spawn('readlink', [path.join(m.mnt, `link-${i}`)]);
-        children.push(child);
-        let out = '';
-        child.stdout.setEncoding('utf8');
-        child.stdout.on('data', (d: string) => (out += d));
-        return { child, out: new Promise<string>((r) => child.on('close', () => r(out.trim()))) };
-      });
+      const links = readlinks(m, 20, children);
       // All 20 in the kernel before JS is back: the burst really needed 20 workers at once.
       await waitFor(() => links.every((l) => l.child.pid !== undefined && isReadlink(blockedIn(l.child.pid))), 10_000);
       await done;
