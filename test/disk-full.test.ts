@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -92,26 +93,41 @@ describe('a full disk under JJFS_HOME', () => {
 
     await rm(ballast);
     // No `jjfs sync`, no restart: the daemon retries on its own.
+    let last = ''; // what the last check saw, for the failure message
     const converged = await waitFor(
       async () => {
+        const seen: string[] = [];
         for (const dir of [a, b]) {
           for (const name of ['a', 'b'] as const) {
             const text = await readFile(path.join(dir, `log-${name}.md`), 'utf8').catch(() => '');
             const audit = auditLines(text, acked[name]!);
-            if (audit.missing > 0 || audit.duplicated > 0) return false;
+            if (audit.missing > 0 || audit.duplicated > 0) seen.push(`${path.basename(dir)}/log-${name}.md of ${acked[name]!.length} acknowledged: ${JSON.stringify(audit)}`);
           }
         }
         const st = await env.json<StatusResult>(['status']);
-        return st.mounts.every((m) => m.state === 'mounted');
+        for (const m of st.mounts) if (m.state !== 'mounted') seen.push(`${m.path}: ${m.state} ${m.error ?? ''}`);
+        last = seen.join('; ');
+        return seen.length === 0;
       },
       90_000,
       500,
     );
     if (!converged && process.env['DEBUG_DISKFULL']) {
-      for (const dir of [a, b]) for (const name of ['a', 'b'] as const) console.log(dir, name, acked[name]!.length, JSON.stringify(auditLines(await readFile(path.join(dir, `log-${name}.md`), 'utf8'), acked[name]!)));
-      console.log((await env.daemonLog()).split('\n').slice(-60).join('\n'));
+      const wsRoot = path.join(env.home, 'repos', 'notes', 'workspaces');
+      for (const id of readdirSync(wsRoot)) {
+        const run = (args: string[]): string => {
+          try {
+            return execFileSync('jj', args, { cwd: path.join(wsRoot, id), encoding: 'utf8' });
+          } catch (e) {
+            return String(e);
+          }
+        };
+        console.log(id, 'ignore-wc log:', run(['--ignore-working-copy', 'log', '-r', '::@ & ~root()', '--no-graph', '-T', 'commit_id.short() ++ " " ++ description.first_line() ++ "\n"', '--limit', '6']));
+        console.log(id, 'status:', run(['status']));
+      }
+      console.log((await env.daemonLog()).split('\n').slice(-80).join('\n'));
     }
-    expect(converged, 'the mounts did not converge after space was freed').toBe(true);
+    expect(converged, `the mounts did not converge after space was freed: ${last}`).toBe(true);
     const round = (await env.json<{ rounds: Array<{ converged: boolean }> }>(['sync', 'notes'])).rounds[0]!;
     expect(round.converged).toBe(true);
     for (const dir of [a, b]) {

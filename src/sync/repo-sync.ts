@@ -356,6 +356,12 @@ export class RepoSync {
     let state = this.#state ?? (await this.#refresh());
 
     // 1. Commit each changed target, one at a time: each commit moves main.
+    // Targets whose commit failed here stay unhealthy through step 2 even if their move onto main
+    // succeeds there: being unhealthy is what gets them retried (#scheduleRetry), and their edits
+    // are still uncommitted. Marked healthy by step 2, a workspace whose commit failed on a full
+    // disk was never retried once space was freed, and its edits reached no other mount until the
+    // next write (seen in test/disk-full.test.ts: 57 of 115 lines missing in the other mount).
+    const commitFailed = new Set<string>();
     for (const id of targetIds) {
       const w = this.#ws.get(id);
       if (!w || w.spec.readOnly) continue; // a read-only view is only ever brought to main (step 2)
@@ -368,6 +374,7 @@ export class RepoSync {
         }
         this.#steps.healthy(w);
       } catch (err) {
+        commitFailed.add(id);
         report.failed.push({ id, error: this.#steps.fail(w, err) });
       }
     }
@@ -388,7 +395,7 @@ export class RepoSync {
           const needsCommit = await this.#steps.inWorkspace(w, () => this.#steps.bringToMain(w, state));
           w.parent = state.main;
           report.updated.push(w.spec.id);
-          this.#steps.healthy(w);
+          if (!commitFailed.has(w.spec.id)) this.#steps.healthy(w);
           if (needsCommit) this.markDirty(w.spec.id);
         } catch (err) {
           report.failed.push({ id: w.spec.id, error: this.#steps.fail(w, err) });
