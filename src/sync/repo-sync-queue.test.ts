@@ -19,6 +19,8 @@ class FakeJj implements JjRunner {
   mainMoversInFlight = 0;
   maxMainMovers = 0;
   calls: string[] = [];
+  /** Workspaces whose next rebase fails (jj's snapshot on a full disk), once each. */
+  failNextRebase = new Set<string>();
 
   async run(args: readonly string[], o: JjRunOptions): Promise<JjResult> {
     const a = args.filter((x, i) => !(x === '--config-file' || args[i - 1] === '--config-file'));
@@ -38,6 +40,8 @@ class FakeJj implements JjRunner {
         for (const [w, p] of this.parents) stdout += `wc-${w}\tch-${w}\t${w}@\t${p}\t---\t\n`;
       } else if (cmd[0] === 'log') {
         stdout = `${this.dirty.has(ws) ? 'dirty' : 'clean'} ch-${ws}`;
+      } else if (cmd[0] === 'rebase' && this.failNextRebase.delete(ws)) {
+        throw new Error('No space left on device');
       } else if (cmd[0] === 'commit') {
         this.main = `m${++this.n}`;
         this.parents.set(ws, this.main);
@@ -78,6 +82,27 @@ describe('RepoSync scheduling (fake jj)', () => {
     const calls = jj.calls.length;
     await new Promise((r) => setTimeout(r, 300));
     expect(jj.calls.length).toBe(calls);
+    await e.close();
+  });
+
+  it('a workspace whose commit failed is retried even though the same round brought it onto main', async () => {
+    const jj = new FakeJj();
+    const e = new RepoSync({ name: 'r', repoHome: '/r', jj, git: noGit, gate: openGate, log: silentLogger, options: { debounceMs: 1, maxWaitMs: 5 } });
+    for (const id of ['a', 'b']) jj.parents.set(id, 'm0');
+    for (const id of ['a', 'b']) await e.attach({ id, dir: `/r/workspaces/${id}`, label: id });
+    // One round: b commits (main moves); a's commit step first moves a onto the new main, and that
+    // rebase fails (as jj's snapshot does on a full disk); then the fan-out moves a onto main, which
+    // succeeds. Nobody writes again: only the retry can commit a's edit.
+    jj.failNextRebase.add('a');
+    for (const id of ['b', 'a']) {
+      jj.dirty.add(id);
+      e.markDirty(id);
+    }
+    const deadline = Date.now() + 5_000; // the first retry comes after 1 s
+    while (jj.dirty.has('a') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(jj.failNextRebase.has('a'), 'the failing rebase was attempted').toBe(false);
+    expect(jj.dirty.has('a'), "a's edit was never committed after its commit failed").toBe(false);
+    expect(jj.parents.get('a')).toBe(jj.main);
     await e.close();
   });
 
