@@ -378,7 +378,7 @@ const t0all = Date.now();
  * git status after mounting). Each round starts at another target, and nothing is left to write
  * back when the clock starts (`sync`): a fresh tree's writeback slowed whichever target came first
  * (measured 2026-12-03: one sample right after the trees were made put jjfs at 1.35x bindfs; after
- * a `sync` and a pause, in either order, 0.96-1.08x). Returns target name → ms per round. Replaces
+ * a `sync` and a pause, in either order, 0.97-1.08x in four samples). Returns target name → ms per round. Replaces
  * the entries of `targets` with the restarted ones.
  */
 async function restartRounds(targets, rounds, { fresh = false } = {}) {
