@@ -461,25 +461,31 @@ static int jjfs_create (const char *path, mode_t mode, struct fuse_file_info *in
 static int jjfs_write (const char *path, const char *buf, size_t len, off_t offset, struct fuse_file_info *info) {
   jjfs_loop_yield();
   int fast = info != NULL && (info->fh & JJFS_FH_BIT) != 0 ? jjfs_file_write(path, buf, len, offset, info->fh) : JJFS_TO_JS;
-  return fast != JJFS_TO_JS ? fast : fuse_native_write(path, buf, len, offset, info);
+  int res = fast != JJFS_TO_JS ? fast : fuse_native_write(path, buf, len, offset, info);
+  jjfs_loop_unyield();
+  return res;
 }
 
 static int jjfs_ftruncate (const char *path, off_t size, struct fuse_file_info *info) {
   jjfs_loop_yield();
   int fast = info != NULL && (info->fh & JJFS_FH_BIT) != 0 ? jjfs_file_ftruncate(path, size, info->fh) : JJFS_TO_JS;
-  return fast != JJFS_TO_JS ? fast : fuse_native_ftruncate(path, size, info);
+  int res = fast != JJFS_TO_JS ? fast : fuse_native_ftruncate(path, size, info);
+  jjfs_loop_unyield();
+  return res;
 }
 
 static int jjfs_read (const char *path, char *buf, size_t len, off_t offset, struct fuse_file_info *info) {
   jjfs_loop_yield();
-  if (info != NULL && (info->fh & JJFS_FH_BIT) != 0) return jjfs_file_read(path, buf, len, offset, info->fh);
-  return fuse_native_read(path, buf, len, offset, info);
+  int res = info != NULL && (info->fh & JJFS_FH_BIT) != 0 ? jjfs_file_read(path, buf, len, offset, info->fh) : fuse_native_read(path, buf, len, offset, info);
+  jjfs_loop_unyield();
+  return res;
 }
 
 static int jjfs_fsync (const char *path, int datasync, struct fuse_file_info *info) {
   jjfs_loop_yield();
-  if (info != NULL && (info->fh & JJFS_FH_BIT) != 0) return jjfs_file_fsync(path, datasync, info->fh);
-  return fuse_native_fsync(path, datasync, info);
+  int res = info != NULL && (info->fh & JJFS_FH_BIT) != 0 ? jjfs_file_fsync(path, datasync, info->fh) : fuse_native_fsync(path, datasync, info);
+  jjfs_loop_unyield();
+  return res;
 }
 
 static int jjfs_release (const char *path, struct fuse_file_info *info) {
@@ -1071,6 +1077,7 @@ static int jjfs_file_release (uint64_t fh) {
   int jjfs_notes_ready; /* jjfs: jjfs_notes_fn exists */
   napi_threadsafe_function jjfs_notes_fn; /* jjfs: wakes JS to take the notes */
   void *jjfs_spare_locals; /* jjfs: thread locals of ended workers, for the next new worker (guarded by mut) */
+  uint32_t jjfs_handovers; /* jjfs: workers the request loop woke or started because its last reader gave up its place (atomic) */
   char mnt[1024];`,
   },
   {
@@ -1107,6 +1114,15 @@ NAPI_METHOD(jjfs_inc_epoch) {
   NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
   struct { uint32_t len; int32_t error; uint64_t unique; } out = { 16, 8 /* FUSE_NOTIFY_INC_EPOCH */, 0 };
   NAPI_RETURN_INT32(jjfs_notify(ft, ft_len, &out, sizeof(out)))
+}
+
+/* How many times the request loop of the mount woke or started a worker because its last reader gave
+   up its place (the cost jjfs_loop_unyield keeps off a client's back-to-back requests), or -errno. */
+NAPI_METHOD(jjfs_loop_handovers) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
+  int32_t n = ft_len < sizeof(fuse_thread_t) ? -EINVAL : (int32_t) (__atomic_load_n(&ft->jjfs_handovers, __ATOMIC_RELAXED) & 0x7fffffff);
+  NAPI_RETURN_INT32(n)
 }
 
 /* Lists a directory in one call: [names, [ino0, type0, ino1, type1, ...]] (the low 32 bits of
@@ -1303,6 +1319,7 @@ NAPI_METHOD(jjfs_caller_uid) {`,
     find: `  NAPI_EXPORT_FUNCTION(jjfs_mknod)`,
     replace: `  NAPI_EXPORT_FUNCTION(jjfs_mknod)
   NAPI_EXPORT_FUNCTION(jjfs_inc_epoch)
+  NAPI_EXPORT_FUNCTION(jjfs_loop_handovers)
   NAPI_EXPORT_FUNCTION(jjfs_inval_root_attrs)
   NAPI_EXPORT_FUNCTION(jjfs_list_dir)
   NAPI_EXPORT_FUNCTION(jjfs_fast_root)
@@ -1361,18 +1378,29 @@ static gid_t jjfs_current_gid = 0;`,
     // about to wait — for the JS thread (the handler patch below) or on the disk (read, write,
     // ftruncate, fsync: "open files: the handlers in front") — gives up its place first, and if no
     // reader is left a parked worker is woken or a new one started: requests behind a slow one
-    // never wait for it, as with libfuse's loop, and the JS thread never waits for a worker. Back,
-    // a worker reads again if fewer than READERS do, else parks (at most JJFS_LOOP_SPARES parked;
-    // beyond that it ends). JJFS_FUSE_LOOP=libfuse runs fuse_loop_mt instead (bench/fuse-bench.mjs
+    // never wait for it, as with libfuse's loop, and the JS thread never waits for a worker. Back
+    // with its answer, a worker counts as a reader again if fewer than READERS do (before sending
+    // the answer: jjfs_loop_unyield says why), else parks once it is sent (at most JJFS_LOOP_SPARES
+    // parked; beyond that it ends). JJFS_FUSE_LOOP=libfuse runs fuse_loop_mt instead (bench/fuse-bench.mjs
     // --loop compares them).
     name: 'the request loop: a worker waiting for JS gives up its place',
     find: `#define FUSE_NATIVE_HANDLER(name, blk)\\
   fuse_thread_locals_t *l = get_thread_locals();\\`,
     replace: `static void jjfs_loop_yield (void);
+static void jjfs_loop_unyield (void);
 
 #define FUSE_NATIVE_HANDLER(name, blk)\\
   jjfs_loop_yield();\\
   fuse_thread_locals_t *l = get_thread_locals();\\`,
+  },
+  {
+    // See jjfs_loop_unyield: back from JS with the answer, before libfuse sends it.
+    name: 'the request loop: a worker back from JS reads again',
+    find: `  uv_sem_wait(&(l->sem));\\
+  return l->res;`,
+    replace: `  uv_sem_wait(&(l->sem));\\
+  jjfs_loop_unyield();\\
+  return l->res;`,
   },
   {
     name: 'the request loop',
@@ -1394,6 +1422,7 @@ typedef struct jjfs_worker {
 } jjfs_worker_t;
 
 struct jjfs_loop {
+  fuse_thread_t *ft;
   struct fuse_session *se;
   struct fuse_chan *ch;
   size_t bufsize;
@@ -1476,6 +1505,7 @@ static void jjfs_loop_yield (void) {
   w->yielded = 1;
   loop->readers--;
   if (loop->readers == 0 && !loop->exiting) {
+    __atomic_add_fetch(&loop->ft->jjfs_handovers, 1, __ATOMIC_RELAXED);
     if (loop->parked > loop->tokens) {
       loop->tokens++;
       loop->readers++;
@@ -1483,6 +1513,26 @@ static void jjfs_loop_yield (void) {
     } else if (jjfs_loop_spawn(loop) == 0) {
       loop->readers++;
     }
+  }
+  pthread_mutex_unlock(&loop->lock);
+}
+
+/* Called by a handler that gave up its place once it has its answer, before libfuse sends it: the
+   worker counts as a reader again if fewer than target do (else it stays yielded, and parks or ends
+   in jjfs_loop_return). Why before the answer: the answer is what lets the client send its next
+   request (an append's FSYNC right after its WRITE), and the reader that request reaches gives up
+   its place in turn; counted only once back in read(2), this worker would still be missing then, so
+   almost every fsync'd append woke a parked worker (~2 futex calls each, measured with strace).
+   Sending the answer is a write to /dev/fuse, which does not wait on the disk or on JS, so counting
+   the worker a reader for that moment keeps the rule that no request waits behind a slow one. */
+static void jjfs_loop_unyield (void) {
+  jjfs_worker_t *w = jjfs_self;
+  if (w == NULL || !w->yielded) return;
+  jjfs_loop_t *loop = w->loop;
+  pthread_mutex_lock(&loop->lock);
+  if (!loop->exiting && loop->readers < loop->target) {
+    loop->readers++;
+    w->yielded = 0;
   }
   pthread_mutex_unlock(&loop->lock);
 }
@@ -1567,9 +1617,11 @@ static void *jjfs_loop_work (void *data) {
 
 /* fuse_loop_mt, with the workers above (the high-level fuse_loop_mt only adds the cleanup thread of
    the "remember" option, which jjfs mounts do not use). */
-static int jjfs_loop_run (struct fuse *f) {
+static int jjfs_loop_run (fuse_thread_t *ft) {
+  struct fuse *f = ft->fuse;
   jjfs_loop_t loop;
   memset(&loop, 0, sizeof(loop));
+  loop.ft = ft;
   loop.se = fuse_get_session(f);
   loop.ch = fuse_session_next_chan(loop.se, NULL);
   loop.bufsize = fuse_chan_bufsize(loop.ch);
@@ -1610,7 +1662,7 @@ static void* start_fuse_thread (void *data) {
   fuse_thread_t *ft = (fuse_thread_t *) data;
   const char *loop = getenv("JJFS_FUSE_LOOP");
   if (loop != NULL && strcmp(loop, "libfuse") == 0) fuse_loop_mt(ft->fuse);
-  else jjfs_loop_run(ft->fuse);`,
+  else jjfs_loop_run(ft);`,
   },
 ];
 

@@ -100,6 +100,11 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean, sys?: NativeSyscalls)
       return this.withThread(Base.ENOSYS, (s, t) => s.fastRecheck(t));
     }
 
+    /** {@inheritDoc FuseInstance.loopHandovers} */
+    loopHandovers(): number {
+      return this.withThread(Base.ENOSYS, (s, t) => s.loopHandovers?.(t) ?? Base.ENOSYS);
+    }
+
     /** {@inheritDoc FuseInstance.writeOnFuseThread} */
     writeOnFuseThread(mode: 'off' | 'files' | 'creates', umask: number, wake: () => void): number {
       const level = mode === 'creates' ? 2 : mode === 'files' ? 1 : 0;
@@ -172,6 +177,7 @@ interface RawAddon {
   jjfs_mknod?: NativeSyscalls['mknod'];
   jjfs_utimens?: NativeSyscalls['utimens'];
   jjfs_inc_epoch?: NativeSyscalls['incEpoch'];
+  jjfs_loop_handovers?: NativeSyscalls['loopHandovers'];
   jjfs_inval_root_attrs?: NativeSyscalls['invalRootAttrs'];
   jjfs_list_dir?: NativeSyscalls['listDir'];
   jjfs_fast_root?: NativeSyscalls['fastRoot'];
@@ -202,6 +208,7 @@ function nativeSyscalls(raw: RawAddon): NativeSyscalls | undefined {
   return {
     mknod, utimens, lsetxattr, lgetxattr, llistxattr, lremovexattr, incEpoch, invalRootAttrs, listDir, fastRoot, fastAllow,
     fastRecheck, keepPages, fastWrites, fastTakeNotes, fastFile,
+    ...(raw.jjfs_loop_handovers ? { loopHandovers: raw.jjfs_loop_handovers } : {}),
     callerUid: () => callerUid() >>> 0,
     callerGid: () => callerGid() >>> 0,
   };

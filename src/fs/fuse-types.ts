@@ -56,6 +56,11 @@ export interface NativeSyscalls {
   lremovexattr(path: string, name: string): number;
   /** FUSE_NOTIFY_INC_EPOCH on the mount whose fuse-native thread state is `thread`: 16, or -errno. */
   incEpoch(thread: Buffer): number;
+  /**
+   * Workers that mount's request loop woke or started because its last reader gave up its place
+   * (native-shims, "the request loop"), or -errno; absent in a build from before it counted them.
+   */
+  loopHandovers?(thread: Buffer): number;
   /** FUSE_NOTIFY_INVAL_INODE of the root's attributes (node 1, no pages) on that mount: 40, or -errno. */
   invalRootAttrs(thread: Buffer): number;
   /**
@@ -188,6 +193,11 @@ export interface FuseInstance {
    * 0, else a negative errno.
    */
   recheckOpenFiles(): number;
+  /**
+   * Workers the request loop woke or started because its last reader gave up its place to wait
+   * (for JS or on the disk): a cost of answering, not a fault. Negative errno without the count.
+   */
+  loopHandovers(): number;
   /**
    * fuse-native's own: one Buffer of thread locals for each thread it set up through the JS thread,
    * never freed (the patched loop hands an ended worker's to the next new one).

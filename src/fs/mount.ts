@@ -332,6 +332,15 @@ export class FuseMount {
     return this.fuse?._threads?.size ?? 0;
   }
 
+  /**
+   * Workers this mount's request loop woke or started because its last reader gave up its place
+   * (a futex wake or a thread start each); undefined unmounted or without the patched loop.
+   */
+  get loopHandovers(): number | undefined {
+    const n = this.fuse?.loopHandovers() ?? -1;
+    return n >= 0 ? n : undefined;
+  }
+
   private async mountWith(fuse: FuseInstance): Promise<FuseInstance> {
     const { mountPath, backingDir } = this.opts;
     await new Promise<void>((resolve, reject) => {

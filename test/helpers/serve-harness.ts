@@ -30,6 +30,8 @@ export interface ServedMount {
   rss(): Promise<number>;
   /** Threads fuse-native set up for the mount so far (FuseMount.threadSetups). */
   threads(): Promise<number>;
+  /** Workers the mount's request loop woke or started (FuseMount.loopHandovers; -1: unknown). */
+  handovers(): Promise<number>;
   /**
    * Blocks the server's JS thread for `ms` (resolves once it is blocked); `done` resolves when it
    * runs again.
@@ -157,6 +159,7 @@ export async function serveMount(opts: ServeOptions = {}): Promise<ServedMount> 
     release: async () => void (await send('release', 'released')),
     rss: async () => Number((await send('rss', 'rss ')).slice(4)),
     threads: async () => Number((await send('threads', 'threads ')).slice(8)),
+    handovers: async () => Number((await send('handovers', 'handovers ')).slice(10)),
     busy: async (ms: number) => {
       const done = waitLine('busy-done', ms + 15_000);
       await send(`busy ${ms}`, 'busy');
