@@ -4,7 +4,10 @@
 // configuration: lines written, lost, duplicated and conflict-marker lines (all must be 0), the
 // shared file's size against the bytes written, whether every mount is byte-identical, and the
 // sync round duration p50 / p99 / max per 10-second window (the max must not grow over time).
-// Usage: node bench/sync-stress.mjs [--seconds 60] [--mounts 5,20] [--pause-ms 20]
+// --own-only: no shared file (each mount appends to its own file only: rebases without conflicts).
+// --jj: the daemon logs every jj call (JJFS_LOG_LEVEL=debug); prints, per kind of call, how many
+// ran while the writers wrote, their p50 and their share of the jj time, and rounds and commits.
+// Usage: node bench/sync-stress.mjs [--seconds 60] [--mounts 5,20] [--pause-ms 20] [--own-only] [--jj]
 import { appendFile, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fmt, jjfsHome, percentile, sleep, table } from './lib.mjs';
@@ -16,6 +19,8 @@ const arg = (name, dflt) => {
 const seconds = Number(arg('--seconds', '60'));
 const counts = String(arg('--mounts', '5,20')).split(',').map(Number);
 const pauseMs = Number(arg('--pause-ms', '20'));
+const ownOnly = process.argv.includes('--own-only');
+const jjProfile = process.argv.includes('--jj');
 
 /** Lines missing, duplicated, unexpected and marker lines of `text` against what was written. */
 function audit(text, written) {
@@ -37,6 +42,31 @@ function audit(text, written) {
   return { lost, duplicated, unexpected, markers };
 }
 
+/** jj calls from the daemon's debug log between t0 and until, by kind ("rebase in a workspace"). */
+async function jjCalls(home, t0, until) {
+  const log = await readFile(path.join(home, 'sync.log'), 'utf8').catch(() => '');
+  const kinds = new Map();
+  let rounds = 0;
+  let commits = 0;
+  for (const line of log.split('\n')) {
+    const at = Date.parse(line.split(' ')[0]);
+    if (!(at >= t0 && at <= until)) continue;
+    const round = /\[sync\] round (\{.*\})$/.exec(line);
+    if (round) {
+      rounds += 1;
+      commits += JSON.parse(round[1]).committed.length;
+      continue;
+    }
+    const m = /\[jj\] jj (\{.*\})$/.exec(line);
+    if (!m) continue;
+    const call = JSON.parse(m[1]);
+    const words = call.args.filter((a, i, all) => !a.startsWith('--') && !(all[i - 1] ?? '').startsWith('--config'));
+    const kind = `${words.slice(0, 2).join(' ')} (${call.cwd.includes(`${path.sep}workspaces${path.sep}`) ? 'in a workspace' : 'repo'})`;
+    (kinds.get(kind) ?? kinds.set(kind, []).get(kind)).push(call.ms);
+  }
+  return { kinds, rounds, commits };
+}
+
 /** Round durations from the daemon's log, grouped into 10-second windows from `t0`. */
 async function roundWindows(home, t0, until) {
   const log = await readFile(path.join(home, 'sync.log'), 'utf8').catch(() => '');
@@ -54,6 +84,7 @@ async function roundWindows(home, t0, until) {
 
 async function run(count) {
   const h = jjfsHome('jjfs-bench-stress-');
+  if (jjProfile) Object.assign(h.env, { JJFS_LOG_LEVEL: 'debug' });
   try {
     const mounts = [];
     for (let i = 0; i < count; i += 1) {
@@ -69,9 +100,9 @@ async function run(count) {
         for (let n = 0; Date.now() < deadline; n += 1) {
           const shared = `m${i} shared ${n}\n`;
           const own = `m${i} own ${n}\n`;
-          await appendFile(path.join(m, 'shared.log'), shared);
+          if (!ownOnly) await appendFile(path.join(m, 'shared.log'), shared);
           await appendFile(path.join(m, `own-${i}.log`), own);
-          written.get('shared.log').push(shared);
+          if (!ownOnly) written.get('shared.log').push(shared);
           written.get(`own-${i}.log`).push(own);
           await sleep(pauseMs + Math.random() * pauseMs);
         }
@@ -114,6 +145,17 @@ async function run(count) {
       ['window', 'rounds', 'p50 ms', 'p99 ms', 'max ms'],
       windows.map((w, i) => [`${i * 10}-${i * 10 + 10} s`, w?.length ?? 0, w ? fmt(percentile(w, 50)) : '-', w ? fmt(percentile(w, 99)) : '-', w ? fmt(Math.max(...w)) : '-']),
     );
+    if (jjProfile) {
+      const { kinds, rounds, commits } = await jjCalls(h.home, t0, writersDone);
+      const total = [...kinds.values()].flat().reduce((a, b) => a + b, 0);
+      console.log(`jj calls while the writers wrote: ${rounds} rounds, ${commits} commits, ${fmt(total)} ms of jj`);
+      table(
+        ['jj call', 'count', 'per commit', 'p50 ms', 'share'],
+        [...kinds]
+          .sort((a, b) => b[1].reduce((x, y) => x + y, 0) - a[1].reduce((x, y) => x + y, 0))
+          .map(([k, v]) => [k, v.length, (v.length / Math.max(1, commits)).toFixed(2), fmt(percentile(v, 50)), `${((100 * v.reduce((x, y) => x + y, 0)) / total).toFixed(0)}%`]),
+      );
+    }
     return totals.lost + totals.duplicated + totals.unexpected + totals.markers === 0 && identical && sharedBytes === writtenBytes;
   } finally {
     await h.close();

@@ -89,13 +89,14 @@ async function conflictTerms(git: GitRunner, gitDir: string, commit: string): Pr
 /**
  * Resolves `paths` (conflicted in W@, a 2-sided conflict such as a rebase onto `main` leaves) and
  * writes the outcome into W's files. The sides come from jj's own record of the conflict (base =
- * W's old parent, ours = `main`, theirs = W before the rebase). Returns undefined — and changes
+ * W's old parent, ours = `main`, theirs = W before the rebase). `commit` is W@'s commit id when the
+ * caller knows it (the rebase reported it), else it is read. Returns undefined — and changes
  * nothing — for a conflict of more than two sides (only repos from before this merge have those).
  */
-export async function repairConflicts(ctx: RepairContext, w: RepairTarget, paths: readonly string[]): Promise<Repair | undefined> {
+export async function repairConflicts(ctx: RepairContext, w: RepairTarget, paths: readonly string[], commit?: string): Promise<Repair | undefined> {
   const { rj, git } = ctx;
   const gitDir = rj.paths.gitDir;
-  const commit = (await rj.repo(['log', '--no-graph', '-r', `${w.id}@`, '-T', 'commit_id'])).stdout.trim();
+  commit ??= (await rj.repo(['log', '--no-graph', '-r', `${w.id}@`, '-T', 'commit_id'])).stdout.trim();
   const terms = await conflictTerms(git, gitDir, commit);
   if (!terms) return undefined;
   const [base, ours, theirs] = await Promise.all([

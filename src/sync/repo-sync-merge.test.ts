@@ -34,6 +34,34 @@ describe('RepoSync merges concurrent edits (real jj)', () => {
     expect(conflicted).toBe('');
   });
 
+  it('a workspace moved onto main by its commit step is committed from what the rebase reported: no snapshot, no W@ lookup', async () => {
+    h = await makeHarness(3);
+    const [a, b, c] = h.ws as [WorkspaceSpec, WorkspaceSpec, WorkspaceSpec];
+    await writeFile(join(a.dir, 'log.md'), 'start\n');
+    await h.engine.syncNow();
+    await appendFile(join(a.dir, 'log.md'), 'a1\n');
+    await appendFile(join(b.dir, 'log.md'), 'b1\n'); // b's rebase onto a's commit conflicts
+    await writeFile(join(c.dir, 'own.md'), 'c1\n'); // c's does not
+    const from = h.env.jj.log.length;
+    const r = await h.engine.syncNow();
+    expect(r.committed).toEqual([a.id, b.id, c.id]);
+    for (const w of [a, b, c]) {
+      expect(await h.read(w, 'log.md')).toBe('start\na1\nb1\n');
+      expect(await h.read(w, 'own.md')).toBe('c1\n');
+    }
+    const calls = h.env.jj.log.slice(from);
+    const inWs = (w: WorkspaceSpec, verb: string) => calls.filter((e) => e.cwd === w.dir && e.args.includes(verb)).length;
+    // b and c: a rebase onto main (it snapshots) and a commit, no `log -r @` snapshot between;
+    // b is rebased once more by the fan-out, onto c's commit.
+    for (const [w, rebases] of [[b, 2], [c, 1]] as const) {
+      expect(inWs(w, 'rebase'), w.id).toBe(rebases);
+      expect(inWs(w, 'commit'), w.id).toBe(1);
+      expect(inWs(w, 'log'), w.id).toBe(0);
+    }
+    // b's conflict was repaired from the commit id its rebase reported.
+    expect(calls.filter((e) => e.args.includes(`${b.id}@`)).length).toBe(0);
+  });
+
   it('a real conflict stays one two-sided conflict while both sides keep appending', async () => {
     h = await makeHarness(2);
     const [a, b] = h.ws as [WorkspaceSpec, WorkspaceSpec];

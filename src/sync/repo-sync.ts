@@ -392,7 +392,7 @@ export class RepoSync {
     await Promise.all(
       behind.map(async (w) => {
         try {
-          const needsCommit = await this.#steps.inWorkspace(w, () => this.#steps.bringToMain(w, state));
+          const { needsCommit } = await this.#steps.inWorkspace(w, () => this.#steps.bringToMain(w, state));
           w.parent = state.main;
           report.updated.push(w.spec.id);
           if (!commitFailed.has(w.spec.id)) this.#steps.healthy(w);

@@ -126,9 +126,11 @@ export class WorkspaceSteps {
    * is ever committed into main (see conflict-repair.ts); W then holds edits that need a commit.
    * When main itself is conflicted (a repo from before) and W is clean we use `new main` instead,
    * so that W shows main's own conflict labels (identical bytes everywhere).
-   * Returns true if W may hold edits that still need a commit.
+   * `needsCommit`: W holds edits the move made (a repair) or that main's conflict calls for.
+   * `clean`: whether W@ has changes at all once moved, as the rebase reported it (undefined when
+   * not known without a snapshot).
    */
-  async bringToMain(w: SyncedWorkspace, state: RepoState): Promise<boolean> {
+  async bringToMain(w: SyncedWorkspace, state: RepoState): Promise<{ needsCommit: boolean; clean: boolean | undefined }> {
     const { rj } = this.#init;
     return this.rewriting(w, async () => {
       if (state.mainConflicted) {
@@ -136,14 +138,19 @@ export class WorkspaceSteps {
         w.refused = snap.refused;
         if (snap.clean) {
           await newOnMain(rj, w.spec.dir, snap.changeId);
-          return false;
+          return { needsCommit: false, clean: undefined };
         }
       }
       const rebase = await rebaseOntoMain(rj, w.spec.dir);
       w.refused = rebase.refused;
-      if (rebase.conflicts.length === 0 || state.mainConflicted) return state.mainConflicted;
-      await this.#repair(w, rebase.conflicts);
-      return true;
+      const wc = rebase.workingCopy;
+      if (rebase.conflicts.length === 0 || state.mainConflicted) {
+        // A conflicted W@ whose paths jj did not list is left to the snapshot's check (unknown).
+        const clean = wc === undefined || (wc.conflict && !state.mainConflicted) ? undefined : wc.empty;
+        return { needsCommit: state.mainConflicted, clean };
+      }
+      await this.#repair(w, rebase.conflicts, wc?.commitId);
+      return { needsCommit: true, clean: false };
     });
   }
 
@@ -155,11 +162,17 @@ export class WorkspaceSteps {
   async commitChanges(w: SyncedWorkspace, state: RepoState): Promise<ConflictNote[] | undefined> {
     const { rj } = this.#init;
     let dirty = false;
+    // Whether W@'s changes are known without a snapshot: the rebase that moved W reported W@, and
+    // what was written since that rebase's own snapshot waits for the next round (each write
+    // marks W, and the write gate held during the rebase kept writes from landing in between).
+    let known = false;
     if (w.parent !== state.main) {
-      dirty = await this.bringToMain(w, state);
+      const moved = await this.bringToMain(w, state);
       w.parent = state.main;
+      dirty = moved.needsCommit || moved.clean === false;
+      known = dirty || moved.clean === true;
     }
-    if (!dirty) {
+    if (!known) {
       const snap = await snapshotWorkspace(rj, w.spec.dir);
       w.refused = snap.refused;
       dirty = !snap.clean;
@@ -201,9 +214,9 @@ export class WorkspaceSteps {
   }
 
   /** Resolves W@'s jj conflicts into W's files (caller holds W's gate); notes go to W's next commit. */
-  async #repair(w: SyncedWorkspace, paths: string[]): Promise<void> {
+  async #repair(w: SyncedWorkspace, paths: string[], commit?: string): Promise<void> {
     const { rj, git, insertions, log, repo } = this.#init;
-    const repair = await repairConflicts({ rj, git, policy: insertions }, w.spec, paths);
+    const repair = await repairConflicts({ rj, git, policy: insertions }, w.spec, paths, commit);
     if (!repair) {
       log.warn('conflict with more than two sides left to jj', { repo, id: w.spec.id, paths });
       return;
