@@ -136,12 +136,13 @@ export interface WorkingCopySummary {
  * How jj summarises a commit in what a command reports (`templates.commit_summary`), for the calls
  * whose report we read: a line jj writes anyway ("Working copy (@) now at: …") then names W@'s
  * new commit and whether it is empty or conflicted, which would otherwise take another jj process
- * (~20 ms each on a small repo, measured: a third of a round's jj time with five writers).
+ * (~25 ms each; with five writers a quarter of the jj time when each writes its own file, a seventh
+ * when they share one: `node bench/sync-stress.mjs --jj [--own-only]`).
  */
 const SUMMARY_CONFIG = `templates.commit_summary='"jjfs-commit " ++ commit_id ++ " " ++ if(empty, "e", "-") ++ if(conflict, "c", "-")'`;
 
 /** W@ from a report made with {@link SUMMARY_CONFIG}; undefined when jj did not report it (nothing moved). */
-export function parseWorkingCopySummary(stderr: string): WorkingCopySummary | undefined {
+function parseWorkingCopySummary(stderr: string): WorkingCopySummary | undefined {
   const lines = [...stderr.matchAll(/^Working copy\s+\(@\) now at: jjfs-commit ([0-9a-f]{40,64}) ([e-])([c-])$/gm)];
   if (lines.length !== 1) return undefined;
   const [, commitId = '', empty, conflict] = lines[0]!;
