@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StatusResult } from '../src/rpc/protocol.js';
 import { auditLines, EXACT } from '../src/sync/fixtures.test-support.js';
+import { locateJj } from '../src/sync/jj-locate.js';
 import { JjfsEnv, sleep, waitFor } from './helpers/jjfs-env.js';
 
 // A full disk loses nothing (issue 18): JJFS_HOME — every workspace and the history — on a 48 MiB
@@ -114,10 +115,11 @@ describe('a full disk under JJFS_HOME', () => {
     );
     if (!converged && process.env['DEBUG_DISKFULL']) {
       const wsRoot = path.join(env.home, 'repos', 'notes', 'workspaces');
+      const jj = (await locateJj()).path; // the daemon's jj (npm package), which need not be on PATH
       for (const id of readdirSync(wsRoot)) {
         const run = (args: string[]): string => {
           try {
-            return execFileSync('jj', args, { cwd: path.join(wsRoot, id), encoding: 'utf8' });
+            return execFileSync(jj, args, { cwd: path.join(wsRoot, id), encoding: 'utf8' });
           } catch (e) {
             return String(e);
           }
