@@ -231,6 +231,18 @@ const workloads = [
     },
   },
   {
+    // What an editor's save or an agent's rewrite does: open(O_TRUNC) of an existing file (the
+    // kernel sends a SETATTR for the truncation), a write, a close.
+    name: 'rewrite them',
+    run: async (t) => {
+      const d = path.join(t.dir, 'small');
+      const data = 'y'.repeat(1024);
+      const t0 = now();
+      for (let i = 0; i < 2000; i++) fs.writeFileSync(path.join(d, `s${i}`), data);
+      return ms(t0);
+    },
+  },
+  {
     name: 'delete them',
     run: async (t) => {
       const d = path.join(t.dir, 'small');

@@ -73,6 +73,21 @@ const PATCHES = [
   ops.flag_utime_omit_ok = 1; /* jjfs */`,
   },
   {
+    // An open with O_TRUNC of an existing file (every editor save, every rewrite by an agent)
+    // sends a SETATTR that libfuse turns into truncate, then utimens: both answered in C while the
+    // gate is open ("names: the handlers in front"), two JS round trips fewer.
+    name: 'attributes: truncate and utimens installed',
+    find: `  if (implemented[op_utimens]) ops.utimens = fuse_native_utimens;
+  ops.flag_utime_omit_ok = 1; /* jjfs */`,
+    replace: `  if (implemented[op_utimens]) ops.utimens = jjfs_op_utimens; /* jjfs_utimens is the NAPI one */
+  ops.flag_utime_omit_ok = 1; /* jjfs */`,
+  },
+  {
+    name: 'attributes: truncate installed',
+    find: `  if (implemented[op_truncate]) ops.truncate = fuse_native_truncate;`,
+    replace: `  if (implemented[op_truncate]) ops.truncate = jjfs_truncate;`,
+  },
+  {
     // Lets the loader prove at runtime that it has the patched binary (not a stray stock build).
     name: 'export a marker',
     find: `  NAPI_EXPORT_UINT32(op_utimens)`,
@@ -408,6 +423,43 @@ NAPI_METHOD(jjfs_caller_pid) {`,
     replace: `  if (implemented[op_rmdir]) ops.rmdir = jjfs_rmdir;`,
   },
   {
+    // access (git asks it of hooks and files in .git, ~300 µs each through JS) and statfs (find and
+    // grep ask it of each tree) answered on the FUSE thread as getattr is.
+    name: 'lookups: access installed',
+    find: `  if (implemented[op_access]) ops.access = fuse_native_access;`,
+    replace: `  if (implemented[op_access]) ops.access = jjfs_access;`,
+  },
+  {
+    name: 'lookups: statfs installed',
+    find: `  if (implemented[op_statfs]) ops.statfs = fuse_native_statfs;`,
+    replace: `  if (implemented[op_statfs]) ops.statfs = jjfs_statfs;`,
+  },
+  {
+    name: 'lookups: access and statfs in front',
+    find: `static fuse_thread_locals_t* get_thread_locals () {`,
+    replace: `static int jjfs_access (const char *path, int mode) {
+  int fast = jjfs_fast_access(path, mode);
+  return fast != JJFS_TO_JS ? fast : fuse_native_access(path, mode);
+}
+
+static int jjfs_statfs (const char *path, struct statvfs *st) {
+  int fast = jjfs_fast_statfs(st);
+  return fast != JJFS_TO_JS ? fast : fuse_native_statfs(path, st);
+}
+
+static int jjfs_truncate (const char *path, off_t size) {
+  int fast = jjfs_fast_truncate(path, size);
+  return fast != JJFS_TO_JS ? fast : fuse_native_truncate(path, size);
+}
+
+static int jjfs_op_utimens (const char *path, const struct timespec tv[2]) {
+  int fast = jjfs_fast_utimens(path, tv);
+  return fast != JJFS_TO_JS ? fast : fuse_native_utimens(path, tv);
+}
+
+static fuse_thread_locals_t* get_thread_locals () {`,
+  },
+  {
     name: 'open files: fsync installed',
     find: `  if (implemented[op_fsync]) ops.fsync = fuse_native_fsync;`,
     replace: `  if (implemented[op_fsync]) ops.fsync = jjfs_fsync;`,
@@ -455,37 +507,24 @@ static int jjfs_create (const char *path, mode_t mode, struct fuse_file_info *in
   return fast != JJFS_TO_JS ? fast : fuse_native_create(path, mode, info);
 }
 
-/* Reads, writes, truncations and fsyncs can wait on the disk for long: the worker gives up its
-   place in the request loop first, so the requests behind it are read by another (see "the request
-   loop"); getattr, readdir, open and the name operations keep it. */
+/* Reads, writes, truncations and fsyncs on a handle of the table are answered here; one that waits
+   on the disk for long is replaced as reader by the request loop's lookout ("the request loop"). */
 static int jjfs_write (const char *path, const char *buf, size_t len, off_t offset, struct fuse_file_info *info) {
-  jjfs_loop_yield();
   int fast = info != NULL && (info->fh & JJFS_FH_BIT) != 0 ? jjfs_file_write(path, buf, len, offset, info->fh) : JJFS_TO_JS;
-  int res = fast != JJFS_TO_JS ? fast : fuse_native_write(path, buf, len, offset, info);
-  jjfs_loop_unyield();
-  return res;
+  return fast != JJFS_TO_JS ? fast : fuse_native_write(path, buf, len, offset, info);
 }
 
 static int jjfs_ftruncate (const char *path, off_t size, struct fuse_file_info *info) {
-  jjfs_loop_yield();
   int fast = info != NULL && (info->fh & JJFS_FH_BIT) != 0 ? jjfs_file_ftruncate(path, size, info->fh) : JJFS_TO_JS;
-  int res = fast != JJFS_TO_JS ? fast : fuse_native_ftruncate(path, size, info);
-  jjfs_loop_unyield();
-  return res;
+  return fast != JJFS_TO_JS ? fast : fuse_native_ftruncate(path, size, info);
 }
 
 static int jjfs_read (const char *path, char *buf, size_t len, off_t offset, struct fuse_file_info *info) {
-  jjfs_loop_yield();
-  int res = info != NULL && (info->fh & JJFS_FH_BIT) != 0 ? jjfs_file_read(path, buf, len, offset, info->fh) : fuse_native_read(path, buf, len, offset, info);
-  jjfs_loop_unyield();
-  return res;
+  return info != NULL && (info->fh & JJFS_FH_BIT) != 0 ? jjfs_file_read(path, buf, len, offset, info->fh) : fuse_native_read(path, buf, len, offset, info);
 }
 
 static int jjfs_fsync (const char *path, int datasync, struct fuse_file_info *info) {
-  jjfs_loop_yield();
-  int res = info != NULL && (info->fh & JJFS_FH_BIT) != 0 ? jjfs_file_fsync(path, datasync, info->fh) : fuse_native_fsync(path, datasync, info);
-  jjfs_loop_unyield();
-  return res;
+  return info != NULL && (info->fh & JJFS_FH_BIT) != 0 ? jjfs_file_fsync(path, datasync, info->fh) : fuse_native_fsync(path, datasync, info);
 }
 
 static int jjfs_release (const char *path, struct fuse_file_info *info) {
@@ -572,6 +611,34 @@ static int jjfs_fast_getattr (const char *path, struct stat *st) {
     st->st_rdev = (uint32_t) st->st_rdev;
     if (st->st_nlink == 0) st->st_nlink = 1;
   }
+  return res;
+}
+
+/* access the same way, as the JS access answers (src/fs/ops-lookup.ts): .jj hidden; a check for
+   writing only while this mount writes here (never on a read-only view, whose JS access answers
+   EROFS). Never following a symlink, as lstat: the kernel resolved every link on the way here, and
+   one followed from the backing directory could lead into a mount of this process, which a
+   synchronous call must never reach. */
+static fuse_thread_t *jjfs_write_enter (const char *path, char *full, size_t full_size, int level);
+
+static int jjfs_fast_access (const char *path, int mode) {
+  if (jjfs_is_dotjj(path)) return -ENOENT;
+  char full[4096];
+  fuse_thread_t *ft = (mode & W_OK) != 0 ? jjfs_write_enter(path, full, sizeof(full), 1) : jjfs_fast_enter(path, full, sizeof(full));
+  if (ft == NULL) return JJFS_TO_JS;
+  int res = faccessat(AT_FDCWD, full, mode, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
+  jjfs_fast_leave(ft);
+  return res;
+}
+
+/* statfs of the backing root whatever the path, as the JS statfs (the kernel takes the counts,
+   sizes and name length; the flags come from the mount). */
+static int jjfs_fast_statfs (struct statvfs *st) {
+  char full[4096];
+  fuse_thread_t *ft = jjfs_fast_enter("/", full, sizeof(full));
+  if (ft == NULL) return JJFS_TO_JS;
+  int res = statvfs(full, st) == 0 ? 0 : -errno;
+  jjfs_fast_leave(ft);
   return res;
 }
 
@@ -968,6 +1035,38 @@ static int jjfs_fast_remove (const char *path, int dir) {
   return res;
 }
 
+/* A truncation by path (the SETATTR an open with O_TRUNC sends, without a handle), noted before,
+   as the JS truncate. Through a descriptor: truncate(2) would follow a symlink (see
+   jjfs_fast_access), and O_NONBLOCK keeps a FIFO put there meanwhile from blocking the open. */
+static int jjfs_fast_truncate (const char *path, off_t size) {
+  if (size == (off_t) 4503599627397738LL) return 0; /* ANNOUNCE_SIZE: see jjfs_file_ftruncate */
+  if (jjfs_is_dotjj(path)) return JJFS_TO_JS;
+  char full[4096];
+  fuse_thread_t *ft = jjfs_write_enter(path, full, sizeof(full), 1);
+  if (ft == NULL) return JJFS_TO_JS;
+  jjfs_noted_t noted = jjfs_note(ft, path);
+  int fd = open(full, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  int res = fd < 0 ? -errno : ftruncate(fd, size) == 0 ? 0 : -errno;
+  if (fd >= 0) close(fd);
+  if (res != 0) jjfs_note_failed(ft, noted);
+  jjfs_fast_leave(ft);
+  return res;
+}
+
+/* utimensat of path itself, noted before, with the times as libfuse passes them (UTIME_NOW and
+   UTIME_OMIT included: "utimens: accept UTIME_NOW / UTIME_OMIT"), as the JS utimens does. */
+static int jjfs_fast_utimens (const char *path, const struct timespec tv[2]) {
+  if (jjfs_is_dotjj(path)) return JJFS_TO_JS;
+  char full[4096];
+  fuse_thread_t *ft = jjfs_write_enter(path, full, sizeof(full), 1);
+  if (ft == NULL) return JJFS_TO_JS;
+  jjfs_noted_t noted = jjfs_note(ft, path);
+  int res = utimensat(AT_FDCWD, full, tv, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
+  if (res != 0) jjfs_note_failed(ft, noted);
+  jjfs_fast_leave(ft);
+  return res;
+}
+
 /* rename(2) of path to dest, both noted before. */
 static int jjfs_fast_rename (const char *path, const char *dest) {
   if (jjfs_is_dotjj(path) || jjfs_is_dotjj(dest)) return JJFS_TO_JS;
@@ -1077,7 +1176,8 @@ static int jjfs_file_release (uint64_t fh) {
   int jjfs_notes_ready; /* jjfs: jjfs_notes_fn exists */
   napi_threadsafe_function jjfs_notes_fn; /* jjfs: wakes JS to take the notes */
   void *jjfs_spare_locals; /* jjfs: thread locals of ended workers, for the next new worker (guarded by mut) */
-  uint32_t jjfs_handovers; /* jjfs: workers the request loop woke or started because its last reader gave up its place (atomic) */
+  uint32_t jjfs_handovers; /* jjfs: workers the request loop woke or started to replace a reader that stayed too long on one request (atomic) */
+  uint32_t jjfs_reader_changes; /* jjfs: requests the request loop's workers took right after another worker's (atomic) */
   char mnt[1024];`,
   },
   {
@@ -1116,12 +1216,21 @@ NAPI_METHOD(jjfs_inc_epoch) {
   NAPI_RETURN_INT32(jjfs_notify(ft, ft_len, &out, sizeof(out)))
 }
 
-/* How many times the request loop of the mount woke or started a worker because its last reader gave
-   up its place (the cost jjfs_loop_unyield keeps off a client's back-to-back requests), or -errno. */
+/* How many times the request loop of the mount woke or started a worker to replace a reader that
+   stayed longer than the hand-over delay on one request, or -errno. */
 NAPI_METHOD(jjfs_loop_handovers) {
   NAPI_ARGV(1)
   NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
   int32_t n = ft_len < sizeof(fuse_thread_t) ? -EINVAL : (int32_t) (__atomic_load_n(&ft->jjfs_handovers, __ATOMIC_RELAXED) & 0x7fffffff);
+  NAPI_RETURN_INT32(n)
+}
+
+/* How many requests the request loop of the mount took on another worker than the one before
+   (with one reader and no hand-over: none, whatever the load), or -errno. */
+NAPI_METHOD(jjfs_loop_reader_changes) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
+  int32_t n = ft_len < sizeof(fuse_thread_t) ? -EINVAL : (int32_t) (__atomic_load_n(&ft->jjfs_reader_changes, __ATOMIC_RELAXED) & 0x7fffffff);
   NAPI_RETURN_INT32(n)
 }
 
@@ -1320,6 +1429,7 @@ NAPI_METHOD(jjfs_caller_uid) {`,
     replace: `  NAPI_EXPORT_FUNCTION(jjfs_mknod)
   NAPI_EXPORT_FUNCTION(jjfs_inc_epoch)
   NAPI_EXPORT_FUNCTION(jjfs_loop_handovers)
+  NAPI_EXPORT_FUNCTION(jjfs_loop_reader_changes)
   NAPI_EXPORT_FUNCTION(jjfs_inval_root_attrs)
   NAPI_EXPORT_FUNCTION(jjfs_list_dir)
   NAPI_EXPORT_FUNCTION(jjfs_fast_root)
@@ -1370,39 +1480,23 @@ static uid_t jjfs_current_uid = 0;
 static gid_t jjfs_current_gid = 0;`,
   },
   {
-    // The request loop (docs/fuse.md, "Threads and deadlocks"): libfuse's fuse_loop_mt keeps every
-    // idle worker waiting on /dev/fuse (up to ten), so on a burst of requests each one wakes a
-    // sleeping thread: one context switch per request, and its lock taken twice per request. This
-    // loop keeps READERS workers (JJFS_FUSE_READERS, default 2) reading; a worker that answers in C
-    // goes straight back to read, so under load the queue never empties and nobody sleeps. A worker
-    // about to wait — for the JS thread (the handler patch below) or on the disk (read, write,
-    // ftruncate, fsync: "open files: the handlers in front") — gives up its place first, and if no
-    // reader is left a parked worker is woken or a new one started: requests behind a slow one
-    // never wait for it, as with libfuse's loop, and the JS thread never waits for a worker. Back
-    // with its answer, a worker counts as a reader again if fewer than READERS do (before sending
-    // the answer: jjfs_loop_unyield says why), else parks once it is sent (at most JJFS_LOOP_SPARES
-    // parked; beyond that it ends). JJFS_FUSE_LOOP=libfuse runs fuse_loop_mt instead (bench/fuse-bench.mjs
-    // --loop compares them).
-    name: 'the request loop: a worker waiting for JS gives up its place',
-    find: `#define FUSE_NATIVE_HANDLER(name, blk)\\
-  fuse_thread_locals_t *l = get_thread_locals();\\`,
-    replace: `static void jjfs_loop_yield (void);
-static void jjfs_loop_unyield (void);
-
-#define FUSE_NATIVE_HANDLER(name, blk)\\
-  jjfs_loop_yield();\\
-  fuse_thread_locals_t *l = get_thread_locals();\\`,
-  },
-  {
-    // See jjfs_loop_unyield: back from JS with the answer, before libfuse sends it.
-    name: 'the request loop: a worker back from JS reads again',
-    find: `  uv_sem_wait(&(l->sem));\\
-  return l->res;`,
-    replace: `  uv_sem_wait(&(l->sem));\\
-  jjfs_loop_unyield();\\
-  return l->res;`,
-  },
-  {
+    // The request loop (docs/fuse.md, "Threads and deadlocks"). libfuse's fuse_loop_mt keeps every
+    // idle worker waiting in read(2) on /dev/fuse (up to ten). The kernel hands a request to the
+    // worker that has waited longest, so a client whose next request follows an answer (an append's
+    // FSYNC after its WRITE) never gets the worker that just answered it — still running, often
+    // preempted by the very client it woke — but wakes another, sleeping one, on the other CPU:
+    // an inter-processor interrupt and a wake-up per request (seen in fuse_request_send /
+    // sched_switch traces; it was the whole gap to single-threaded bindfs on fsync'd appends).
+    // So this loop keeps ONE worker reading (JJFS_FUSE_READERS, default 1): the kernel finds it
+    // back in read(2) or about to be, and wakes nobody else. A worker that stays on one request
+    // longer than the hand-over delay (JJFS_FUSE_HANDOVER_MS, default 1 ms) — waiting for the JS
+    // thread, or for the disk in any handler — is replaced by the lookout, a thread of the loop
+    // that looks every millisecond while requests come in (and sleeps once none has come for 50 ms):
+    // a parked worker is woken or a new one started, so requests behind a slow one wait at most
+    // about two milliseconds for a reader, never for the slow one, and the JS thread never waits
+    // for a worker. A replaced worker, its request answered, reads again if fewer than READERS do,
+    // else parks (at most JJFS_LOOP_SPARES parked; beyond that it ends). JJFS_FUSE_LOOP=libfuse runs
+    // fuse_loop_mt instead (bench/fuse-bench.mjs --loop compares them).
     name: 'the request loop',
     find: `static void* start_fuse_thread (void *data) {
   fuse_thread_t *ft = (fuse_thread_t *) data;
@@ -1410,6 +1504,11 @@ static void jjfs_loop_unyield (void);
     replace: `#include <signal.h>
 
 #define JJFS_LOOP_SPARES 8
+/* The lookout looks this often while requests come in, and sleeps after this many looks with none. */
+#define JJFS_LOOKOUT_TICK_NS 1000000LL
+#define JJFS_LOOKOUT_IDLE_TICKS 50
+/* jjfs_worker_t.busy of a worker the lookout replaced (a start time is never this). */
+#define JJFS_REPLACED UINT64_MAX
 
 typedef struct jjfs_loop jjfs_loop_t;
 
@@ -1418,7 +1517,11 @@ typedef struct jjfs_worker {
   pthread_t thread;
   jjfs_loop_t *loop;
   char *buf;
-  int yielded; /* gave up its place to wait for JS; touched by its own thread only */
+  /* 0 while reading; the CLOCK_MONOTONIC ns it took its request at while serving it; JJFS_REPLACED
+     once the lookout replaced it. Atomic: the worker sets and clears it, the lookout only swaps a
+     start time for JJFS_REPLACED (compare-and-swap, so exactly one of them wins the end of a
+     request: the worker's exchange back to 0 sees whether it was replaced). */
+  uint64_t busy;
 } jjfs_worker_t;
 
 struct jjfs_loop {
@@ -1427,10 +1530,17 @@ struct jjfs_loop {
   struct fuse_chan *ch;
   size_t bufsize;
   int target;            /* how many workers read */
-  pthread_mutex_t lock;  /* guards everything below */
+  uint64_t delay_ns;     /* how long a worker may stay on one request before it is replaced */
+  uint32_t starts;       /* requests taken (atomic; the lookout sleeps when it stops moving) */
+  int lookout_asleep;    /* the lookout sleeps until a request comes (atomic; set under lock) */
+  pthread_t lookout;
+  int lookout_running;
+  jjfs_worker_t *last;   /* the worker that took the previous request (atomic; for reader_changes) */
+  pthread_mutex_t lock;  /* guards everything below, and the lookout's swaps */
   pthread_cond_t spare;  /* parked workers wait here for a token */
   pthread_cond_t done;   /* the loop thread waits here for the session to end */
-  int readers;           /* workers reading or answering in C (not waiting for JS, not parked) */
+  pthread_cond_t look;   /* the lookout waits here (CLOCK_MONOTONIC) */
+  int readers;           /* workers reading or serving, not replaced, not parked */
   int parked;
   int tokens;            /* wake-ups given to parked workers and not yet taken */
   int ended;             /* a worker saw the session end */
@@ -1439,7 +1549,11 @@ struct jjfs_loop {
   jjfs_worker_t workers; /* list head: every worker not yet joined */
 };
 
-static __thread jjfs_worker_t *jjfs_self = NULL;
+static uint64_t jjfs_now_ns (void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t) t.tv_sec * 1000000000ULL + (uint64_t) t.tv_nsec;
+}
 
 /* fuse-native sets each thread up on its first request through the JS thread, which allocates the
    thread's locals (a Buffer it keeps for good) and a uv_async handle for it; nothing frees them. A
@@ -1492,59 +1606,93 @@ static void jjfs_loop_unlink (jjfs_worker_t *w) {
   w->next->prev = w->prev;
 }
 
-/* Called by a handler about to wait for the JS thread (FUSE_NATIVE_HANDLER) or on the disk: the
-   worker stops counting as a reader until its request is answered; if it was the last reader, a
-   parked worker is woken or a new one started, counted as a reader from here (so two yields never
-   both wake one). If no thread can be started, requests wait until a worker is back. A worker may
-   enter JS more than once for one request (create, then fgetattr): it yields once. */
-static void jjfs_loop_yield (void) {
-  jjfs_worker_t *w = jjfs_self;
-  if (w == NULL || w->yielded) return;
-  jjfs_loop_t *loop = w->loop;
-  pthread_mutex_lock(&loop->lock);
-  w->yielded = 1;
-  loop->readers--;
-  if (loop->readers == 0 && !loop->exiting) {
+/* Brings readers back up to target: a parked worker is woken (counted as a reader from here, so
+   two calls never both wake one) or a new one started. If no thread can be started, requests wait
+   until a worker is back. loop->lock held. */
+static void jjfs_loop_refill (jjfs_loop_t *loop) {
+  while (loop->readers < loop->target && !loop->exiting) {
     __atomic_add_fetch(&loop->ft->jjfs_handovers, 1, __ATOMIC_RELAXED);
     if (loop->parked > loop->tokens) {
       loop->tokens++;
-      loop->readers++;
       pthread_cond_signal(&loop->spare);
-    } else if (jjfs_loop_spawn(loop) == 0) {
-      loop->readers++;
+    } else if (jjfs_loop_spawn(loop) != 0) {
+      break;
+    }
+    loop->readers++;
+  }
+}
+
+/* The lookout: while requests come in, every tick it replaces each worker that has been on one
+   request for longer than the delay (it stops counting as a reader; jjfs_loop_refill brings the
+   readers back up). Asleep once JJFS_LOOKOUT_IDLE_TICKS ticks saw no request taken and no worker
+   busy; jjfs_loop_work wakes it. Holds loop->lock except while it waits. */
+static void *jjfs_loop_lookout (void *data) {
+  jjfs_loop_t *loop = (jjfs_loop_t *) data;
+  uint32_t seen = __atomic_load_n(&loop->starts, __ATOMIC_RELAXED);
+  int idle = 0;
+  pthread_mutex_lock(&loop->lock);
+  while (!loop->exiting) {
+    if (__atomic_load_n(&loop->lookout_asleep, __ATOMIC_SEQ_CST)) {
+      pthread_cond_wait(&loop->look, &loop->lock);
+      idle = 0;
+      continue;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += JJFS_LOOKOUT_TICK_NS;
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&loop->look, &loop->lock, &until);
+    if (loop->exiting) break;
+    uint64_t now = jjfs_now_ns();
+    int busy = 0;
+    for (jjfs_worker_t *w = loop->workers.next; w != &loop->workers; w = w->next) {
+      uint64_t since = __atomic_load_n(&w->busy, __ATOMIC_SEQ_CST);
+      if (since == 0 || since == JJFS_REPLACED) continue;
+      busy = 1;
+      if (now - since < loop->delay_ns) continue;
+      /* Fails when the worker ended the request meanwhile: it stays a reader. */
+      if (__atomic_compare_exchange_n(&w->busy, &since, JJFS_REPLACED, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+        loop->readers--;
+        jjfs_loop_refill(loop);
+      }
+    }
+    uint32_t starts = __atomic_load_n(&loop->starts, __ATOMIC_RELAXED);
+    idle = busy || starts != seen ? 0 : idle + 1;
+    seen = starts;
+    if (idle >= JJFS_LOOKOUT_IDLE_TICKS) {
+      /* Asleep first, then a last look (both seq_cst): a worker sets busy and then reads
+         lookout_asleep, so either it sees the lookout asleep and wakes it, or the look sees it. */
+      __atomic_store_n(&loop->lookout_asleep, 1, __ATOMIC_SEQ_CST);
+      for (jjfs_worker_t *w = loop->workers.next; w != &loop->workers; w = w->next) {
+        uint64_t since = __atomic_load_n(&w->busy, __ATOMIC_SEQ_CST);
+        if (since != 0 && since != JJFS_REPLACED) __atomic_store_n(&loop->lookout_asleep, 0, __ATOMIC_SEQ_CST);
+      }
     }
   }
   pthread_mutex_unlock(&loop->lock);
+  return NULL;
 }
 
-/* Called by a handler that gave up its place once it has its answer, before libfuse sends it: the
-   worker counts as a reader again if fewer than target do (else it stays yielded, and parks or ends
-   in jjfs_loop_return). Why before the answer: the answer is what lets the client send its next
-   request (an append's FSYNC right after its WRITE), and the reader that request reaches gives up
-   its place in turn; counted only once back in read(2), this worker was often still missing then,
-   and a parked worker was woken (4-34 times in 1,000 fsync'd appends, test/fuse-request-loop.test.ts;
-   ~2.2 futex calls an append under strace, which slows the loop).
-   Sending the answer is a write to /dev/fuse, which does not wait on the disk or on JS, so counting
-   the worker a reader for that moment keeps the rule that no request waits behind a slow one. */
-static void jjfs_loop_unyield (void) {
-  jjfs_worker_t *w = jjfs_self;
-  if (w == NULL || !w->yielded) return;
-  jjfs_loop_t *loop = w->loop;
+/* Wakes the lookout for a request a worker took while it slept (the lock orders this after the
+   lookout's last look: it waits in pthread_cond_wait by the time we get the lock). */
+static void jjfs_lookout_wake (jjfs_loop_t *loop) {
   pthread_mutex_lock(&loop->lock);
-  if (!loop->exiting && loop->readers < loop->target) {
-    loop->readers++;
-    w->yielded = 0;
+  if (__atomic_load_n(&loop->lookout_asleep, __ATOMIC_SEQ_CST)) {
+    __atomic_store_n(&loop->lookout_asleep, 0, __ATOMIC_SEQ_CST);
+    pthread_cond_signal(&loop->look);
   }
   pthread_mutex_unlock(&loop->lock);
 }
 
-/* After a request that gave up its place: read again if fewer than target workers do, else park
-   until a token comes, or end when enough are parked. 0: read on; 1: leave the loop (the session
-   is ending); 2: this worker is already freed and detached, return at once. */
+/* After a request during which the lookout replaced this worker: read again if fewer than target
+   workers do, else park until a token comes, or end when enough are parked. 0: read on; 1: leave
+   the loop (the session is ending); 2: this worker is already freed and detached, return at once. */
 static int jjfs_loop_return (jjfs_worker_t *w) {
   jjfs_loop_t *loop = w->loop;
   int end = 0;
-  w->yielded = 0;
   pthread_mutex_lock(&loop->lock);
   if (loop->exiting) {
     end = 1;
@@ -1573,7 +1721,7 @@ static int jjfs_loop_return (jjfs_worker_t *w) {
     loop->parked++;
     while (loop->tokens == 0 && !loop->exiting) pthread_cond_wait(&loop->spare, &loop->lock);
     loop->parked--;
-    /* A token was given with the reader already counted (jjfs_loop_yield). */
+    /* A token was given with the reader already counted (jjfs_loop_refill). */
     if (loop->tokens > 0) loop->tokens--;
     else end = 1;
   }
@@ -1584,7 +1732,6 @@ static int jjfs_loop_return (jjfs_worker_t *w) {
 static void *jjfs_loop_work (void *data) {
   jjfs_worker_t *w = (jjfs_worker_t *) data;
   jjfs_loop_t *loop = w->loop;
-  jjfs_self = w;
   pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
   while (!fuse_session_exited(loop->se)) {
     struct fuse_chan *ch = loop->ch;
@@ -1602,8 +1749,14 @@ static void *jjfs_loop_work (void *data) {
       }
       break;
     }
+    /* Busy from here (never 0: a start time of 0 would read as "reading"), then a look at the
+       lookout (after the store: see jjfs_loop_lookout). */
+    __atomic_store_n(&w->busy, jjfs_now_ns() | 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&loop->starts, 1, __ATOMIC_RELAXED);
+    if (__atomic_exchange_n(&loop->last, w, __ATOMIC_RELAXED) != w) __atomic_add_fetch(&loop->ft->jjfs_reader_changes, 1, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&loop->lookout_asleep, __ATOMIC_SEQ_CST)) jjfs_lookout_wake(loop);
     fuse_session_process_buf(loop->se, &fbuf, ch);
-    if (w->yielded) {
+    if (__atomic_exchange_n(&w->busy, 0, __ATOMIC_SEQ_CST) == JJFS_REPLACED) {
       int end = jjfs_loop_return(w);
       if (end == 2) return NULL;
       if (end) break;
@@ -1627,21 +1780,45 @@ static int jjfs_loop_run (fuse_thread_t *ft) {
   loop.ch = fuse_session_next_chan(loop.se, NULL);
   loop.bufsize = fuse_chan_bufsize(loop.ch);
   const char *env = getenv("JJFS_FUSE_READERS");
-  loop.target = env != NULL && atoi(env) > 0 && atoi(env) <= 64 ? atoi(env) : 2;
+  loop.target = env != NULL && atoi(env) > 0 && atoi(env) <= 64 ? atoi(env) : 1;
+  env = getenv("JJFS_FUSE_HANDOVER_MS");
+  loop.delay_ns = (uint64_t) (env != NULL && atoi(env) > 0 && atoi(env) <= 60000 ? atoi(env) : 1) * 1000000ULL;
   loop.workers.next = loop.workers.prev = &loop.workers;
   pthread_mutex_init(&loop.lock, NULL);
   pthread_cond_init(&loop.spare, NULL);
   pthread_cond_init(&loop.done, NULL);
+  pthread_condattr_t look_attr;
+  pthread_condattr_init(&look_attr);
+  pthread_condattr_setclock(&look_attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&loop.look, &look_attr);
+  pthread_condattr_destroy(&look_attr);
   pthread_mutex_lock(&loop.lock);
   for (int i = 0; i < loop.target; i++) {
     if (jjfs_loop_spawn(&loop) == 0) loop.readers++;
   }
-  if (loop.readers == 0) loop.error = -1;
-  else while (!loop.ended) pthread_cond_wait(&loop.done, &loop.lock);
+  /* Without a lookout a slow request would hold up every one behind it: no loop then. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  loop.lookout_running = loop.readers > 0 && pthread_create(&loop.lookout, NULL, jjfs_loop_lookout, &loop) == 0;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (!loop.lookout_running) {
+    loop.error = -1;
+    fuse_session_exit(loop.se);
+  } else {
+    while (!loop.ended) pthread_cond_wait(&loop.done, &loop.lock);
+  }
   loop.exiting = 1;
   pthread_cond_broadcast(&loop.spare);
+  pthread_cond_signal(&loop.look);
+  /* The lookout first, with the lock released (it takes it to see exiting): it walks the list. */
+  if (loop.lookout_running) {
+    pthread_mutex_unlock(&loop.lock);
+    pthread_join(loop.lookout, NULL);
+    pthread_mutex_lock(&loop.lock);
+  }
   for (jjfs_worker_t *w = loop.workers.next; w != &loop.workers; w = w->next) pthread_cancel(w->thread);
-  /* Joined one by one with the lock released: a worker back from JS takes it to see exiting. */
+  /* Joined one by one with the lock released: a replaced worker back from JS takes it to see exiting. */
   while (loop.workers.next != &loop.workers) {
     jjfs_worker_t *w = loop.workers.next;
     jjfs_loop_unlink(w);
@@ -1652,6 +1829,7 @@ static int jjfs_loop_run (fuse_thread_t *ft) {
     pthread_mutex_lock(&loop.lock);
   }
   pthread_mutex_unlock(&loop.lock);
+  pthread_cond_destroy(&loop.look);
   pthread_cond_destroy(&loop.done);
   pthread_cond_destroy(&loop.spare);
   pthread_mutex_destroy(&loop.lock);

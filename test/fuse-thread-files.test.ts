@@ -1,13 +1,13 @@
 /**
  * Files answered on the FUSE thread (src/fs/mount.ts, "Open files on the FUSE thread", "Writes on
  * the FUSE thread"): while the mount's JS thread is blocked, opens, reads, fsyncs, creates, writes,
- * unlinks and renames through the mount still answer, with the bytes the backing file has; every
+ * truncations, time changes, unlinks and renames through the mount still answer, with the bytes the backing file has; every
  * change still reaches the mount's mutation listener; while the write gate is held opens and writes wait
  * (and a write then goes through the JS handler on the same file); and a file opened there follows
  * jj's replacement of it.
  */
 import fs from 'node:fs';
-import { appendFile, open, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { access, appendFile, open, readFile, rename, rmdir, stat, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { serveMount, settledBefore, waitFor, type ServedMount } from './helpers/serve-harness.js';
@@ -159,6 +159,32 @@ describe('files off the JS thread', () => {
     await unlink(M('last.txt'));
     await waitFor(() => mutationsOf('last.txt') > 0, 10_000); // reported after the failed rename's notes
     expect(mutationsOf('d1') + mutationsOf('d2')).toBe(0);
+  });
+
+  it('rewrites (open with O_TRUNC), truncates and sets times while the JS thread is blocked; each change reported', async () => {
+    fs.writeFileSync(B('notes.md'), 'a long first version of the notes');
+    fs.writeFileSync(B('cut.txt'), '0123456789');
+    fs.writeFileSync(B('stamped.txt'), 'x');
+    await stat(M('notes.md')); // looked up before JS blocks
+    await stat(M('cut.txt'));
+    await stat(M('stamped.txt'));
+    const when = new Date('2020-05-06T07:08:09.123Z');
+    const { done } = await m.busy(5_000);
+    const changing = (async () => {
+      await writeFile(M('notes.md'), 'short'); // OPEN, then a SETATTR of size 0 and the times
+      await truncate(M('cut.txt'), 4);
+      await utimes(M('stamped.txt'), when, when);
+      // A check for writing answers there too (on a writable mount).
+      await access(M('notes.md'), fs.constants.W_OK);
+    })();
+    expect(await settledBefore(changing, done)).toBe('resolved');
+    await done;
+    expect(fs.readFileSync(B('notes.md'), 'utf8')).toBe('short');
+    expect(fs.readFileSync(B('cut.txt'), 'utf8')).toBe('0123');
+    expect(fs.statSync(B('stamped.txt')).mtime.toISOString()).toBe(when.toISOString());
+    await waitFor(() => ['notes.md', 'cut.txt', 'stamped.txt'].every((p) => mutationsOf(p) > 0), 10_000);
+    // .jj stays out of reach (the JS handlers answer for it).
+    await expect(truncate(M('.jj/x'), 0)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('with the gate held a write on a file opened there waits, then lands in the file jj left', async () => {

@@ -1,12 +1,12 @@
 /**
- * getattr and readdir answered on the FUSE thread (src/fs/mount.ts, "getattr and readdir without
- * the JS thread"): while the mount's JS thread is blocked, a stat or a listing through the mount
- * still answers — exactly what the JS handlers would (the backing file's attributes; every entry
+ * getattr, readdir, access and statfs answered on the FUSE thread (src/fs/mount.ts, "getattr and
+ * readdir without the JS thread"): while the mount's JS thread is blocked, a stat, a listing, an
+ * access check or a statfs through the mount still answers — exactly what the JS handlers would (the backing file's attributes; every entry
  * with its inode number and type; `.jj` absent) — and while the write gate is held it does not
  * (lookups and listings wait for jj, as they always did). Files: fuse-thread-files.test.ts.
  */
 import fs from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { access, readdir, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { serveMount, settledBefore, sh, type ServedMount } from './helpers/serve-harness.js';
@@ -61,6 +61,32 @@ describe('getattr and readdir off the JS thread', () => {
     // Inode numbers as readdir reports them (python's scandir: d_ino), against the backing's.
     const inos = JSON.parse(sh(`python3 -c 'import os,json; print(json.dumps({e.name: e.inode() for e in os.scandir(".")}))'`, m.mnt)) as Record<string, number>;
     for (const name of ['file.txt', 'link', 'sub']) expect(inos[name], name).toBe(fs.lstatSync(B(name)).ino % 2 ** 32);
+  });
+
+  it('answers access and statfs while the JS thread is blocked, as the backing says; a check for writing waits for JS', async () => {
+    fs.writeFileSync(B('plain.txt'), 'x');
+    fs.chmodSync(B('plain.txt'), 0o644);
+    fs.writeFileSync(B('tool.sh'), '#!/bin/sh\n');
+    fs.chmodSync(B('tool.sh'), 0o755);
+    await stat(M('plain.txt')); // names looked up before JS blocks (the lookups answer anyway)
+    await stat(M('tool.sh'));
+    const { done } = await m.busy(5_000);
+    // access(2) for execution: root passes only where some x bit is set, as on the backing file.
+    const execOk = access(M('tool.sh'), fs.constants.X_OK);
+    expect(await settledBefore(execOk, done)).toBe('resolved');
+    await expect(access(M('plain.txt'), fs.constants.X_OK)).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(access(M('plain.txt'), fs.constants.R_OK)).resolves.toBeUndefined();
+    const counts = statfs(m.mnt);
+    expect(await settledBefore(counts, done)).toBe('resolved');
+    const [mine, theirs] = [await counts, fs.statfsSync(m.backing)];
+    expect(mine.bsize).toBe(theirs.bsize);
+    expect(mine.blocks).toBe(theirs.blocks);
+    expect(mine.files).toBe(theirs.files);
+    // W_OK goes to the JS handler (it answers EROFS on a read-only view): it waits for JS.
+    const writeOk = access(M('plain.txt'), fs.constants.W_OK);
+    expect(await settledBefore(writeOk, done)).toBe('pending');
+    await done;
+    await expect(writeOk).resolves.toBeUndefined();
   });
 
   it('is not used while the write gate is held: a lookup and a listing wait for the release', async () => {

@@ -105,6 +105,11 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean, sys?: NativeSyscalls)
       return this.withThread(Base.ENOSYS, (s, t) => s.loopHandovers?.(t) ?? Base.ENOSYS);
     }
 
+    /** {@inheritDoc FuseInstance.loopReaderChanges} */
+    loopReaderChanges(): number {
+      return this.withThread(Base.ENOSYS, (s, t) => s.loopReaderChanges?.(t) ?? Base.ENOSYS);
+    }
+
     /** {@inheritDoc FuseInstance.writeOnFuseThread} */
     writeOnFuseThread(mode: 'off' | 'files' | 'creates', umask: number, wake: () => void): number {
       const level = mode === 'creates' ? 2 : mode === 'files' ? 1 : 0;
@@ -178,6 +183,7 @@ interface RawAddon {
   jjfs_utimens?: NativeSyscalls['utimens'];
   jjfs_inc_epoch?: NativeSyscalls['incEpoch'];
   jjfs_loop_handovers?: NativeSyscalls['loopHandovers'];
+  jjfs_loop_reader_changes?: NativeSyscalls['loopReaderChanges'];
   jjfs_inval_root_attrs?: NativeSyscalls['invalRootAttrs'];
   jjfs_list_dir?: NativeSyscalls['listDir'];
   jjfs_fast_root?: NativeSyscalls['fastRoot'];
@@ -209,6 +215,7 @@ function nativeSyscalls(raw: RawAddon): NativeSyscalls | undefined {
     mknod, utimens, lsetxattr, lgetxattr, llistxattr, lremovexattr, incEpoch, invalRootAttrs, listDir, fastRoot, fastAllow,
     fastRecheck, keepPages, fastWrites, fastTakeNotes, fastFile,
     ...(raw.jjfs_loop_handovers ? { loopHandovers: raw.jjfs_loop_handovers } : {}),
+    ...(raw.jjfs_loop_reader_changes ? { loopReaderChanges: raw.jjfs_loop_reader_changes } : {}),
     callerUid: () => callerUid() >>> 0,
     callerGid: () => callerGid() >>> 0,
   };

@@ -57,10 +57,12 @@ export interface NativeSyscalls {
   /** FUSE_NOTIFY_INC_EPOCH on the mount whose fuse-native thread state is `thread`: 16, or -errno. */
   incEpoch(thread: Buffer): number;
   /**
-   * Workers that mount's request loop woke or started because its last reader gave up its place
-   * (native-shims, "the request loop"), or -errno; absent in a build from before it counted them.
+   * Workers that mount's request loop woke or started to replace a reader that stayed too long on
+   * one request (native-shims, "the request loop"), or -errno; absent in a build that does not count them.
    */
   loopHandovers?(thread: Buffer): number;
+  /** Requests that mount's request loop took on another worker than the one before, or -errno. */
+  loopReaderChanges?(thread: Buffer): number;
   /** FUSE_NOTIFY_INVAL_INODE of the root's attributes (node 1, no pages) on that mount: 40, or -errno. */
   invalRootAttrs(thread: Buffer): number;
   /**
@@ -194,10 +196,16 @@ export interface FuseInstance {
    */
   recheckOpenFiles(): number;
   /**
-   * Workers the request loop woke or started because its last reader gave up its place to wait
-   * (for JS or on the disk): a cost of answering, not a fault. Negative errno without the count.
+   * Workers the request loop woke or started to replace a reader that stayed longer than the
+   * hand-over delay on one request (waiting for JS or on the disk): a cost of answering, not a
+   * fault. Negative errno without the count.
    */
   loopHandovers(): number;
+  /**
+   * Requests the request loop took on another worker than the one that took the request before
+   * (each a wake-up of a sleeping thread). Negative errno without the count.
+   */
+  loopReaderChanges(): number;
   /**
    * fuse-native's own: one Buffer of thread locals for each thread it set up through the JS thread,
    * never freed (the patched loop hands an ended worker's to the next new one).

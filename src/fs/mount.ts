@@ -65,9 +65,11 @@
  * ### getattr and readdir without the JS thread
  * Every request fuse-native serves crosses from a libfuse thread to the JS main thread and back
  * (~140 µs against ~25 µs answered on the libfuse thread: bench/fuse-bench.mjs --requests).
- * getattr — every LOOKUP and GETATTR, the bulk of a cold `find` or `git status` — and readdir are
- * answered on the libfuse thread instead (the patched addon: an lstat, or a listing, of the
- * backing path shaped exactly as the JS handlers shape them, `.jj` at the root absent) while
+ * getattr — every LOOKUP and GETATTR, the bulk of a cold `find` or `git status` — readdir, access
+ * (but a check for writing, which a read-only view answers EROFS in JS) and statfs are answered on
+ * the libfuse thread instead (the patched addon: an lstat, a listing, an access check never
+ * following a symlink, or a statvfs of the backing root, shaped exactly as the JS handlers shape
+ * them, `.jj` at the root absent) while
  * nothing needs the JS side: the write gate is open (a hold stops them first and waits for the
  * calls already running, MountGate.setBypass) and the announcer pretends nothing about any path
  * (its pretences are for the notifier, whose pid only the JS side checks).
@@ -119,15 +121,14 @@
  * 78 / 123 / 90; 4 KiB append + fsync p50 340 / 297 / 223 µs. One request costs ~15–25 µs on the
  * libfuse thread and ~100–140 µs through the JS thread (--requests).
  *
- * Requests are read by the patched addon's own loop, not libfuse's fuse_loop_mt: two workers read,
- * and one that must wait for the JS thread or on the disk gives its place to another first, so
- * a burst of requests answered in C is served without a thread wake-up per request (docs/fuse.md,
- * "Threads and deadlocks"; `JJFS_FUSE_LOOP=libfuse` brings libfuse's back). First git status
- * after a restart, 2026-12-03 (`bench/fuse-bench.mjs --restarts 15`): 82 ms, 96 with
- * fuse_loop_mt, bindfs 72–74. `--runs 5` at 11:38 (jjfs / bindfs): first git status after
- * mounting 78.1 / 82.4, after a restart 76.5 / 78.7; the fsync'd append, the one row behind in
- * every run, p50 376 / 335 µs: the WRITE and FSYNC of each append hand their reader place on before
- * touching the disk, and that sometimes wakes a parked worker (README.md, Benchmarks).
+ * Requests are read by the patched addon's own loop, not libfuse's fuse_loop_mt: ONE worker reads,
+ * so a client's next request finds the worker that answered its last one instead of waking another
+ * on the other CPU; a worker that stays longer than 1 ms on one request (waiting for the JS thread
+ * or on the disk) is replaced by a parked or new one (docs/fuse.md, "Threads and deadlocks";
+ * `JJFS_FUSE_LOOP=libfuse` brings libfuse's back). Measured 2026-12-03 against the two-reader loop
+ * before it, interleaved: 1,000 fsync'd appends 215 ms against 261 (bindfs 213); 2,000 rewrites of
+ * 1 KiB files 476 against 926 (bindfs 469: truncate and utimens, the SETATTR of open(O_TRUNC),
+ * now answered on the libfuse thread as well).
  */
 import path from 'node:path';
 import type { Logger } from '../log.js';
@@ -333,11 +334,20 @@ export class FuseMount {
   }
 
   /**
-   * Workers this mount's request loop woke or started because its last reader gave up its place
-   * (a futex wake or a thread start each); undefined unmounted or without the patched loop.
+   * Workers this mount's request loop woke or started to replace a reader that stayed too long on
+   * one request (a futex wake or a thread start each); undefined unmounted or without the patched loop.
    */
   get loopHandovers(): number | undefined {
     const n = this.fuse?.loopHandovers() ?? -1;
+    return n >= 0 ? n : undefined;
+  }
+
+  /**
+   * Requests this mount's request loop took on another worker than the request before; undefined
+   * unmounted or without the patched loop.
+   */
+  get loopReaderChanges(): number | undefined {
+    const n = this.fuse?.loopReaderChanges() ?? -1;
     return n >= 0 ? n : undefined;
   }
 

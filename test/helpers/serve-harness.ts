@@ -32,6 +32,8 @@ export interface ServedMount {
   threads(): Promise<number>;
   /** Workers the mount's request loop woke or started (FuseMount.loopHandovers; -1: unknown). */
   handovers(): Promise<number>;
+  /** Requests the mount's request loop took on another worker than the one before (FuseMount.loopReaderChanges; -1: unknown). */
+  readerChanges(): Promise<number>;
   /**
    * Blocks the server's JS thread for `ms` (resolves once it is blocked); `done` resolves when it
    * runs again.
@@ -160,6 +162,7 @@ export async function serveMount(opts: ServeOptions = {}): Promise<ServedMount> 
     rss: async () => Number((await send('rss', 'rss ')).slice(4)),
     threads: async () => Number((await send('threads', 'threads ')).slice(8)),
     handovers: async () => Number((await send('handovers', 'handovers ')).slice(10)),
+    readerChanges: async () => Number((await send('reader-changes', 'reader-changes ')).slice(15)),
     busy: async (ms: number) => {
       const done = waitLine('busy-done', ms + 15_000);
       await send(`busy ${ms}`, 'busy');
