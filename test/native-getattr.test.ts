@@ -63,7 +63,7 @@ describe('getattr and readdir off the JS thread', () => {
     for (const name of ['file.txt', 'link', 'sub']) expect(inos[name], name).toBe(fs.lstatSync(B(name)).ino % 2 ** 32);
   });
 
-  it('answers access and statfs while the JS thread is blocked, as the backing says; a check for writing waits for JS', async () => {
+  it('answers access and statfs while the JS thread is blocked, as the backing says', async () => {
     fs.writeFileSync(B('plain.txt'), 'x');
     fs.chmodSync(B('plain.txt'), 0o644);
     fs.writeFileSync(B('tool.sh'), '#!/bin/sh\n');
@@ -82,11 +82,27 @@ describe('getattr and readdir off the JS thread', () => {
     expect(mine.bsize).toBe(theirs.bsize);
     expect(mine.blocks).toBe(theirs.blocks);
     expect(mine.files).toBe(theirs.files);
-    // W_OK goes to the JS handler (it answers EROFS on a read-only view): it waits for JS.
+    // A check for writing answers there too on a writable mount.
     const writeOk = access(M('plain.txt'), fs.constants.W_OK);
-    expect(await settledBefore(writeOk, done)).toBe('pending');
+    expect(await settledBefore(writeOk, done)).toBe('resolved');
     await done;
-    await expect(writeOk).resolves.toBeUndefined();
+  });
+
+  it('leaves a check for writing on a read-only view to JS, which answers EROFS', async () => {
+    // Refused in the pass-through, not by the kernel's ro (as the daemon's read-only views run).
+    const ro = await serveMount({ refuseWrites: true, setup: (b) => fs.writeFileSync(path.join(b, 'plain.txt'), 'x') });
+    try {
+      await stat(path.join(ro.mnt, 'plain.txt'));
+      const { done } = await ro.busy(2_000);
+      const writeOk = access(path.join(ro.mnt, 'plain.txt'), fs.constants.W_OK);
+      const readOk = access(path.join(ro.mnt, 'plain.txt'), fs.constants.R_OK);
+      expect(await settledBefore(readOk, done)).toBe('resolved');
+      expect(await settledBefore(writeOk, done)).toBe('pending'); // waits for the JS handler
+      await done;
+      await expect(writeOk).rejects.toMatchObject({ code: 'EROFS' });
+    } finally {
+      await ro.stop();
+    }
   });
 
   it('is not used while the write gate is held: a lookup and a listing wait for the release', async () => {

@@ -52,6 +52,8 @@ export interface ServeOptions {
   /** Serve at this existing mount point instead of a fresh one (not removed at stop). */
   mnt?: string;
   readOnly?: boolean;
+  /** Refuse writes in the pass-through (EROFS) without the kernel's `ro`, as the daemon's read-only views do. */
+  refuseWrites?: boolean;
   options?: Record<string, unknown>;
   mutations?: boolean;
   /** Fill the backing dir before mounting. */
@@ -87,6 +89,7 @@ export async function serveMount(opts: ServeOptions = {}): Promise<ServedMount> 
   opts.setup?.(backing);
   const args = [serveScript, backing, mnt];
   if (opts.readOnly) args.push('--ro');
+  if (opts.refuseWrites) args.push('--refuse-writes');
   if (opts.mutations) args.push('--mutations');
   if (opts.options) args.push('--options', JSON.stringify(opts.options));
   if (opts.kernelCache) args.push('--kernel-cache');

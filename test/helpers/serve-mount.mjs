@@ -2,7 +2,7 @@
 // Serves one jjfs FUSE mount in its own process (a process must never access a mount it serves
 // itself, so tests and benchmarks run the mount here and use it from outside).
 //
-//   node test/helpers/serve-mount.mjs <backingDir> <mountPath> [--ro] [--options <json>] [--mutations] [--kernel-cache]
+//   node test/helpers/serve-mount.mjs <backingDir> <mountPath> [--ro | --refuse-writes] [--options <json>] [--mutations] [--kernel-cache]
 //
 // --kernel-cache: long name caches (FuseMount kernelCache, as daemon mounts run; nothing
 // here invalidates them, so only for benchmarks that never change the backing directory).
@@ -23,12 +23,14 @@ const dist = path.resolve(here, '..', '..', 'dist');
 const args = process.argv.slice(2);
 const positional = [];
 let readOnly = false;
+let refuseWrites = false;
 let options = {};
 let mutations = false;
 let kernelCache = false;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--ro') readOnly = true;
+  else if (a === '--refuse-writes') refuseWrites = true;
   else if (a === '--mutations') mutations = true;
   else if (a === '--kernel-cache') kernelCache = true;
   else if (a === '--options') options = JSON.parse(args[++i]);
@@ -57,6 +59,7 @@ const mount = new FuseMount({
   mountPath,
   backingDir,
   readOnly,
+  refuseWrites,
   gate,
   log,
   options,
