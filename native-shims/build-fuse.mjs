@@ -75,8 +75,8 @@ const PATCHES = [
   {
     // An open with O_TRUNC of an existing file (every editor save, every rewrite by an agent)
     // sends a SETATTR that libfuse turns into truncate, then utimens: both answered in C while the
-    // gate is open ("names: the handlers in front"), two JS round trips fewer.
-    name: 'attributes: truncate and utimens installed',
+    // gate is open ("lookups and attributes: the handlers in front"), two JS round trips fewer.
+    name: 'attributes: utimens installed',
     find: `  if (implemented[op_utimens]) ops.utimens = fuse_native_utimens;
   ops.flag_utime_omit_ok = 1; /* jjfs */`,
     replace: `  if (implemented[op_utimens]) ops.utimens = jjfs_op_utimens; /* jjfs_utimens is the NAPI one */
@@ -435,7 +435,7 @@ NAPI_METHOD(jjfs_caller_pid) {`,
     replace: `  if (implemented[op_statfs]) ops.statfs = jjfs_statfs;`,
   },
   {
-    name: 'lookups: access and statfs in front',
+    name: 'lookups and attributes: the handlers in front',
     find: `static fuse_thread_locals_t* get_thread_locals () {`,
     replace: `static int jjfs_access (const char *path, int mode) {
   int fast = jjfs_fast_access(path, mode);
