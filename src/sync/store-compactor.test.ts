@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, utimesSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -34,6 +34,16 @@ async function storeWithLooseBlobs(count: number, size: number): Promise<ReturnT
     execFileSync('git', ['--git-dir', paths.gitDir, 'update-ref', `refs/jj/keep/${id}`, id]);
   }
   return paths;
+}
+
+/** Whether the store of `paths` holds object `id` (loose or packed). */
+function objectExists(paths: ReturnType<typeof repoPaths>, id: string): boolean {
+  try {
+    execFileSync('git', ['--git-dir', paths.gitDir, 'cat-file', '-e', id], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Runs git on the store of `paths`; its output, trimmed. */
@@ -92,14 +102,6 @@ describe('StoreCompactor packing (real git)', () => {
     const paths = await storeWithGrowingLogs(2, 5);
     const git = new ExecaGitRunner();
     const gitOut = (args: string[], input = ''): string => gitIn(paths, args, input);
-    const exists = (id: string): boolean => {
-      try {
-        execFileSync('git', ['--git-dir', paths.gitDir, 'cat-file', '-e', id], { stdio: 'ignore' });
-        return true;
-      } catch {
-        return false;
-      }
-    };
     const unreachable = gitOut(['hash-object', '-w', '--stdin'], 'written, then superseded\n');
     // What a fetch in flight leaves: a pack of objects no ref reaches yet, marked kept (.keep).
     const fetched = gitOut(['hash-object', '-w', '--stdin'], 'fetched, its ref not written yet\n');
@@ -110,9 +112,49 @@ describe('StoreCompactor packing (real git)', () => {
     const report = await compactor.compactNow(true);
     expect(report?.error).toBeUndefined();
     expect(report?.pruned).toBe(true);
-    expect(exists(unreachable)).toBe(false); // however young
-    expect(exists(fetched)).toBe(true);
+    expect(objectExists(paths, unreachable)).toBe(false); // however young
+    expect(objectExists(paths, fetched)).toBe(true);
     expect((await countObjects(git, paths)).looseObjects).toBe(0);
+    expect(gitOut(['fsck', '--no-dangling'])).toBe('');
+  });
+
+  it('after a trim, deletes the loose objects it made unreachable, never one written since it started', async () => {
+    const paths = await storeWithGrowingLogs(2, 5);
+    const git = new ExecaGitRunner();
+    const gitOut = (args: string[], input = ''): string => gitIn(paths, args, input);
+    // History already packed, so the few objects below do not double the packs: no full repack
+    // (which would drop every unreachable object packed beside it, however young).
+    gitOut(['repack', '-a', '-d', '-q']);
+    const looseFile = (id: string): string => join(paths.gitDir, 'objects', id.slice(0, 2), id.slice(2));
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    // A superseded snapshot: kept by a ref (as jj keeps every commit) until the trim drops it.
+    const dropped = gitOut(['hash-object', '-w', '--stdin'], 'a snapshot the trim drops\n');
+    gitOut(['update-ref', `refs/jj/keep/${dropped}`, dropped]);
+    utimesSync(looseFile(dropped), aMinuteAgo, aMinuteAgo);
+    // Unreachable all along, and old: what a history query's jj may have written (a merged tree).
+    const stray = gitOut(['hash-object', '-w', '--stdin'], 'written long before the trim, kept by nothing\n');
+    utimesSync(looseFile(stray), aMinuteAgo, aMinuteAgo);
+    let duringTrim = '';
+    const opLog = {
+      max: () => 10,
+      keep: () => 5,
+      trim: async () => {
+        gitOut(['update-ref', '-d', `refs/jj/keep/${dropped}`]);
+        // Written once the trim has started (by another process; no ref keeps it yet).
+        duringTrim = gitOut(['hash-object', '-w', '--stdin'], 'written while the trim ran\n');
+        return { opsBefore: 12, opsAfter: 5 };
+      },
+    };
+    // 12 operations, past max: the trim is due.
+    const operations = join(paths.repoDir, '.jj', 'repo', 'op_store', 'operations');
+    await mkdir(operations, { recursive: true });
+    for (let i = 0; i < 12; i++) await writeFile(join(operations, String(i).padStart(128, 'a')), '');
+    compactor = new StoreCompactor({ repo: 'notes', paths, git, log: silentLogger, between: (task) => task(), threshold: () => 100_000, opLog });
+    const report = await compactor.compactNow();
+    expect(report?.error).toBeUndefined();
+    expect(report?.opsAfter).toBe(5);
+    expect(report?.pruned).toBeUndefined();
+    expect([objectExists(paths, dropped), objectExists(paths, stray), objectExists(paths, duringTrim)]).toEqual([false, false, true]);
     expect(gitOut(['fsck', '--no-dangling'])).toBe('');
   });
 
