@@ -11,7 +11,8 @@
 // nothing changes the backing directory behind the mount here, so nothing needs invalidating).
 // --variants adds "jjfs fallback" (no such caches: JJFS_KERNEL_CACHE=off, or a kernel that refuses the
 // invalidation) and "jjfs name-cache" (negatives cached too, 60 s; not used: src/fs/mount.ts says
-// why). Each run starts with another target (the order rotates). The last rows time the
+// why). Each run starts with another target (the order rotates); the last column counts the runs
+// in which jjfs was at or under bindfs (paired samples: noise or not). The last rows time the
 // first git status after mounting and after a restart (the mount served again by a new process). Needs root (drop_caches). bindfs: `apt-get install -y bindfs`; if it
 // is missing, its column is skipped with a note. Leaves no mounts, processes or temp dirs behind.
 import { spawn, spawnSync } from 'node:child_process';
@@ -481,35 +482,38 @@ async function fullBench() {
   const names = targets.map((t) => t.name);
   const hasBindfs = names.includes('bindfs');
   const fmt = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-  const header = ['workload (ms, median of ' + RUNS + ')', ...names, 'jjfs/native', ...(hasBindfs ? ['jjfs/bindfs'] : [])];
+  // The last column counts the runs (rounds, for the restart rows) in which jjfs was at or under
+  // bindfs: the samples are paired (taken in the same run, one after the other), so a ratio over
+  // 1.00 that jjfs wins in most runs is the host's noise, one it loses in every run is not.
+  const header = ['workload (ms, median of ' + RUNS + ')', ...names, 'jjfs/native', ...(hasBindfs ? ['jjfs/bindfs', 'jjfs ≤ bindfs in'] : [])];
   const rows = [];
-  const addRow = (label, per) => {
+  const addRow = (label, samples) => {
+    const per = Object.fromEntries(Object.entries(samples).map(([n, v]) => [n, median(v)]));
     const j = per.jjfs;
-    rows.push([label, ...names.map((n) => fmt(per[n])), `${(j / per.native).toFixed(1)}x`, ...(hasBindfs ? [`${(j / per.bindfs).toFixed(2)}x`] : [])]);
+    const wins = hasBindfs ? samples.jjfs.filter((v, i) => v <= samples.bindfs[i]).length : 0;
+    rows.push([label, ...names.map((n) => fmt(per[n])), `${(j / per.native).toFixed(1)}x`, ...(hasBindfs ? [`${(j / per.bindfs).toFixed(2)}x`, `${wins}/${samples.jjfs.length}`] : [])]);
   };
   for (const w of workloads) {
-    const per = {};
     if (w.latency) {
       for (const key of ['total', 'p50', 'p99']) {
-        for (const n of names) per[n] = median(results[w.name][n].map((x) => x[key]));
-        addRow(key === 'total' ? w.name : `  fsync'd append latency ${key} (µs)`, per);
+        const samples = Object.fromEntries(names.map((n) => [n, results[w.name][n].map((x) => x[key])]));
+        addRow(key === 'total' ? w.name : `  fsync'd append latency ${key} (µs)`, samples);
       }
     } else {
-      for (const n of names) per[n] = median(results[w.name][n]);
-      addRow(w.name, per);
+      addRow(w.name, Object.fromEntries(names.map((n) => [n, results[w.name][n]])));
     }
   }
   // First git status after mounting (index stat data vs the mount's inode numbers / times): an index
   // git wrote in the backing directory, each target served anew.
   const first = await restartRounds(targets, RESTARTS, { fresh: true });
-  addRow(`first git status after mounting (median of ${RESTARTS})`, Object.fromEntries(Object.entries(first).map(([n, v]) => [n, median(v)])));
+  addRow(`first git status after mounting (median of ${RESTARTS})`, first);
   // A restart: the same backing directory served again; git's index was last written through the
   // mount (by the status runs above), so its stat data must match what the new mount reports.
   // Median of RESTARTS restarts, taken in turn across the targets (one is a single cold sample,
   // which moves by ±30 % between runs).
   const restarts = await restartRounds(targets, RESTARTS);
-  addRow(`first git status after a restart (median of ${RESTARTS})`, Object.fromEntries(Object.entries(restarts).map(([n, v]) => [n, median(v)])));
-  const rssRow = ['serving process RSS peak (MB)', ...names.map((n) => (rssPeak[n] ? (rssPeak[n] / 1e6).toFixed(0) : '-')), '', ...(hasBindfs ? [''] : [])];
+  addRow(`first git status after a restart (median of ${RESTARTS})`, restarts);
+  const rssRow = ['serving process RSS peak (MB)', ...names.map((n) => (rssPeak[n] ? (rssPeak[n] / 1e6).toFixed(0) : '-')), '', ...(hasBindfs ? ['', ''] : [])];
   rows.push(rssRow);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) => '| ' + cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' | ') + ' |';
