@@ -17,14 +17,22 @@ afterEach(async () => {
 interface Round {
   converged: boolean;
   conflicts: string[];
+  problems: string[];
 }
 
-/** `jjfs sync` until a forced round converges (writers have stopped; a few rounds at most). */
+/**
+ * `jjfs sync` until a forced round converges (writers have stopped; a few rounds at most). A round
+ * that did not converge exits 1 with its report on stdout; its problems are printed, so a run that
+ * never converges says why.
+ */
 async function settle(): Promise<Round> {
   let round: Round | undefined;
   for (let i = 0; i < 5; i++) {
-    round = (await env.json<{ rounds: Round[] }>(['sync', 'notes'])).rounds[0]!;
+    const r = await env.run(['sync', 'notes', '--json']);
+    if (r.code !== 0 && r.code !== 1) throw new Error(`jjfs sync notes exited ${r.code}: ${r.stderr}${r.stdout}`);
+    round = (JSON.parse(r.stdout) as { rounds: Round[] }).rounds[0]!;
     if (round.converged) break;
+    console.log(`jjfs sync round ${i + 1} did not converge: ${round.problems.join('; ')}`);
   }
   return round!;
 }
@@ -75,7 +83,7 @@ describe('many writers, one file, through real mounts', () => {
     const seconds = Number(process.env['JJFS_STRESS_SECONDS'] ?? 20);
     const written = await appendFor(mounts, seconds, () => 20 + Math.random() * 30);
     const round = await settle();
-    expect(round.converged).toBe(true);
+    expect(round.converged, round.problems.join('; ')).toBe(true);
     expect(round.conflicts).toEqual([]);
     const trees = await identicalTrees(mounts);
     for (const t of trees.slice(1)) expect(t).toEqual(trees[0]);

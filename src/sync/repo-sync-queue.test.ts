@@ -21,6 +21,8 @@ class FakeJj implements JjRunner {
   calls: string[] = [];
   /** Workspaces whose next rebase fails (jj's snapshot on a full disk), once each. */
   failNextRebase = new Set<string>();
+  /** Called after a workspace's commit (a late watcher event can be simulated from it). */
+  onCommit: ((ws: string) => void) | undefined;
 
   async run(args: readonly string[], o: JjRunOptions): Promise<JjResult> {
     const a = args.filter((x, i) => !(x === '--config-file' || args[i - 1] === '--config-file'));
@@ -46,6 +48,7 @@ class FakeJj implements JjRunner {
         this.main = `m${++this.n}`;
         this.parents.set(ws, this.main);
         this.dirty.delete(ws);
+        this.onCommit?.(ws);
       } else if (cmd[0] === 'rebase') {
         this.parents.set(ws, this.main);
       }
@@ -103,6 +106,27 @@ describe('RepoSync scheduling (fake jj)', () => {
     expect(jj.failNextRebase.has('a'), 'the failing rebase was attempted').toBe(false);
     expect(jj.dirty.has('a'), "a's edit was never committed after its commit failed").toBe(false);
     expect(jj.parents.get('a')).toBe(jj.main);
+    await e.close();
+  });
+
+  it('jjfs sync brings every workspace onto main, also one marked again while its round ran', async () => {
+    const jj = new FakeJj();
+    const e = new RepoSync({ name: 'r', repoHome: '/r', jj, git: noGit, gate: openGate, log: silentLogger, options: { debounceMs: 1, maxWaitMs: 5 } });
+    for (const id of ['a', 'b']) jj.parents.set(id, 'm0');
+    for (const id of ['a', 'b']) await e.attach({ id, dir: `/r/workspaces/${id}`, label: id });
+    for (const id of ['a', 'b']) jj.dirty.add(id);
+    // a commits first; a watcher event for the write it just committed arrives late, during the
+    // round; then b's commit moves main past a.
+    jj.onCommit = (ws) => {
+      if (ws === 'a') e.markDirty('a');
+    };
+    const report = await e.syncNow();
+    jj.onCommit = undefined;
+    expect(report.committed).toEqual(['a', 'b']);
+    expect(report.behind).toEqual([]);
+    expect(report.failed).toEqual([]);
+    expect(jj.parents.get('a')).toBe(jj.main);
+    expect(jj.parents.get('b')).toBe(jj.main);
     await e.close();
   });
 

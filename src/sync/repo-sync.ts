@@ -384,8 +384,12 @@ export class RepoSync {
     // our back.
     if (all && report.committed.length === 0) state = await this.#refresh();
     // A workspace with writes waiting for their round is left to that round: it will be brought to
-    // main right before its commit, so moving it now would only merge the same files twice.
-    const waiting = new Set([...this.#ready, ...this.#debouncer.pendingKeys()]);
+    // main right before its commit, so moving it now would only merge the same files twice. Not in
+    // a round over every workspace (jjfs sync): its caller waits for every mount to be on main, and
+    // a mark that arrived while step 1 ran — a watcher event late for a write step 1 already
+    // committed, on a busy machine — left that mount behind and the round reported it unconverged
+    // (seen in CI: `jjfs sync` exited 1 right after five writers stopped).
+    const waiting = all ? new Set<string>() : new Set([...this.#ready, ...this.#debouncer.pendingKeys()]);
     // Unhealthy ones only when forced or retried (targets), so a failing one is not hammered.
     const targets = new Set(targetIds);
     const behind = [...this.#ws.values()].filter((w) => w.parent !== state.main && (w.healthy || all || targets.has(w.spec.id)) && !waiting.has(w.spec.id));

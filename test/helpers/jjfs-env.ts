@@ -45,7 +45,9 @@ export class JjfsEnv {
         { cwd: opts.cwd ?? this.root, env: opts.env ?? this.env(), timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 << 20 },
         (error, stdout, stderr) => {
           const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-          resolve({ code, stdout, stderr });
+          // A run killed by its timeout (or a signal) says so, so a failure is not a bare "exited 1".
+          const killed = error?.killed || error?.signal ? `\n[jjfs ${args.join(' ')} killed: ${error.signal ?? 'timeout'}]` : '';
+          resolve({ code, stdout, stderr: stderr + killed });
         },
       );
     });
@@ -54,7 +56,7 @@ export class JjfsEnv {
   /** Runs `jjfs ARGS --json` and parses stdout. */
   async json<T>(args: string[]): Promise<T> {
     const r = await this.run([...args, '--json']);
-    if (r.code !== 0) throw new Error(`jjfs ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    if (r.code !== 0) throw new Error(`jjfs ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
     return JSON.parse(r.stdout) as T;
   }
 
