@@ -1,6 +1,7 @@
 // History size under agent-pace writing, with and without compaction.
 //
 //   node bench/storage.mjs [--minutes 10] [--mounts 3,10] [--variants on,off] [--interval-ms 100]
+//                          [--set debounce_ms=1000,max_wait_ms=2000]   (repo settings, as `jjfs config set`)
 //
 // Each mount gets a writer that, every interval, appends a line to its own log file and rewrites a
 // small file of its own (what agents do). Every minute the repo's store is measured (jjfs status:
@@ -23,6 +24,7 @@ const mountCounts = arg('mounts', '3,10').split(',').map(Number);
 const variants = arg('variants', 'on,off').split(',');
 const intervalMs = Number(arg('interval-ms', '100'));
 const sampleMs = Number(arg('sample-ms', '60000'));
+const settings = (arg('set', '') || '').split(',').filter(Boolean).map((kv) => kv.split('='));
 
 const MiB = (b) => (b / 1048576).toFixed(1);
 
@@ -77,6 +79,7 @@ async function run(mounts, variant) {
   let bytes = 0;
   try {
     await h.run(['init', 'notes']);
+    for (const [key, value] of settings) await h.run(['config', 'set', key, value, '--repo', 'notes']);
     if (variant === 'off') {
       await h.run(['config', 'set', 'compact_loose_objects', '0', '--repo', 'notes']);
       await h.run(['config', 'set', 'op_log_max', '0', '--repo', 'notes']);
@@ -106,7 +109,7 @@ async function run(mounts, variant) {
     const syncs = [];
     const started = Date.now();
     let nextSample = started + sampleMs;
-    console.log(`\n${mounts} mounts, compaction ${variant}, ${minutes} min, a write pair every ${intervalMs} ms per mount`);
+    console.log(`\n${mounts} mounts, compaction ${variant}, ${minutes} min, a write pair every ${intervalMs} ms per mount${settings.length > 0 ? `, ${settings.map((kv) => kv.join('=')).join(' ')}` : ''}`);
     console.log('min | written | gzip | history | loose objs | packs | commits | jj ops | history/gzip');
     const end = started + minutes * 60_000;
     while (Date.now() < end) {
@@ -139,7 +142,7 @@ async function run(mounts, variant) {
     const normal = syncs.filter((s) => !overlaps(s)).map((s) => s.ms);
     const summary = (xs) => (xs.length === 0 ? 'none' : `p50 ${median(xs).toFixed(0)} ms, p90 ${percentile(xs, 90).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms (${xs.length})`);
     console.log(`jjfs sync, no compaction running: ${summary(normal)}`);
-    console.log(`jjfs sync overlapping a compaction: ${summary(during)}${during.length > 0 && normal.length > 0 ? `; against the others: max/p50 ${(Math.max(...during) / median(normal)).toFixed(2)}×, p90/p90 ${(percentile(during, 90) / percentile(normal, 90)).toFixed(2)}×, p50/p50 ${(median(during) / median(normal)).toFixed(2)}×` : ''}`);
+    console.log(`jjfs sync overlapping a compaction: ${summary(during)}${during.length > 0 && normal.length > 0 ? `; against the others: max/p50 ${(Math.max(...during) / median(normal)).toFixed(2)}× (the others' own max/p50 ${(Math.max(...normal) / median(normal)).toFixed(2)}×), p90/p90 ${(percentile(during, 90) / percentile(normal, 90)).toFixed(2)}×, p50/p50 ${(median(during) / median(normal)).toFixed(2)}×` : ''}`);
     const trims = compactions.filter((c) => c.opsAfter !== undefined);
     const ms = (xs) => (xs.length === 0 ? '-' : `p50 ${median(xs).toFixed(0)} / max ${Math.max(...xs).toFixed(0)} ms`);
     console.log(`compactions: ${compactions.length} (${trims.length} trimmed the op log, ${compactions.filter((c) => c.pruned).length} pruned), each ${ms(compactions.map((c) => c.ms))}`);
