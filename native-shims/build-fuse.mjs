@@ -358,6 +358,14 @@ NAPI_METHOD(jjfs_caller_pid) {`,
     replace: `  if (implemented[op_getattr]) ops.getattr = jjfs_getattr;`,
   },
   {
+    // Listings the kernel keeps (jjfs_listing_answer): an opendir handler that chooses the flags of
+    // the OPENDIR answer. fuse-native installs none (the JS side implements no opendir).
+    name: 'opendir: the listing decision installed',
+    find: `  if (implemented[op_opendir]) ops.opendir = fuse_native_opendir;`,
+    replace: `  if (implemented[op_opendir]) ops.opendir = fuse_native_opendir;
+  else ops.opendir = jjfs_opendir;`,
+  },
+  {
     name: 'readdir: answered on the FUSE thread when allowed',
     find: `  if (implemented[op_readdir]) ops.readdir = fuse_native_readdir;`,
     replace: `  if (implemented[op_readdir]) ops.readdir = jjfs_readdir;`,
@@ -538,6 +546,8 @@ static fuse_thread_locals_t* get_thread_locals () {`,
     name: 'readdir: the handler in front',
     find: `static fuse_thread_locals_t* get_thread_locals () {`,
     replace: `static int jjfs_readdir (const char *path, void *buf, fuse_fill_dir_t filler, off_t offset, struct fuse_file_info *info) {
+  fuse_thread_t *ft = (fuse_thread_t *) fuse_get_context()->private_data;
+  if (ft != NULL) __atomic_add_fetch(&ft->jjfs_listing_reads, 1, __ATOMIC_RELAXED);
   int fast = jjfs_fast_readdir(path, buf, filler);
   return fast != JJFS_TO_JS ? fast : fuse_native_readdir(path, buf, filler, offset, info);
 }
@@ -686,77 +696,144 @@ static int jjfs_fast_readdir (const char *path, void *buf, fuse_fill_dir_t fille
   return res;
 }
 
-/* Pages kept across opens (src/fs/ops-files.ts, "Page cache"): per backing path, the device,
-   inode, size, mtime and ctime the file had at its previous open. One table for the process,
-   used by opens on the FUSE thread and by the JS open alike (a backing path belongs to one
-   mount); emptied when it reaches JJFS_PAGE_MAX paths (memory bound; an empty table only costs
-   one more read of each file). */
-#define JJFS_PAGE_BUCKETS 16384
-#define JJFS_PAGE_MAX 50000
-typedef struct jjfs_page_sig {
-  struct jjfs_page_sig *next;
+/* What a backing path was when an open last looked at it: its device, inode, size, mtime and
+   ctime, and whether it had settled then (see jjfs_listing_answer; files always count as settled).
+   One table per use for the process (a backing path belongs to one mount), emptied when it
+   reaches JJFS_SIG_MAX paths (memory bound; an empty table only costs one more read). */
+#define JJFS_SIG_BUCKETS 16384
+#define JJFS_SIG_MAX 50000
+typedef struct jjfs_sig {
+  struct jjfs_sig *next;
   uint64_t hash;
   dev_t dev;
   ino_t ino;
   off_t size;
   struct timespec mtime;
   struct timespec ctime;
+  int settled;
   char path[];
-} jjfs_page_sig_t;
-static pthread_mutex_t jjfs_pages_mut = PTHREAD_MUTEX_INITIALIZER;
-static jjfs_page_sig_t *jjfs_pages[JJFS_PAGE_BUCKETS];
-static size_t jjfs_pages_count = 0;
+} jjfs_sig_t;
+typedef struct jjfs_sig_table {
+  pthread_mutex_t mut;
+  jjfs_sig_t *buckets[JJFS_SIG_BUCKETS];
+  size_t count;
+} jjfs_sig_table_t;
+/* Pages kept across opens (src/fs/ops-files.ts, "Page cache"): used by opens on the FUSE thread
+   and by the JS open alike. */
+static jjfs_sig_table_t jjfs_pages = { PTHREAD_MUTEX_INITIALIZER, { NULL }, 0 };
+/* Listings kept across opens of a directory (jjfs_listing_answer). */
+static jjfs_sig_table_t jjfs_listings = { PTHREAD_MUTEX_INITIALIZER, { NULL }, 0 };
 
 static int jjfs_same_time (const struct timespec *a, const struct timespec *b) {
   return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
 }
 
-/* 1 when the kernel may keep the pages cached for the file at full, now open as fd: it is the
-   file, unchanged, it was at the previous open of full. Records what it is now otherwise. */
-static int jjfs_keep_pages (const char *full, int fd) {
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+/* 1 when the path full is, as st describes it, what it was when this table last saw it, and had
+   settled then. Records st and settled otherwise (also when only settled changed). */
+static int jjfs_seen_unchanged (jjfs_sig_table_t *t, const char *full, const struct stat *st, int settled) {
   uint64_t hash = 1469598103934665603ULL; /* FNV-1a */
   for (const char *c = full; *c != '\\0'; c++) hash = (hash ^ (unsigned char) *c) * 1099511628211ULL;
-  int keep = 0;
-  pthread_mutex_lock(&jjfs_pages_mut);
-  jjfs_page_sig_t *e = jjfs_pages[hash % JJFS_PAGE_BUCKETS];
+  int same = 0;
+  pthread_mutex_lock(&t->mut);
+  jjfs_sig_t *e = t->buckets[hash % JJFS_SIG_BUCKETS];
   while (e != NULL && (e->hash != hash || strcmp(e->path, full) != 0)) e = e->next;
-  if (e != NULL && e->dev == st.st_dev && e->ino == st.st_ino && e->size == st.st_size &&
-      jjfs_same_time(&e->mtime, &st.st_mtim) && jjfs_same_time(&e->ctime, &st.st_ctim)) {
-    keep = 1;
+  if (e != NULL && e->dev == st->st_dev && e->ino == st->st_ino && e->size == st->st_size &&
+      jjfs_same_time(&e->mtime, &st->st_mtim) && jjfs_same_time(&e->ctime, &st->st_ctim)) {
+    same = e->settled;
+    e->settled = settled;
   } else {
-    if (e == NULL && jjfs_pages_count >= JJFS_PAGE_MAX) {
-      for (size_t b = 0; b < JJFS_PAGE_BUCKETS; b++) {
-        while (jjfs_pages[b] != NULL) {
-          jjfs_page_sig_t *next = jjfs_pages[b]->next;
-          free(jjfs_pages[b]);
-          jjfs_pages[b] = next;
+    if (e == NULL && t->count >= JJFS_SIG_MAX) {
+      for (size_t b = 0; b < JJFS_SIG_BUCKETS; b++) {
+        while (t->buckets[b] != NULL) {
+          jjfs_sig_t *next = t->buckets[b]->next;
+          free(t->buckets[b]);
+          t->buckets[b] = next;
         }
       }
-      jjfs_pages_count = 0;
+      t->count = 0;
     }
     if (e == NULL) {
       size_t len = strlen(full);
-      e = malloc(sizeof(jjfs_page_sig_t) + len + 1);
+      e = malloc(sizeof(jjfs_sig_t) + len + 1);
       if (e != NULL) {
         memcpy(e->path, full, len + 1);
         e->hash = hash;
-        e->next = jjfs_pages[hash % JJFS_PAGE_BUCKETS];
-        jjfs_pages[hash % JJFS_PAGE_BUCKETS] = e;
-        jjfs_pages_count++;
+        e->next = t->buckets[hash % JJFS_SIG_BUCKETS];
+        t->buckets[hash % JJFS_SIG_BUCKETS] = e;
+        t->count++;
       }
     }
     if (e != NULL) {
-      e->dev = st.st_dev;
-      e->ino = st.st_ino;
-      e->size = st.st_size;
-      e->mtime = st.st_mtim;
-      e->ctime = st.st_ctim;
+      e->dev = st->st_dev;
+      e->ino = st->st_ino;
+      e->size = st->st_size;
+      e->mtime = st->st_mtim;
+      e->ctime = st->st_ctim;
+      e->settled = settled;
     }
   }
-  pthread_mutex_unlock(&jjfs_pages_mut);
-  return keep;
+  pthread_mutex_unlock(&t->mut);
+  return same;
+}
+
+/* 1 when the kernel may keep the pages cached for the file at full, now open as fd: it is the
+   file, unchanged, it was at the previous open of full. */
+static int jjfs_keep_pages (const char *full, int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+  return jjfs_seen_unchanged(&jjfs_pages, full, &st, 1);
+}
+
+/* Listings the kernel keeps (src/fs/mount.ts, "Listings"). libfuse 2.9 cannot say FOPEN_CACHE_DIR
+   (kernel 4.20) nor FOPEN_KEEP_CACHE for a directory, so the request loop sends each OPENDIR
+   answer through a channel of its own that adds the flags this thread's opendir handler chose
+   (jjfs_listing_send). The kernel then keeps the listing it reads through such a handle, and
+   serves later opens that say KEEP_CACHE from it without a READDIR.
+   The rule, per backing directory, at every OPENDIR: keep when its device, inode, size, mtime and
+   ctime are what the previous OPENDIR of the path saw, and its ctime was then at least
+   JJFS_LISTING_SETTLE_NS old. Every change of a directory's entries (create, unlink, rename, by jj,
+   through the mount or behind it) sets its ctime to the current time, so a change after that
+   previous OPENDIR gives a ctime that differs from the recorded one, even on a file system whose
+   timestamps only move every tick (up to a second): the recorded ctime was older than that. A
+   listing read through a handle opened before a change is therefore dropped at the next open
+   (no KEEP_CACHE: the kernel drops the directory's pages), and one read after it is not kept
+   before the directory has settled again. The listing is the real one whatever the gate: the
+   announcer's pretences are for the notifier's own requests, and it never lists directories.
+   A directory whose ctime is recent gets neither flag (nothing is cached while agents write in
+   it); one that settled gets CACHE_DIR without KEEP_CACHE at its first open (its listing is read
+   anew and kept), then both. What the kernel does not see: a handle kept open across a change
+   behind the mount that rewinds (rewinddir) gets the kept listing again until the kernel learns
+   the directory's new mtime (a lookup of it, a change through the mount, the notifier's replay). */
+#define JJFS_FOPEN_KEEP_CACHE (1u << 1)
+#define JJFS_FOPEN_CACHE_DIR (1u << 3)
+#define JJFS_LISTING_SETTLE_NS 1000000000LL
+/* The flags this thread's next OPENDIR answer gets (set by jjfs_opendir, taken by jjfs_listing_send:
+   libfuse answers an OPENDIR on the thread that runs its handler, before it takes another request). */
+static __thread uint32_t jjfs_listing_flags = 0;
+
+/* The open flags an OPENDIR of mount path path is answered with, by the rule above. */
+static uint32_t jjfs_listing_answer (const char *path) {
+  fuse_thread_t *ft = (fuse_thread_t *) fuse_get_context()->private_data;
+  if (ft == NULL || __atomic_load_n(&ft->jjfs_listings, __ATOMIC_SEQ_CST) != 1 ||
+      __atomic_load_n(&ft->jjfs_listing_loop, __ATOMIC_SEQ_CST) != 1 || jjfs_is_dotjj(path)) return 0;
+  char full[4096];
+  if (__atomic_load_n(&ft->jjfs_root_len, __ATOMIC_SEQ_CST) == 0 || jjfs_backing_path(ft, path, full, sizeof(full)) != 0) return 0;
+  struct stat st;
+  if (lstat(full, &st) != 0 || !S_ISDIR(st.st_mode)) return 0;
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  int64_t age = ((int64_t) now.tv_sec - (int64_t) st.st_ctim.tv_sec) * 1000000000LL + ((int64_t) now.tv_nsec - (int64_t) st.st_ctim.tv_nsec);
+  int settled = age >= JJFS_LISTING_SETTLE_NS;
+  if (jjfs_seen_unchanged(&jjfs_listings, full, &st, settled)) return JJFS_FOPEN_CACHE_DIR | JJFS_FOPEN_KEEP_CACHE;
+  return settled ? JJFS_FOPEN_CACHE_DIR : 0;
+}
+
+/* opendir (fuse-native has none: the JS side implements no opendir) only chooses the answer's flags;
+   it never fails, as no opendir did. */
+static int jjfs_opendir (const char *path, struct fuse_file_info *info) {
+  (void) info;
+  jjfs_listing_flags = jjfs_listing_answer(path);
+  return 0;
 }
 
 /* Open files on the FUSE thread (src/fs/mount.ts): a read-only open is answered here while getattr
@@ -1178,6 +1255,9 @@ static int jjfs_file_release (uint64_t fh) {
   void *jjfs_spare_locals; /* jjfs: thread locals of ended workers, for the next new worker (guarded by mut) */
   uint32_t jjfs_handovers; /* jjfs: workers the request loop woke or started to replace a reader that stayed too long on one request (atomic) */
   uint32_t jjfs_reader_changes; /* jjfs: requests the request loop's workers took right after another worker's (atomic) */
+  int jjfs_listings; /* jjfs: 1 while OPENDIR answers may let the kernel keep listings (set by JS; atomic) */
+  int jjfs_listing_loop; /* jjfs: 1 while the request loop sends OPENDIR answers through its listing channel (atomic) */
+  uint32_t jjfs_listing_reads; /* jjfs: readdir calls this mount answered (atomic) */
   char mnt[1024];`,
   },
   {
@@ -1231,6 +1311,29 @@ NAPI_METHOD(jjfs_loop_reader_changes) {
   NAPI_ARGV(1)
   NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
   int32_t n = ft_len < sizeof(fuse_thread_t) ? -EINVAL : (int32_t) (__atomic_load_n(&ft->jjfs_reader_changes, __ATOMIC_RELAXED) & 0x7fffffff);
+  NAPI_RETURN_INT32(n)
+}
+
+/* Lets OPENDIR answers have the kernel keep listings (1) or not (0); answers 0, -ENOTSUP without
+   jjfs's request loop (JJFS_FUSE_LOOP=libfuse, JJFS_LISTING_CACHE=off: nothing can add the flags),
+   or -errno. */
+NAPI_METHOD(jjfs_cache_listings) {
+  NAPI_ARGV(2)
+  NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
+  NAPI_ARGV_INT32(on, 1)
+  int32_t result = -EINVAL;
+  if (ft_len >= sizeof(fuse_thread_t)) {
+    __atomic_store_n(&ft->jjfs_listings, on == 1 ? 1 : 0, __ATOMIC_SEQ_CST);
+    result = on == 1 && __atomic_load_n(&ft->jjfs_listing_loop, __ATOMIC_SEQ_CST) != 1 ? -ENOTSUP : 0;
+  }
+  NAPI_RETURN_INT32(result)
+}
+
+/* How many readdir calls the mount answered (the kernel serves a kept listing without one), or -errno. */
+NAPI_METHOD(jjfs_listing_reads) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0)
+  int32_t n = ft_len < sizeof(fuse_thread_t) ? -EINVAL : (int32_t) (__atomic_load_n(&ft->jjfs_listing_reads, __ATOMIC_RELAXED) & 0x7fffffff);
   NAPI_RETURN_INT32(n)
 }
 
@@ -1430,6 +1533,8 @@ NAPI_METHOD(jjfs_caller_uid) {`,
   NAPI_EXPORT_FUNCTION(jjfs_inc_epoch)
   NAPI_EXPORT_FUNCTION(jjfs_loop_handovers)
   NAPI_EXPORT_FUNCTION(jjfs_loop_reader_changes)
+  NAPI_EXPORT_FUNCTION(jjfs_cache_listings)
+  NAPI_EXPORT_FUNCTION(jjfs_listing_reads)
   NAPI_EXPORT_FUNCTION(jjfs_inval_root_attrs)
   NAPI_EXPORT_FUNCTION(jjfs_list_dir)
   NAPI_EXPORT_FUNCTION(jjfs_fast_root)
@@ -1528,6 +1633,7 @@ struct jjfs_loop {
   fuse_thread_t *ft;
   struct fuse_session *se;
   struct fuse_chan *ch;
+  struct fuse_chan *listing_ch; /* OPENDIR answers go out through it (jjfs_listing_send), NULL: none */
   size_t bufsize;
   int target;            /* how many workers read */
   uint64_t delay_ns;     /* how long a worker may stay on one request before it is replaced */
@@ -1572,6 +1678,40 @@ static void jjfs_locals_give_back (void) {
 }
 
 static void *jjfs_loop_work (void *data);
+
+/* The listing channel's send (see jjfs_listing_answer): the answer to the OPENDIR this thread is
+   serving, with the flags its opendir handler chose added, out through the connection's channel.
+   libfuse answers an OPENDIR with two parts, the 16-byte out header and the 16-byte open answer
+   ({ fh, open_flags, padding }, fixed by the protocol); anything else (an error) goes out as it is. */
+static int jjfs_listing_send (struct fuse_chan *ch, const struct iovec iov[], size_t count) {
+  struct fuse_chan *real = (struct fuse_chan *) fuse_chan_data(ch);
+  uint32_t add = jjfs_listing_flags;
+  jjfs_listing_flags = 0;
+  struct open_out { uint64_t fh; uint32_t open_flags; uint32_t padding; };
+  if (add != 0 && count == 2 && iov[0].iov_len == 16 && ((const int32_t *) iov[0].iov_base)[1] == 0 && iov[1].iov_len == sizeof(struct open_out)) {
+    struct open_out out;
+    memcpy(&out, iov[1].iov_base, sizeof(out));
+    out.open_flags |= add;
+    struct iovec with[2] = { iov[0], { .iov_base = &out, .iov_len = sizeof(out) } };
+    return fuse_chan_send(real, with, 2);
+  }
+  return fuse_chan_send(real, iov, count);
+}
+
+/* Requests are read from the connection's channel; this one only sends. */
+static int jjfs_listing_receive (struct fuse_chan **chp, char *buf, size_t size) {
+  (void) chp; (void) buf; (void) size;
+  return -1;
+}
+
+static void jjfs_listing_destroy (struct fuse_chan *ch) {
+  (void) ch;
+}
+
+static struct fuse_chan_ops jjfs_listing_ops = { .receive = jjfs_listing_receive, .send = jjfs_listing_send, .destroy = jjfs_listing_destroy };
+
+/* FUSE_OPENDIR in fuse_in_header.opcode (the second 32-bit field). */
+#define JJFS_FUSE_OPENDIR 27
 
 /* Starts a worker; loop->lock held. 0, or -1 when no thread could be made. */
 static int jjfs_loop_spawn (jjfs_loop_t *loop) {
@@ -1755,7 +1895,12 @@ static void *jjfs_loop_work (void *data) {
     __atomic_add_fetch(&loop->starts, 1, __ATOMIC_RELAXED);
     if (__atomic_exchange_n(&loop->last, w, __ATOMIC_RELAXED) != w) __atomic_add_fetch(&loop->ft->jjfs_reader_changes, 1, __ATOMIC_RELAXED);
     if (__atomic_load_n(&loop->lookout_asleep, __ATOMIC_SEQ_CST)) jjfs_lookout_wake(loop);
-    fuse_session_process_buf(loop->se, &fbuf, ch);
+    /* An OPENDIR is answered through the listing channel (a request read into memory: the loop
+       never asks for splice reads). */
+    struct fuse_chan *reply = ch;
+    if (loop->listing_ch != NULL && (fbuf.flags & FUSE_BUF_IS_FD) == 0 && res >= 8 && ((const uint32_t *) fbuf.mem)[1] == JJFS_FUSE_OPENDIR) reply = loop->listing_ch;
+    jjfs_listing_flags = 0;
+    fuse_session_process_buf(loop->se, &fbuf, reply);
     if (__atomic_exchange_n(&w->busy, 0, __ATOMIC_SEQ_CST) == JJFS_REPLACED) {
       int end = jjfs_loop_return(w);
       if (end == 2) return NULL;
@@ -1779,6 +1924,11 @@ static int jjfs_loop_run (fuse_thread_t *ft) {
   loop.se = fuse_get_session(f);
   loop.ch = fuse_session_next_chan(loop.se, NULL);
   loop.bufsize = fuse_chan_bufsize(loop.ch);
+  const char *listings = getenv("JJFS_LISTING_CACHE");
+  if (listings == NULL || strcmp(listings, "off") != 0) {
+    loop.listing_ch = fuse_chan_new(&jjfs_listing_ops, fuse_chan_fd(loop.ch), loop.bufsize, loop.ch);
+    if (loop.listing_ch != NULL) __atomic_store_n(&ft->jjfs_listing_loop, 1, __ATOMIC_SEQ_CST);
+  }
   const char *env = getenv("JJFS_FUSE_READERS");
   loop.target = env != NULL && atoi(env) > 0 && atoi(env) <= 64 ? atoi(env) : 1;
   env = getenv("JJFS_FUSE_HANDOVER_MS");
@@ -1829,6 +1979,9 @@ static int jjfs_loop_run (fuse_thread_t *ft) {
     pthread_mutex_lock(&loop.lock);
   }
   pthread_mutex_unlock(&loop.lock);
+  /* Every worker is joined or gone: nothing sends through the listing channel any more. */
+  __atomic_store_n(&ft->jjfs_listing_loop, 0, __ATOMIC_SEQ_CST);
+  if (loop.listing_ch != NULL) fuse_chan_destroy(loop.listing_ch);
   pthread_cond_destroy(&loop.look);
   pthread_cond_destroy(&loop.done);
   pthread_cond_destroy(&loop.spare);

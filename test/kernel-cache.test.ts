@@ -135,6 +135,36 @@ describe.each([
     expect(await waitFor(async () => ((await stat(path.join(b, 'sub'))).mode & 0o777) === want, 10_000)).toBe(true);
   }, 120_000);
 
+  it('a listing the kernel keeps follows a file synced from another mount, one deleted there, and a direct edit', async () => {
+    // A directory whose ctime is over a second old is listed once and then kept by the kernel
+    // (src/fs/mount.ts, "Listings"; the fallback lists at every open): each step lists it twice
+    // once it settled, so the second listing is the kernel's, then changes it and lists again.
+    await mkdir(path.join(a, 'docs'));
+    await writeFile(path.join(a, 'docs', 'one.md'), 'one\n');
+    await sync();
+    const docs = path.join(b, 'docs');
+    const listed = async (): Promise<string[]> => (await readdir(docs)).sort();
+    const listTwiceSettled = async (want: string[]): Promise<void> => {
+      expect(await waitFor(async () => Date.now() - (await stat(path.join(backingB, 'docs'))).ctimeMs > 1_200, 15_000)).toBe(true);
+      expect(await listed()).toEqual(want);
+      expect(await listed()).toEqual(want);
+    };
+    await listTwiceSettled(['one.md']);
+    await writeFile(path.join(a, 'docs', 'two.md'), 'two\n');
+    await sync();
+    expect(await listed()).toEqual(['one.md', 'two.md']);
+    await listTwiceSettled(['one.md', 'two.md']);
+    await rm(path.join(a, 'docs', 'one.md'));
+    await sync();
+    expect(await listed()).toEqual(['two.md']);
+    await listTwiceSettled(['two.md']);
+    // Behind the mount: listed at the very next open, before any event about it arrives.
+    await writeFile(path.join(backingB, 'docs', 'direct.md'), 'direct\n');
+    expect(await listed()).toEqual(['direct.md', 'two.md']);
+    await sync();
+    expect((await readdir(path.join(a, 'docs'))).sort()).toEqual(['direct.md', 'two.md']);
+  }, 120_000);
+
   it('a direct edit in the backing directory shows in the mount, also where "no such name" was cached', async () => {
     expect(await errorCode(() => stat(path.join(b, 'direct.md')))).toBe('ENOENT');
     await writeFile(path.join(backingB, 'direct.md'), 'written behind the mount\n');

@@ -110,6 +110,16 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean, sys?: NativeSyscalls)
       return this.withThread(Base.ENOSYS, (s, t) => s.loopReaderChanges?.(t) ?? Base.ENOSYS);
     }
 
+    /** {@inheritDoc FuseInstance.cacheListings} */
+    cacheListings(on: boolean): number {
+      return this.withThread(Base.ENOSYS, (s, t) => s.cacheListings?.(t, on ? 1 : 0) ?? Base.ENOSYS);
+    }
+
+    /** {@inheritDoc FuseInstance.listingReads} */
+    listingReads(): number {
+      return this.withThread(Base.ENOSYS, (s, t) => s.listingReads?.(t) ?? Base.ENOSYS);
+    }
+
     /** {@inheritDoc FuseInstance.writeOnFuseThread} */
     writeOnFuseThread(mode: 'off' | 'files' | 'creates', umask: number, wake: () => void): number {
       const level = mode === 'creates' ? 2 : mode === 'files' ? 1 : 0;
@@ -184,6 +194,8 @@ interface RawAddon {
   jjfs_inc_epoch?: NativeSyscalls['incEpoch'];
   jjfs_loop_handovers?: NativeSyscalls['loopHandovers'];
   jjfs_loop_reader_changes?: NativeSyscalls['loopReaderChanges'];
+  jjfs_cache_listings?: NativeSyscalls['cacheListings'];
+  jjfs_listing_reads?: NativeSyscalls['listingReads'];
   jjfs_inval_root_attrs?: NativeSyscalls['invalRootAttrs'];
   jjfs_list_dir?: NativeSyscalls['listDir'];
   jjfs_fast_root?: NativeSyscalls['fastRoot'];
@@ -216,6 +228,8 @@ function nativeSyscalls(raw: RawAddon): NativeSyscalls | undefined {
     fastRecheck, keepPages, fastWrites, fastTakeNotes, fastFile,
     ...(raw.jjfs_loop_handovers ? { loopHandovers: raw.jjfs_loop_handovers } : {}),
     ...(raw.jjfs_loop_reader_changes ? { loopReaderChanges: raw.jjfs_loop_reader_changes } : {}),
+    ...(raw.jjfs_cache_listings ? { cacheListings: raw.jjfs_cache_listings } : {}),
+    ...(raw.jjfs_listing_reads ? { listingReads: raw.jjfs_listing_reads } : {}),
     callerUid: () => callerUid() >>> 0,
     callerGid: () => callerGid() >>> 0,
   };

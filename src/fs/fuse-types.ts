@@ -63,6 +63,14 @@ export interface NativeSyscalls {
   loopHandovers?(thread: Buffer): number;
   /** Requests that mount's request loop took on another worker than the one before, or -errno. */
   loopReaderChanges?(thread: Buffer): number;
+  /**
+   * Lets that mount's OPENDIR answers have the kernel keep directory listings (1) or not (0)
+   * (src/fs/mount.ts, "Listings"): 0, -ENOTSUP without jjfs's request loop, or -errno; absent in
+   * an older build.
+   */
+  cacheListings?(thread: Buffer, on: number): number;
+  /** How many readdir calls that mount answered, or -errno. */
+  listingReads?(thread: Buffer): number;
   /** FUSE_NOTIFY_INVAL_INODE of the root's attributes (node 1, no pages) on that mount: 40, or -errno. */
   invalRootAttrs(thread: Buffer): number;
   /**
@@ -206,6 +214,13 @@ export interface FuseInstance {
    * (each a wake-up of a sleeping thread). Negative errno without the count.
    */
   loopReaderChanges(): number;
+  /**
+   * Lets OPENDIR answers have the kernel keep directory listings (mount.ts, "Listings"): 0, or a
+   * negative errno (-ENOTSUP without jjfs's request loop, which adds the flags).
+   */
+  cacheListings(on: boolean): number;
+  /** readdir calls the mount answered (a listing the kernel keeps needs none). Negative errno without the count. */
+  listingReads(): number;
   /**
    * fuse-native's own: one Buffer of thread locals for each thread it set up through the JS thread,
    * never freed (the patched loop hands an ended worker's to the next new one).

@@ -34,6 +34,8 @@ export interface ServedMount {
   handovers(): Promise<number>;
   /** Requests the mount's request loop took on another worker than the one before (FuseMount.loopReaderChanges; -1: unknown). */
   readerChanges(): Promise<number>;
+  /** readdir calls the mount answered (FuseMount.listingReads; -1: unknown). */
+  listingReads(): Promise<number>;
   /**
    * Blocks the server's JS thread for `ms` (resolves once it is blocked); `done` resolves when it
    * runs again.
@@ -166,6 +168,7 @@ export async function serveMount(opts: ServeOptions = {}): Promise<ServedMount> 
     threads: async () => Number((await send('threads', 'threads ')).slice(8)),
     handovers: async () => Number((await send('handovers', 'handovers ')).slice(10)),
     readerChanges: async () => Number((await send('reader-changes', 'reader-changes ')).slice(15)),
+    listingReads: async () => Number((await send('listing-reads', 'listing-reads ')).slice(14)),
     busy: async (ms: number) => {
       const done = waitLine('busy-done', ms + 15_000);
       await send(`busy ${ms}`, 'busy');
