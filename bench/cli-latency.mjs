@@ -10,11 +10,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
-import { CLI, ROOT, fmt, jjfsHome, median, percentile, rssMiB, sleep, table, timed } from './lib.mjs';
+import { benchOptions, CLI, ROOT, fmt, jjfsHome, median, percentile, rssMiB, sleep, table, timed } from './lib.mjs';
 
-const arg = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
-const runs = Number(arg('--runs')) || 30;
-const withRss = process.argv.includes('--rss');
+const { runs, rss: withRss } = benchOptions('node bench/cli-latency.mjs [--runs 30] [--rss]', { runs: 30, rss: false });
 const h = jjfsHome('jjfs-bench-cli-');
 
 /** Runs `node ARGS` with the bench's env; rejects on a non-zero exit. */

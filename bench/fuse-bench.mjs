@@ -7,26 +7,36 @@
 //   node bench/fuse-bench.mjs --restarts 15   # only the first git status after mounting / a restart, 15 rounds each
 //
 // The jjfs column is a mount as the daemon makes it: names and attributes cached by the kernel for
-// 60 s with whole-mount invalidation, "no such name" never (FuseMount kernelCache, src/fs/mount.ts;
-// nothing changes the backing directory behind the mount here, so nothing needs invalidating).
-// --variants adds "jjfs fallback" (no such caches: JJFS_KERNEL_CACHE=off, or a kernel that refuses the
-// invalidation) and "jjfs name-cache" (negatives cached too, 60 s; not used: src/fs/mount.ts says
-// why). Each run starts with another target (the order rotates); the last column counts the runs
-// in which jjfs was at or under bindfs (paired samples: noise or not). The last rows time the
-// first git status after mounting and after a restart (the mount served again by a new process). Needs root (drop_caches). bindfs: `apt-get install -y bindfs`; if it
-// is missing, its column is skipped with a note. Leaves no mounts, processes or temp dirs behind.
+// 60 s with whole-mount invalidation, "no such name" never, listings of settled directories kept
+// (FuseMount kernelCache, src/fs/mount.ts; nothing changes the backing directory behind the mount
+// here, so nothing needs invalidating). --variants adds "jjfs fallback" (no such caches:
+// JJFS_KERNEL_CACHE=off, or a kernel that refuses the invalidation), "jjfs name-cache" (negatives
+// cached too, 60 s; not used: src/fs/mount.ts says why) and "jjfs no kept listings"
+// (JJFS_LISTING_CACHE=off: every open of a directory lists it). Each run starts with another target
+// (the order rotates); the last column counts the runs in which jjfs was at or under bindfs
+// (paired samples: noise or not). The last rows time the first git status after mounting and after
+// a restart (the mount served again by a new process). Needs root (drop_caches). bindfs:
+// `apt-get install -y bindfs`; if it is missing, its column is skipped with a note. Leaves no
+// mounts, processes or temp dirs behind. --help prints the options; an unknown one is refused.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchOptions } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
-const args = process.argv.slice(2);
-const RUNS = Number(args[args.indexOf('--runs') + 1] || 0) || 3;
-const VARIANTS = args.includes('--variants');
-const LOOP = args.includes('--loop');
+const options = benchOptions('node bench/fuse-bench.mjs [--runs 3] [--variants] [--loop] | --requests | --restarts N', {
+  runs: 3,
+  variants: false,
+  loop: false,
+  requests: false,
+  restarts: 0,
+});
+const RUNS = options.runs || 3;
+const VARIANTS = options.variants;
+const LOOP = options.loop;
 const RESTARTS = 5;
 
 const { fuseProcessEnv } = await import(path.join(repo, 'dist', 'fs', 'fuse-env.js')).catch((e) => {
@@ -449,6 +459,7 @@ async function startTargets({ variants, loop }) {
   if (variants) targets.push(await startJjfs('jjfs fallback', {}, false));
   if (variants) targets.push(await startJjfs('jjfs name-cache', { negativeTimeout: 60 }, true));
   if (variants || loop) targets.push(await startJjfs('jjfs libfuse loop', {}, true, false, { JJFS_FUSE_LOOP: 'libfuse' }));
+  if (variants) targets.push(await startJjfs('jjfs no kept listings', {}, true, false, { JJFS_LISTING_CACHE: 'off' }));
   const bindfs = await startBindfs();
   if (bindfs) targets.push(bindfs);
   return targets;
@@ -518,7 +529,7 @@ async function fullBench() {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) => '| ' + cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' | ') + ' |';
   console.log(`jjfs FUSE bench — ${os.cpus().length} cores, ${os.release()}, node ${process.version}, ${new Date().toISOString()}`);
-  console.log(`jjfs options: entry_timeout=60 attr_timeout=60 (dropped at every change) negative_timeout=0 big_writes use_ino hard_remove, pages of unchanged files kept${VARIANTS ? '; "jjfs fallback" = entry_timeout=0 attr_timeout=1; "jjfs name-cache" = negative_timeout=60 as well' : ''}${VARIANTS || LOOP ? '; "jjfs libfuse loop" = libfuse\'s fuse_loop_mt in place of jjfs\'s request loop (JJFS_FUSE_LOOP=libfuse)' : ''}`);
+  console.log(`jjfs options: entry_timeout=60 attr_timeout=60 (dropped at every change) negative_timeout=0 big_writes use_ino hard_remove, pages of unchanged files and listings of settled directories kept${VARIANTS ? '; "jjfs fallback" = entry_timeout=0 attr_timeout=1; "jjfs name-cache" = negative_timeout=60 as well; "jjfs no kept listings" = JJFS_LISTING_CACHE=off' : ''}${VARIANTS || LOOP ? '; "jjfs libfuse loop" = libfuse\'s fuse_loop_mt in place of jjfs\'s request loop (JJFS_FUSE_LOOP=libfuse; it keeps no listings either)' : ''}`);
   if (!hasBindfs) console.log('note: bindfs not installed (apt-get install -y bindfs); its column is skipped');
   console.log(line(header));
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
@@ -528,8 +539,8 @@ async function fullBench() {
 
 let exitCode = 0;
 try {
-  if (args.includes('--requests')) await requestCosts();
-  else if (args.includes('--restarts')) await restartBench(Number(args[args.indexOf('--restarts') + 1]) || 15);
+  if (options.requests) await requestCosts();
+  else if (options.restarts > 0) await restartBench(options.restarts);
   else await fullBench();
 } catch (err) {
   console.error(`bench failed: ${err.stack ?? err}`);

@@ -10,11 +10,9 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CLI, ROOT, fmt, jjfsHome, median, percentile, sleep, table, timed } from './lib.mjs';
+import { benchOptions, CLI, ROOT, fmt, jjfsHome, median, percentile, sleep, table, timed } from './lib.mjs';
 
-const arg = (name, dflt) => Number(process.argv[process.argv.indexOf(name) + 1]) || dflt;
-const versions = arg('--versions', 100);
-const runs = arg('--runs', 20);
+const { versions, runs } = benchOptions('node bench/history-latency.mjs [--versions 100] [--runs 20]', { versions: 100, runs: 20 });
 const h = jjfsHome('jjfs-bench-hist-');
 const exec = (file, args, opts) =>
   new Promise((resolve, reject) => execFile(file, args, { maxBuffer: 64 << 20, ...opts }, (e, out) => (e ? reject(e) : resolve(out))));

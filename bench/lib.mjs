@@ -4,9 +4,46 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = path.join(ROOT, 'bin', 'jjfs.cjs');
+
+/**
+ * Reads a benchmark's options before anything starts, so a mistyped option never starts a default
+ * run. `spec` maps each option to its default: a number (the value must be a number ≥ 0), a string,
+ * or false (a flag without a value). `--help` prints the usage and exits 0; an option not in spec,
+ * a missing value or a bad number prints what is wrong and the usage, and exits 2.
+ */
+export function benchOptions(usage, spec) {
+  /** @type {Record<string, { type: 'string' | 'boolean' }>} */
+  const options = { help: { type: 'boolean' } };
+  for (const [name, dflt] of Object.entries(spec)) options[name] = dflt === false ? { type: 'boolean' } : { type: 'string' };
+  const fail = (message) => {
+    process.stderr.write(`${message}\nusage: ${usage}\n`);
+    process.exit(2);
+  };
+  let values = {};
+  try {
+    ({ values } = parseArgs({ options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    fail(error.message);
+  }
+  if (values.help) {
+    process.stdout.write(`usage: ${usage}\n`);
+    process.exit(0);
+  }
+  const out = {};
+  for (const [name, dflt] of Object.entries(spec)) {
+    const given = values[name];
+    if (dflt === false) out[name] = given === true;
+    else if (given === undefined) out[name] = dflt;
+    else if (typeof dflt !== 'number') out[name] = given;
+    else if (given.trim() === '' || !(Number(given) >= 0)) fail(`--${name} takes a number (≥ 0), not "${given}"`);
+    else out[name] = Number(given);
+  }
+  return out;
+}
 
 /** A temp JJFS_HOME with a CLI runner; `close()` stops the daemon and removes everything. */
 export function jjfsHome(prefix = 'jjfs-bench-') {

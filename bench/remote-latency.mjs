@@ -20,18 +20,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchOptions } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..');
 const cli = path.join(repoRoot, 'bin', 'jjfs.cjs');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : dflt;
-};
-const RUNS = opt('runs', 8);
-const DEFAULT_RUNS = opt('default-runs', 3);
-const INTERVAL = opt('interval', 1);
+const options = benchOptions('node bench/remote-latency.mjs [--runs 8] [--default-runs 3] [--interval 1]', {
+  runs: 8,
+  'default-runs': 3,
+  interval: 1,
+});
+const RUNS = options.runs;
+const DEFAULT_RUNS = options['default-runs'];
+const INTERVAL = options.interval;
 if (!fs.existsSync(path.join(repoRoot, 'dist', 'cli', 'main.js'))) {
   console.error('dist/ is missing: run `npx tsc -p tsconfig.build.json` first');
   process.exit(2);

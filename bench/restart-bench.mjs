@@ -14,11 +14,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchOptions } from './lib.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const RUNS = Number(args[args.indexOf('--runs') + 1] || 0) || 5;
-const MOUNTS = Number(args[args.indexOf('--mounts') + 1] || 0) || 3;
+const { runs: RUNS, mounts: MOUNTS } = benchOptions('node bench/restart-bench.mjs [--runs 5] [--mounts 3]', { runs: 5, mounts: 3 });
 const { instanceSocketName } = await import(path.join(repo, 'dist', 'daemon', 'instance.js')).catch((e) => {
   console.error(`cannot import dist/ (run \`npx tsc -p tsconfig.build.json\`): ${e.message}`);
   process.exit(2);

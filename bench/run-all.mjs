@@ -3,9 +3,9 @@
 // (FUSE mounts). Pass --quick for a shorter sync-latency run.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { ROOT } from './lib.mjs';
+import { benchOptions, ROOT } from './lib.mjs';
 
-const quick = process.argv.includes('--quick');
+const { quick } = benchOptions('node bench/run-all.mjs [--quick]', { quick: false });
 const scripts = [
   ['cli-latency.mjs', '--rss'],
   ['fuse-bench.mjs'],

@@ -13,18 +13,18 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { appendFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { jjfsHome, median, percentile, timed } from './lib.mjs';
+import { benchOptions, jjfsHome, median, percentile, timed } from './lib.mjs';
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-};
-const minutes = Number(arg('minutes', '10'));
-const mountCounts = arg('mounts', '3,10').split(',').map(Number);
-const variants = arg('variants', 'on,off').split(',');
-const intervalMs = Number(arg('interval-ms', '100'));
-const sampleMs = Number(arg('sample-ms', '60000'));
-const settings = (arg('set', '') || '').split(',').filter(Boolean).map((kv) => kv.split('='));
+const options = benchOptions(
+  'node bench/storage.mjs [--minutes 10] [--mounts 3,10] [--variants on,off] [--interval-ms 100] [--sample-ms 60000] [--set key=value,...]',
+  { minutes: 10, mounts: '3,10', variants: 'on,off', 'interval-ms': 100, 'sample-ms': 60_000, set: '' },
+);
+const minutes = options.minutes;
+const mountCounts = options.mounts.split(',').map(Number);
+const variants = options.variants.split(',');
+const intervalMs = options['interval-ms'];
+const sampleMs = options['sample-ms'];
+const settings = options.set.split(',').filter(Boolean).map((kv) => kv.split('='));
 
 const MiB = (b) => (b / 1048576).toFixed(1);
 

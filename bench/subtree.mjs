@@ -5,16 +5,16 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { jjfsHome, percentile, sleep } from './lib.mjs';
+import { benchOptions, jjfsHome, percentile, sleep } from './lib.mjs';
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return Number(i >= 0 ? process.argv[i + 1] : dflt);
-};
-const mounts = arg('mounts', 20);
-const files = arg('files', 10_000);
-const folderFiles = arg('folder-files', 100);
-const samples = arg('samples', 30);
+const options = benchOptions('node bench/subtree.mjs [--mounts 20] [--files 10000] [--folder-files 100] [--samples 30]', {
+  mounts: 20,
+  files: 10_000,
+  'folder-files': 100,
+  samples: 30,
+});
+const { mounts, files, samples } = options;
+const folderFiles = options['folder-files'];
 
 /** Disk use (KiB, as du counts it) of the backing workspaces of `list`'s mounts, jj's metadata included. */
 async function workspacesKiB(h, which) {

@@ -6,11 +6,11 @@
 // Usage: node bench/sync-latency.mjs [--samples 100] [--quick]   (--quick: 2 and 20 mounts on 10 and 1,000 files, 30 samples)
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cpuMs, fmt, jjfsHome, percentile, sleep, table, timed } from './lib.mjs';
+import { benchOptions, cpuMs, fmt, jjfsHome, percentile, sleep, table, timed } from './lib.mjs';
 
-const quick = process.argv.includes('--quick');
-const samplesArg = process.argv.indexOf('--samples');
-const samples = samplesArg > 0 ? Number(process.argv[samplesArg + 1]) : quick ? 30 : 100;
+const options = benchOptions('node bench/sync-latency.mjs [--samples 100] [--quick]', { samples: 0, quick: false });
+const quick = options.quick;
+const samples = options.samples || (quick ? 30 : 100);
 const configs = quick
   ? [[2, 10], [20, 1000]]
   : [[2, 10], [2, 1000], [2, 10000], [20, 10], [20, 1000], [20, 10000]];

@@ -10,17 +10,20 @@
 // Usage: node bench/sync-stress.mjs [--seconds 60] [--mounts 5,20] [--pause-ms 20] [--own-only] [--jj]
 import { appendFile, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fmt, jjfsHome, percentile, sleep, table } from './lib.mjs';
+import { benchOptions, fmt, jjfsHome, percentile, sleep, table } from './lib.mjs';
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
-const seconds = Number(arg('--seconds', '60'));
-const counts = String(arg('--mounts', '5,20')).split(',').map(Number);
-const pauseMs = Number(arg('--pause-ms', '20'));
-const ownOnly = process.argv.includes('--own-only');
-const jjProfile = process.argv.includes('--jj');
+const options = benchOptions('node bench/sync-stress.mjs [--seconds 60] [--mounts 5,20] [--pause-ms 20] [--own-only] [--jj]', {
+  seconds: 60,
+  mounts: '5,20',
+  'pause-ms': 20,
+  'own-only': false,
+  jj: false,
+});
+const seconds = options.seconds;
+const counts = options.mounts.split(',').map(Number);
+const pauseMs = options['pause-ms'];
+const ownOnly = options['own-only'];
+const jjProfile = options.jj;
 
 /** Lines missing, duplicated, unexpected and marker lines of `text` against what was written. */
 function audit(text, written) {

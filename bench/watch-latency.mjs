@@ -6,10 +6,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import watcher from '@parcel/watcher';
-import { fmt, jjfsHome, percentile, sleep, table } from './lib.mjs';
+import { benchOptions, fmt, jjfsHome, percentile, sleep, table } from './lib.mjs';
 
-const i = process.argv.indexOf('--samples');
-const samples = i > 0 ? Number(process.argv[i + 1]) : 100;
+const { samples } = benchOptions('node bench/watch-latency.mjs [--samples 100]', { samples: 100 });
 
 async function measure(writeDir, watchDir) {
   const lat = [];
