@@ -5,6 +5,7 @@
 //   node bench/fuse-bench.mjs --requests   # only what one request costs (caches off), see requestCosts
 //   node bench/fuse-bench.mjs --loop       # adds "jjfs libfuse loop" (also in --variants)
 //   node bench/fuse-bench.mjs --restarts 15   # only the first git status after mounting / a restart, 15 rounds each
+//   node bench/fuse-bench.mjs --listings 30   # only hot find+stat, listings kept vs JJFS_LISTING_CACHE=off, 30 rounds
 //
 // The jjfs column is a mount as the daemon makes it: names and attributes cached by the kernel for
 // 60 s with whole-mount invalidation, "no such name" never, listings of settled directories kept
@@ -27,12 +28,13 @@ import { benchOptions } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
-const options = benchOptions('node bench/fuse-bench.mjs [--runs 3] [--variants] [--loop] | --requests | --restarts N', {
+const options = benchOptions('node bench/fuse-bench.mjs [--runs 3] [--variants] [--loop] | --requests | --restarts N | --listings N', {
   runs: 3,
   variants: false,
   loop: false,
   requests: false,
   restarts: 0,
+  listings: 0,
 });
 const RUNS = options.runs || 3;
 const VARIANTS = options.variants;
@@ -148,6 +150,12 @@ async function startJjfs(name, options, kernelCache, existing, extraEnv = {}) {
       const p = waitLine('rss ');
       child.stdin.write('rss\n');
       return Number((await p).slice(4));
+    },
+    /** How many directory listings the mount has read from its backing directory (FuseMount.listingReads). */
+    listingReads: async () => {
+      const p = waitLine('listing-reads ');
+      child.stdin.write('listing-reads\n');
+      return Number((await p).slice('listing-reads '.length));
     },
   };
 }
@@ -446,6 +454,43 @@ async function restartBench(rounds) {
   }
 }
 
+/**
+ * --listings N: what keeping the listings of settled directories buys on its own. Two mounts as a
+ * daemon makes them, each over its own copy of the tree, one with JJFS_LISTING_CACHE=off; N rounds
+ * of a hot find+stat over the 10k files in 100 directories, taken in turns (the order flips every
+ * round), so the host's noise costs both alike. Prints the medians and the directory listings each
+ * find read from the backing directory (the count is what the kernel's kept listing saves).
+ */
+async function listingBench(rounds) {
+  const targets = [await startJjfs('jjfs', {}, true), await startJjfs('jjfs no kept listings', {}, true, false, { JJFS_LISTING_CACHE: 'off' })];
+  const find = (t) => sh(`find ${t.dir}/tree -printf '%s %T@\\n' > /dev/null`);
+  // Two warm-up finds each: the first caches names and attributes, the second settles the kept
+  // listings (a directory's listing is kept from the open after the one that first saw it settled).
+  for (const t of targets) for (let i = 0; i < 2; i++) find(t);
+  const times = Object.fromEntries(targets.map((t) => [t.name, []]));
+  const reads = Object.fromEntries(targets.map((t) => [t.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
+      const before = await t.listingReads();
+      const s = now();
+      find(t);
+      times[t.name].push(ms(s));
+      reads[t.name].push((await t.listingReads()) - before);
+    }
+  }
+  console.log(`jjfs FUSE bench, hot find+stat with and without kept listings — ${os.cpus().length} cores, ${os.release()}, node ${process.version}, ${new Date().toISOString()}`);
+  console.log(`ms per find of 10k files in 100 directories, ${rounds} rounds taken in turns`);
+  console.log('| target | median | min | max | listings read per find (median) | vs listings off |');
+  console.log('|---|---|---|---|---|---|');
+  const off = median(times['jjfs no kept listings']);
+  for (const t of targets) {
+    const v = times[t.name];
+    console.log(`| ${t.name} | ${median(v).toFixed(1)} | ${Math.min(...v).toFixed(1)} | ${Math.max(...v).toFixed(1)} | ${median(reads[t.name])} | ${(median(v) / off).toFixed(2)}x |`);
+  }
+  const wins = times.jjfs.filter((v, i) => v < times['jjfs no kept listings'][i]).length;
+  console.log(`listings kept faster in ${wins}/${rounds} rounds`);
+}
+
 /** native, jjfs (and variants), bindfs when installed: each over its own filled tree. */
 async function startTargets({ variants, loop }) {
   const targets = [];
@@ -541,6 +586,7 @@ let exitCode = 0;
 try {
   if (options.requests) await requestCosts();
   else if (options.restarts > 0) await restartBench(options.restarts);
+  else if (options.listings > 0) await listingBench(options.listings);
   else await fullBench();
 } catch (err) {
   console.error(`bench failed: ${err.stack ?? err}`);

@@ -122,15 +122,16 @@
  * a directory handle kept open across a change behind the mount that rewinds and lists again,
  * until the kernel sees the directory's new mtime (a lookup of it, a change through the mount, the
  * announcer's replay). Not on the fallback, nor with `JJFS_FUSE_LOOP=libfuse` or
- * `JJFS_LISTING_CACHE=off` (nothing adds the flags then). Measured 2026-12-06: a repeated `find` with
- * a stat per file over 10k files in 100 directories, 17.3 ms against 24.3 with
- * `JJFS_LISTING_CACHE=off` (median of 30, interleaved); bench/fuse-bench.mjs's hot find+stat
- * 18.1 ms against bindfs's 29.1 (README.md, Benchmarks).
+ * `JJFS_LISTING_CACHE=off` (nothing adds the flags then). Measured 2026-12-06 with
+ * `node bench/fuse-bench.mjs --listings 30` (a repeated `find` with a stat per file over 10k files
+ * in 100 directories, two mounts taking turns): median 24.3 ms against 32.8 with
+ * `JJFS_LISTING_CACHE=off`, faster in 29 of 30 rounds, 0 listings read per find against 101; the
+ * full bench's hot find+stat 18.1 ms against bindfs's 29.1 (README.md, Benchmarks).
  *
- * What is left: every name of a mount is dropped at every jj round while agents write; and every other request (everything
- * while the gate is closed or the announcer replays; mkdir, symlink, link, mknod; attribute
- * changes and truncation by path) pays fuse-native's dispatch: kernel → libfuse thread → JS main
- * thread → back.
+ * What is left: every name of a mount is dropped at every jj round while agents write; and every
+ * other request (everything while the gate is closed or the announcer replays; mkdir, symlink,
+ * link, mknod; attribute changes and truncation by path) pays fuse-native's dispatch: kernel →
+ * libfuse thread → JS main thread → back.
  *
  * Cost against the native directory and bindfs (bench/fuse-bench.mjs --runs 3 --variants, one run
  * on 2026-12-02 03:19, ms; all rows in README.md, Benchmarks), as daemon mounts run / without
