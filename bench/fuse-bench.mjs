@@ -6,6 +6,7 @@
 //   node bench/fuse-bench.mjs --loop       # adds "jjfs libfuse loop" (also in --variants)
 //   node bench/fuse-bench.mjs --restarts 15   # only the first git status after mounting / a restart, 15 rounds each
 //   node bench/fuse-bench.mjs --listings 30   # only hot find+stat, listings kept vs JJFS_LISTING_CACHE=off, 30 rounds
+//   node bench/fuse-bench.mjs --spin 15       # only reading small files back, JJFS_FUSE_SPIN_US default vs 0, 15 rounds
 //
 // The jjfs column is a mount as the daemon makes it: names and attributes cached by the kernel for
 // 60 s with whole-mount invalidation, "no such name" never, listings of settled directories kept
@@ -13,7 +14,8 @@
 // here, so nothing needs invalidating). --variants adds "jjfs fallback" (no such caches:
 // JJFS_KERNEL_CACHE=off, or a kernel that refuses the invalidation), "jjfs name-cache" (negatives
 // cached too, 60 s; not used: src/fs/mount.ts says why) and "jjfs no kept listings"
-// (JJFS_LISTING_CACHE=off: every open of a directory lists it). Each run starts with another target
+// (JJFS_LISTING_CACHE=off: every open of a directory lists it) and "jjfs no spin" (JJFS_FUSE_SPIN_US=0:
+// a worker that answered sleeps in read(2) at once, as before 2026-12-06). Each run starts with another target
 // (the order rotates); the last column counts the runs in which jjfs was at or under bindfs
 // (paired samples: noise or not). The last rows time the first git status after mounting and after
 // a restart (the mount served again by a new process). Needs root (drop_caches). bindfs:
@@ -28,13 +30,14 @@ import { benchOptions } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
-const options = benchOptions('node bench/fuse-bench.mjs [--runs 3] [--variants] [--loop] | --requests | --restarts N | --listings N', {
+const options = benchOptions('node bench/fuse-bench.mjs [--runs 3] [--variants] [--loop] | --requests | --restarts N | --listings N | --spin N', {
   runs: 3,
   variants: false,
   loop: false,
   requests: false,
   restarts: 0,
   listings: 0,
+  spin: 0,
 });
 const RUNS = options.runs || 3;
 const VARIANTS = options.variants;
@@ -150,6 +153,12 @@ async function startJjfs(name, options, kernelCache, existing, extraEnv = {}) {
       const p = waitLine('rss ');
       child.stdin.write('rss\n');
       return Number((await p).slice(4));
+    },
+    /** Requests the mount's request loop found while looking for the next one (FuseMount.loopSpinCatches). */
+    spinCatches: async () => {
+      const p = waitLine('spin-catches ');
+      child.stdin.write('spin-catches\n');
+      return Number((await p).slice('spin-catches '.length));
     },
     /** How many directory listings the mount has read from its backing directory (FuseMount.listingReads). */
     listingReads: async () => {
@@ -455,41 +464,88 @@ async function restartBench(rounds) {
 }
 
 /**
- * --listings N: what keeping the listings of settled directories buys on its own. Two mounts as a
- * daemon makes them, each over its own copy of the tree, one with JJFS_LISTING_CACHE=off; N rounds
- * of a hot find+stat over the 10k files in 100 directories, taken in turns (the order flips every
- * round), so the host's noise costs both alike. Prints the medians and the directory listings each
- * find read from the backing directory (the count is what the kernel's kept listing saves).
+ * What one feature buys on its own: two mounts as a daemon makes them, each over its own copy of
+ * the tree, the second with the feature off (`offEnv`); `rounds` rounds of `run` (ms), taken in
+ * turns (the order flips every round) so the host's noise costs both alike. `count`, when given,
+ * reads a counter of the serving process before and after each run (its median per run printed).
  */
-async function listingBench(rounds) {
-  const targets = [await startJjfs('jjfs', {}, true), await startJjfs('jjfs no kept listings', {}, true, false, { JJFS_LISTING_CACHE: 'off' })];
-  const find = (t) => sh(`find ${t.dir}/tree -printf '%s %T@\\n' > /dev/null`);
-  // Two warm-up finds each: the first caches names and attributes, the second settles the kept
-  // listings (a directory's listing is kept from the open after the one that first saw it settled).
-  for (const t of targets) for (let i = 0; i < 2; i++) find(t);
+async function pairBench(rounds, { title, what, offName, offEnv, warm = () => {}, run, count, countLabel }) {
+  const targets = [await startJjfs('jjfs', {}, true), await startJjfs(offName, {}, true, false, offEnv)];
+  for (const t of targets) await warm(t);
   const times = Object.fromEntries(targets.map((t) => [t.name, []]));
-  const reads = Object.fromEntries(targets.map((t) => [t.name, []]));
+  const counts = Object.fromEntries(targets.map((t) => [t.name, []]));
   for (let r = 0; r < rounds; r++) {
     for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
-      const before = await t.listingReads();
-      const s = now();
-      find(t);
-      times[t.name].push(ms(s));
-      reads[t.name].push((await t.listingReads()) - before);
+      const before = count ? await count(t) : 0;
+      times[t.name].push(await run(t));
+      if (count) counts[t.name].push((await count(t)) - before);
     }
   }
-  console.log(`jjfs FUSE bench, hot find+stat with and without kept listings — ${os.cpus().length} cores, ${os.release()}, node ${process.version}, ${new Date().toISOString()}`);
-  console.log(`ms per find of 10k files in 100 directories, ${rounds} rounds taken in turns`);
-  console.log('| target | median | min | max | listings read per find (median) | vs listings off |');
-  console.log('|---|---|---|---|---|---|');
-  const off = median(times['jjfs no kept listings']);
+  console.log(`jjfs FUSE bench, ${title} — ${os.cpus().length} cores, ${os.release()}, node ${process.version}, ${new Date().toISOString()}`);
+  console.log(`ms per ${what}, ${rounds} rounds taken in turns`);
+  console.log(`| target | median | min | max |${count ? ` ${countLabel} (median) |` : ''} vs ${offName} |`);
+  console.log(`|---|---|---|---|${count ? '---|' : ''}---|`);
+  const off = median(times[offName]);
   for (const t of targets) {
     const v = times[t.name];
-    console.log(`| ${t.name} | ${median(v).toFixed(1)} | ${Math.min(...v).toFixed(1)} | ${Math.max(...v).toFixed(1)} | ${median(reads[t.name])} | ${(median(v) / off).toFixed(2)}x |`);
+    console.log(`| ${t.name} | ${median(v).toFixed(1)} | ${Math.min(...v).toFixed(1)} | ${Math.max(...v).toFixed(1)} |${count ? ` ${median(counts[t.name])} |` : ''} ${(median(v) / off).toFixed(2)}x |`);
   }
-  const wins = times.jjfs.filter((v, i) => v < times['jjfs no kept listings'][i]).length;
-  console.log(`listings kept faster in ${wins}/${rounds} rounds`);
+  const wins = times.jjfs.filter((v, i) => v < times[offName][i]).length;
+  console.log(`jjfs faster in ${wins}/${rounds} rounds`);
 }
+
+const hotFind = (t) => sh(`find ${t.dir}/tree -printf '%s %T@\\n' > /dev/null`);
+
+/**
+ * --listings N: hot find+stat over the 10k files in 100 directories with listings kept and with
+ * JJFS_LISTING_CACHE=off, and the directory listings each find read from the backing directory
+ * (what the kernel's kept listing saves).
+ */
+const listingBench = (rounds) =>
+  pairBench(rounds, {
+    title: 'hot find+stat with and without kept listings',
+    what: 'find of 10k files in 100 directories',
+    offName: 'jjfs no kept listings',
+    offEnv: { JJFS_LISTING_CACHE: 'off' },
+    // Two warm-up finds each: the first caches names and attributes, the second settles the kept
+    // listings (a directory's listing is kept from the open after the one that first saw it settled).
+    warm: (t) => {
+      hotFind(t);
+      hotFind(t);
+    },
+    run: (t) => {
+      const s = now();
+      hotFind(t);
+      return ms(s);
+    },
+    count: (t) => t.listingReads(),
+    countLabel: 'listings read per find',
+  });
+
+/**
+ * --spin N: 2,000 files of 1 KiB written, then read back (the full bench's "read them back"), with
+ * a worker that answered looking for the next request (JJFS_FUSE_SPIN_US, default) and with
+ * JJFS_FUSE_SPIN_US=0, and the requests found while looking.
+ */
+const spinBench = (rounds) =>
+  pairBench(rounds, {
+    title: 'reading 2,000 small files back, looking for the next request after an answer or not',
+    what: 'read back of 2,000 files of 1 KiB just written',
+    offName: 'jjfs no spin',
+    offEnv: { JJFS_FUSE_SPIN_US: '0' },
+    run: (t) => {
+      const d = path.join(t.dir, 'small');
+      fs.rmSync(d, { recursive: true, force: true });
+      fs.mkdirSync(d);
+      const data = Buffer.alloc(1024, 120);
+      for (let i = 0; i < 2000; i++) fs.writeFileSync(path.join(d, `s${i}`), data);
+      const s = now();
+      for (let i = 0; i < 2000; i++) fs.readFileSync(path.join(d, `s${i}`));
+      return ms(s);
+    },
+    count: (t) => t.spinCatches(),
+    countLabel: 'requests found while looking per round (the writes too)',
+  });
 
 /** native, jjfs (and variants), bindfs when installed: each over its own filled tree. */
 async function startTargets({ variants, loop }) {
@@ -505,6 +561,7 @@ async function startTargets({ variants, loop }) {
   if (variants) targets.push(await startJjfs('jjfs name-cache', { negativeTimeout: 60 }, true));
   if (variants || loop) targets.push(await startJjfs('jjfs libfuse loop', {}, true, false, { JJFS_FUSE_LOOP: 'libfuse' }));
   if (variants) targets.push(await startJjfs('jjfs no kept listings', {}, true, false, { JJFS_LISTING_CACHE: 'off' }));
+  if (variants) targets.push(await startJjfs('jjfs no spin', {}, true, false, { JJFS_FUSE_SPIN_US: '0' }));
   const bindfs = await startBindfs();
   if (bindfs) targets.push(bindfs);
   return targets;
@@ -574,7 +631,7 @@ async function fullBench() {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) => '| ' + cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' | ') + ' |';
   console.log(`jjfs FUSE bench — ${os.cpus().length} cores, ${os.release()}, node ${process.version}, ${new Date().toISOString()}`);
-  console.log(`jjfs options: entry_timeout=60 attr_timeout=60 (dropped at every change) negative_timeout=0 big_writes use_ino hard_remove, pages of unchanged files and listings of settled directories kept${VARIANTS ? '; "jjfs fallback" = entry_timeout=0 attr_timeout=1; "jjfs name-cache" = negative_timeout=60 as well; "jjfs no kept listings" = JJFS_LISTING_CACHE=off' : ''}${VARIANTS || LOOP ? '; "jjfs libfuse loop" = libfuse\'s fuse_loop_mt in place of jjfs\'s request loop (JJFS_FUSE_LOOP=libfuse; it keeps no listings either)' : ''}`);
+  console.log(`jjfs options: entry_timeout=60 attr_timeout=60 (dropped at every change) negative_timeout=0 big_writes use_ino hard_remove, pages of unchanged files and listings of settled directories kept, next request looked for 20 µs after an answer${VARIANTS ? '; "jjfs fallback" = entry_timeout=0 attr_timeout=1; "jjfs name-cache" = negative_timeout=60 as well; "jjfs no kept listings" = JJFS_LISTING_CACHE=off; "jjfs no spin" = JJFS_FUSE_SPIN_US=0' : ''}${VARIANTS || LOOP ? '; "jjfs libfuse loop" = libfuse\'s fuse_loop_mt in place of jjfs\'s request loop (JJFS_FUSE_LOOP=libfuse; it keeps no listings either)' : ''}`);
   if (!hasBindfs) console.log('note: bindfs not installed (apt-get install -y bindfs); its column is skipped');
   console.log(line(header));
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
@@ -587,6 +644,7 @@ try {
   if (options.requests) await requestCosts();
   else if (options.restarts > 0) await restartBench(options.restarts);
   else if (options.listings > 0) await listingBench(options.listings);
+  else if (options.spin > 0) await spinBench(options.spin);
   else await fullBench();
 } catch (err) {
   console.error(`bench failed: ${err.stack ?? err}`);

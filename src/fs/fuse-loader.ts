@@ -105,6 +105,11 @@ function subclass(Base: RawFuseClass, mtimeFixed: boolean, sys?: NativeSyscalls)
       return this.withThread(Base.ENOSYS, (s, t) => s.loopHandovers?.(t) ?? Base.ENOSYS);
     }
 
+    /** {@inheritDoc FuseInstance.loopSpinCatches} */
+    loopSpinCatches(): number {
+      return this.withThread(Base.ENOSYS, (s, t) => s.loopSpinCatches?.(t) ?? Base.ENOSYS);
+    }
+
     /** {@inheritDoc FuseInstance.loopReaderChanges} */
     loopReaderChanges(): number {
       return this.withThread(Base.ENOSYS, (s, t) => s.loopReaderChanges?.(t) ?? Base.ENOSYS);
@@ -194,6 +199,7 @@ interface RawAddon {
   jjfs_inc_epoch?: NativeSyscalls['incEpoch'];
   jjfs_loop_handovers?: NativeSyscalls['loopHandovers'];
   jjfs_loop_reader_changes?: NativeSyscalls['loopReaderChanges'];
+  jjfs_loop_spin_catches?: NativeSyscalls['loopSpinCatches'];
   jjfs_cache_listings?: NativeSyscalls['cacheListings'];
   jjfs_listing_reads?: NativeSyscalls['listingReads'];
   jjfs_inval_root_attrs?: NativeSyscalls['invalRootAttrs'];
@@ -228,6 +234,7 @@ function nativeSyscalls(raw: RawAddon): NativeSyscalls | undefined {
     fastRecheck, keepPages, fastWrites, fastTakeNotes, fastFile,
     ...(raw.jjfs_loop_handovers ? { loopHandovers: raw.jjfs_loop_handovers } : {}),
     ...(raw.jjfs_loop_reader_changes ? { loopReaderChanges: raw.jjfs_loop_reader_changes } : {}),
+    ...(raw.jjfs_loop_spin_catches ? { loopSpinCatches: raw.jjfs_loop_spin_catches } : {}),
     ...(raw.jjfs_cache_listings ? { cacheListings: raw.jjfs_cache_listings } : {}),
     ...(raw.jjfs_listing_reads ? { listingReads: raw.jjfs_listing_reads } : {}),
     callerUid: () => callerUid() >>> 0,

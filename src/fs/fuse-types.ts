@@ -63,6 +63,8 @@ export interface NativeSyscalls {
   loopHandovers?(thread: Buffer): number;
   /** Requests that mount's request loop took on another worker than the one before, or -errno. */
   loopReaderChanges?(thread: Buffer): number;
+  /** Requests that mount's request loop found while looking for the next one after an answer, or -errno. */
+  loopSpinCatches?(thread: Buffer): number;
   /**
    * Lets that mount's OPENDIR answers have the kernel keep directory listings (1) or not (0)
    * (src/fs/mount.ts, "Listings"): 0, -ENOTSUP without jjfs's request loop, or -errno; absent in
@@ -214,6 +216,11 @@ export interface FuseInstance {
    * (each a wake-up of a sleeping thread). Negative errno without the count.
    */
   loopReaderChanges(): number;
+  /**
+   * Requests the request loop's workers found while they looked for the next one after an answer
+   * (JJFS_FUSE_SPIN_US), with no wake-up. Negative errno without the count.
+   */
+  loopSpinCatches(): number;
   /**
    * Lets OPENDIR answers have the kernel keep directory listings (mount.ts, "Listings"): 0, or a
    * negative errno (-ENOTSUP without jjfs's request loop, which adds the flags).

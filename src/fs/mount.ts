@@ -386,6 +386,15 @@ export class FuseMount {
     return n >= 0 ? n : undefined;
   }
 
+  /**
+   * Requests this mount's request loop found while looking for the next one after an answer
+   * (native-shims, "the request loop": JJFS_FUSE_SPIN_US); undefined unmounted or without the patched loop.
+   */
+  get loopSpinCatches(): number | undefined {
+    const n = this.fuse?.loopSpinCatches() ?? -1;
+    return n >= 0 ? n : undefined;
+  }
+
   private async mountWith(fuse: FuseInstance): Promise<FuseInstance> {
     const { mountPath, backingDir } = this.opts;
     await new Promise<void>((resolve, reject) => {

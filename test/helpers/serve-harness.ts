@@ -34,6 +34,8 @@ export interface ServedMount {
   handovers(): Promise<number>;
   /** Requests the mount's request loop took on another worker than the one before (FuseMount.loopReaderChanges; -1: unknown). */
   readerChanges(): Promise<number>;
+  /** Requests the mount's request loop found while looking for the next one after an answer (FuseMount.loopSpinCatches; -1: unknown). */
+  spinCatches(): Promise<number>;
   /** readdir calls the mount answered (FuseMount.listingReads; -1: unknown). */
   listingReads(): Promise<number>;
   /**
@@ -168,6 +170,7 @@ export async function serveMount(opts: ServeOptions = {}): Promise<ServedMount> 
     threads: async () => Number((await send('threads', 'threads ')).slice(8)),
     handovers: async () => Number((await send('handovers', 'handovers ')).slice(10)),
     readerChanges: async () => Number((await send('reader-changes', 'reader-changes ')).slice(15)),
+    spinCatches: async () => Number((await send('spin-catches', 'spin-catches ')).slice('spin-catches '.length)),
     listingReads: async () => Number((await send('listing-reads', 'listing-reads ')).slice(14)),
     busy: async (ms: number) => {
       const done = waitLine('busy-done', ms + 15_000);

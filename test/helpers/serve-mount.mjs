@@ -9,7 +9,7 @@
 //
 // Needs the built dist/ (npx tsc -p tsconfig.build.json) and an environment from fuseProcessEnv().
 // stdout: `ready` once mounted; with --mutations, `mut <relPath>` per mutation. stdin commands
-// (one per line): `hold` → `held`, `release` → `released`, `unmount` → `unmounted` (keeps serving), `gen` → `gen <n>`, `rss` → `rss <bytes>`, `threads` → `threads <n>` (FuseMount.threadSetups), `handovers` → `handovers <n>` (FuseMount.loopHandovers, -1 if unknown), `reader-changes` → `reader-changes <n>` (FuseMount.loopReaderChanges, -1 if unknown), `listing-reads` → `listing-reads <n>` (FuseMount.listingReads, -1 if unknown),
+// (one per line): `hold` → `held`, `release` → `released`, `unmount` → `unmounted` (keeps serving), `gen` → `gen <n>`, `rss` → `rss <bytes>`, `threads` → `threads <n>` (FuseMount.threadSetups), `handovers` → `handovers <n>` (FuseMount.loopHandovers, -1 if unknown), `reader-changes` → `reader-changes <n>` (FuseMount.loopReaderChanges, -1 if unknown), `spin-catches` → `spin-catches <n>` (FuseMount.loopSpinCatches, -1 if unknown), `listing-reads` → `listing-reads <n>` (FuseMount.listingReads, -1 if unknown),
 // `busy <ms>` → `busy`, then the JS thread blocks for <ms>, then `busy-done`.
 // SIGTERM/SIGINT/stdin EOF: unmount, then exit 0.
 import fs from 'node:fs';
@@ -118,6 +118,8 @@ rl.on('line', (line) => {
     process.stdout.write(`handovers ${mount.loopHandovers ?? -1}\n`);
   } else if (cmd === 'reader-changes') {
     process.stdout.write(`reader-changes ${mount.loopReaderChanges ?? -1}\n`);
+  } else if (cmd === 'spin-catches') {
+    process.stdout.write(`spin-catches ${mount.loopSpinCatches ?? -1}\n`);
   } else if (cmd === 'listing-reads') {
     process.stdout.write(`listing-reads ${mount.listingReads ?? -1}\n`);
   } else if (cmd === 'rss') {
