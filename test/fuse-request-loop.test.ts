@@ -189,7 +189,7 @@ describe('jjfs request loop, back-to-back requests', () => {
   });
 
   it('finds a client\'s next request while it looks for one after an answer, and only then (JJFS_FUSE_SPIN_US)', async () => {
-    // 500 fsync'd appends (a WRITE and an FSYNC each, each sent once the one before is answered) on
+    // 500 fsync'd appends (a GETXATTR, a WRITE and an FSYNC each, each sent once the one before is answered) on
     // three mounts: looking for 1 ms (long enough that a busy machine cannot make the client miss
     // most of them), looking for the default time, and not looking at all. A request found while
     // looking counts; one the kernel woke the worker for does not.
