@@ -1889,20 +1889,16 @@ static int jjfs_loop_return (jjfs_worker_t *w) {
   return end;
 }
 
-/* A read(2) of /dev/fuse that returns within this found its request already queued. */
-#define JJFS_QUEUED_NS 10000ULL
-
-/* Whether a request (or the connection's end) shows on fd within loop->spin_ns: 2 at the first
-   look (it was queued already), 1 later, 0 not. poll(2) without a timeout registers no waiter, so
-   the kernel's wake-up finds nobody to wake and nothing crosses to another CPU. sched_yield lets
-   whatever else waits for this CPU (the JS thread, jj, the client itself) run first: the look
-   costs only CPU nobody else wanted. */
+/* 1 when a request (or the connection's end) shows on fd within loop->spin_ns: poll(2) without a
+   timeout registers no waiter, so the kernel's wake-up finds nobody to wake and nothing crosses to
+   another CPU. sched_yield lets whatever else waits for this CPU (the JS thread, jj, the client
+   itself) run first: the look costs only CPU nobody else wanted. */
 static int jjfs_spin (jjfs_loop_t *loop, int fd) {
   uint64_t until = jjfs_now_ns() + loop->spin_ns;
   struct pollfd p = { .fd = fd, .events = POLLIN };
-  for (int first = 1;; first = 0) {
+  for (;;) {
     p.revents = 0;
-    if (poll(&p, 1, 0) != 0) return first ? 2 : 1;
+    if (poll(&p, 1, 0) != 0) return 1;
     if (jjfs_now_ns() >= until) return 0;
     sched_yield();
   }
@@ -1913,28 +1909,14 @@ static void *jjfs_loop_work (void *data) {
   jjfs_loop_t *loop = w->loop;
   pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
   int answered = 0;
-  int queued = 0; /* the last request was already waiting when this worker came to read */
   while (!fuse_session_exited(loop->se)) {
     struct fuse_chan *ch = loop->ch;
     struct fuse_buf fbuf = { .mem = w->buf, .size = loop->bufsize };
     /* After an answer, look for the client's next request for up to spin_ns before sleeping in
        read(2) (see "the request loop" above): one that comes meanwhile is read without the
        wake-up. Cancel stays disabled here; the wait is bounded, and the read below is where a
-       session's end cancels a worker. While requests queue up (clients in parallel: git's
-       preload threads, several agents) the look would only add a poll(2) to every request, so
-       after one found at the first look the worker reads at once, and looks again once a read
-       had to wait (strace of the serving process during the first git status of 5k files after
-       a restart, 2026-12-06: 5,396 polls for 5,389 requests before, 2,702 after). */
-    uint64_t direct = 0;
-    if (answered && loop->spin_ns > 0) {
-      if (queued) {
-        direct = jjfs_now_ns();
-      } else {
-        int found = jjfs_spin(loop, fuse_chan_fd(ch));
-        if (found != 0) __atomic_add_fetch(&loop->ft->jjfs_spin_catches, 1, __ATOMIC_RELAXED);
-        queued = found == 2;
-      }
-    }
+       session's end cancels a worker. */
+    if (answered && loop->spin_ns > 0 && jjfs_spin(loop, fuse_chan_fd(ch))) __atomic_add_fetch(&loop->ft->jjfs_spin_catches, 1, __ATOMIC_RELAXED);
     answered = 1;
     /* Cancellable only while waiting for a request, so a worker is never cancelled half-way
        through one (the loop thread cancels readers when the session ends, as libfuse's does). */
@@ -1951,9 +1933,7 @@ static void *jjfs_loop_work (void *data) {
     }
     /* Busy from here (never 0: a start time of 0 would read as "reading"), then a look at the
        lookout (after the store: see jjfs_loop_lookout). */
-    uint64_t took = jjfs_now_ns();
-    if (direct != 0) queued = took - direct < JJFS_QUEUED_NS;
-    __atomic_store_n(&w->busy, took | 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&w->busy, jjfs_now_ns() | 1, __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&loop->starts, 1, __ATOMIC_RELAXED);
     if (__atomic_exchange_n(&loop->last, w, __ATOMIC_RELAXED) != w) __atomic_add_fetch(&loop->ft->jjfs_reader_changes, 1, __ATOMIC_RELAXED);
     if (__atomic_load_n(&loop->lookout_asleep, __ATOMIC_SEQ_CST)) jjfs_lookout_wake(loop);
